@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+// fastkv: CPU-first disaggregated LLM serving with FastKV-compressed KV transfer.
+// The target graph is the architecture; see README.md ("How the parts fit").
+import PackageDescription
+
+// Kernels need real vector instructions: Swift's default x86_64 target is baseline SSE2, which turns
+// every SIMD16 FMA into 16 libcalls (../shared/notes/swift-performance.md §5.1).
+#if arch(x86_64)
+let vectorSwift: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+let vectorC: [CSetting] = [.unsafeFlags(["-O3", "-march=x86-64-v3", "-ffp-contract=fast"])]
+#else
+let vectorSwift: [SwiftSetting] = []
+let vectorC: [CSetting] = [.unsafeFlags(["-O3"])]
+#endif
+
+let package = Package(
+    name: "fastkv",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fastkv", targets: ["fastkv"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries: one thin module map each, imported by exactly one Swift target.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Hand-vectorised C kernels (quantised matrix-vector products). Pointers stay in here.
+        .target(name: "CKernels", cSettings: vectorC),
+
+        // Aligned tensors, BLAS wrappers, SIMD kernels. The only target that imports OpenBLAS.
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: vectorSwift),
+        // GGUF and safetensors/HF readers; dequantisation. Bytes from disk are hostile.
+        .target(name: "Checkpoints", swiftSettings: vectorSwift),
+        // Byte-level BPE, pre-tokenizers, streaming UTF-8 decoding, chat templates.
+        .target(name: "Tokenization"),
+        // The Llama-family model: forward pass, KV cache, decode. KV policy is injected.
+        .target(name: "Llama", dependencies: ["Tensors", "Checkpoints"], swiftSettings: vectorSwift),
+        // Loading a model + tokenizer, sampling, the generate loop.
+        .target(name: "Engine", dependencies: ["Llama", "Tokenization", "Checkpoints", "Tensors"],
+                swiftSettings: vectorSwift),
+        .executableTarget(name: "fastkv", dependencies: [
+            "Engine", "Llama", "Tokenization", "Checkpoints", "Tensors",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: vectorSwift),
+
+        // Shared by tests only: file writers (GGUF, safetensors, npy) and tiny random models.
+        .target(name: "TestSupport", dependencies: ["Checkpoints"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "LlamaTests", dependencies: ["Llama", "Tensors", "Checkpoints", "TestSupport"],
+                    swiftSettings: vectorSwift),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,2 @@
+#pragma once
+int fastkv_ckernels_version(void);

@@ -1,0 +1,2 @@
+#include "CKernels.h"
+int fastkv_ckernels_version(void) { return 1; }

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Storage type of a weight tensor as it sits in the checkpoint file.
+/// Block formats follow ggml: `q8_0` = 32 weights per 34-byte block (f16 scale, 32 × int8);
+/// `q4_0` = 32 weights per 18-byte block (f16 scale, 16 bytes of nibbles, value = (q − 8)·d);
+/// `q4_1` = 32 weights per 20-byte block (f16 scale d, f16 min m, 16 bytes of nibbles, value = q·d + m).
+/// In the 4-bit blocks byte i holds weight i in its low nibble and weight i+16 in its high nibble.
+public enum ElementType: String, Sendable, Equatable, CaseIterable {
+    case f32, f16, bf16, q8_0, q4_0, q4_1
+
+    /// Weights per block (1 for the plain float types).
+    public var blockSize: Int {
+        switch self {
+        case .f32, .f16, .bf16: return 1
+        case .q8_0, .q4_0, .q4_1: return 32
+        }
+    }
+
+    /// Bytes per block.
+    public var bytesPerBlock: Int {
+        switch self {
+        case .f32: return 4
+        case .f16, .bf16: return 2
+        case .q8_0: return 34
+        case .q4_0: return 18
+        case .q4_1: return 20
+        }
+    }
+}
+
+/// Llama-3 style RoPE frequency scaling (`rope_scaling.rope_type == "llama3"`).
+public struct RopeScaling: Sendable, Equatable, Codable {
+    public var factor: Double
+    public var lowFrequencyFactor: Double
+    public var highFrequencyFactor: Double
+    public var originalContextLength: Int
+
+    public init(factor: Double, lowFrequencyFactor: Double, highFrequencyFactor: Double, originalContextLength: Int) {
+        self.factor = factor
+        self.lowFrequencyFactor = lowFrequencyFactor
+        self.highFrequencyFactor = highFrequencyFactor
+        self.originalContextLength = originalContextLength
+    }
+}
+
+/// Hyper-parameters of a Llama-family decoder, read from GGUF metadata or an HF `config.json`.
+public struct ModelConfig: Sendable, Equatable, Codable {
+    public var architecture: String
+    public var layerCount: Int
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    public var headDim: Int
+    public var vocabularySize: Int
+    public var contextLength: Int
+    public var rmsNormEpsilon: Float
+    public var ropeTheta: Double
+    public var ropeScaling: RopeScaling?
+    public var tieWordEmbeddings: Bool
+    public var bosTokenId: Int32?
+    public var eosTokenIds: [Int32]
+
+    public init(architecture: String = "llama", layerCount: Int, hiddenSize: Int, intermediateSize: Int,
+                headCount: Int, kvHeadCount: Int, headDim: Int, vocabularySize: Int, contextLength: Int,
+                rmsNormEpsilon: Float, ropeTheta: Double, ropeScaling: RopeScaling? = nil,
+                tieWordEmbeddings: Bool, bosTokenId: Int32? = nil, eosTokenIds: [Int32] = []) {
+        self.architecture = architecture
+        self.layerCount = layerCount
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.headDim = headDim
+        self.vocabularySize = vocabularySize
+        self.contextLength = contextLength
+        self.rmsNormEpsilon = rmsNormEpsilon
+        self.ropeTheta = ropeTheta
+        self.ropeScaling = ropeScaling
+        self.tieWordEmbeddings = tieWordEmbeddings
+        self.bosTokenId = bosTokenId
+        self.eosTokenIds = eosTokenIds
+    }
+}

@@ -1,0 +1,2 @@
+import Llama
+public enum EnginePlaceholder {}

@@ -1,0 +1,3 @@
+import Checkpoints
+import Tensors
+public enum LlamaPlaceholder {}

@@ -1,0 +1,2 @@
+// Placeholder: replaced by the Tokenization work.
+public enum TokenizationPlaceholder {}
