@@ -7,7 +7,7 @@ import PackageDescription
 // every SIMD16 FMA into 16 libcalls (../shared/notes/swift-performance.md §5.1).
 #if arch(x86_64)
 let vectorSwift: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
-let vectorC: [CSetting] = [.unsafeFlags(["-O3", "-march=x86-64-v3", "-ffp-contract=fast"])]
+let vectorC: [CSetting] = [.unsafeFlags(["-O3", "-march=x86-64-v3", "-ffp-contract=off"])]
 #else
 let vectorSwift: [SwiftSetting] = []
 let vectorC: [CSetting] = [.unsafeFlags(["-O3"])]
@@ -37,11 +37,13 @@ let package = Package(
         .target(name: "Tokenization"),
         // The Llama-family model: forward pass, KV cache, decode. KV policy is injected.
         .target(name: "Llama", dependencies: ["Tensors", "Checkpoints"], swiftSettings: vectorSwift),
+        // FastKV: window scoring, GQA-aware selection, TSP; SnapKV, StreamingLLM, GemFilter beside it.
+        .target(name: "FastKV", dependencies: ["Llama", "Tensors", "Checkpoints"], swiftSettings: vectorSwift),
         // Loading a model + tokenizer, sampling, the generate loop.
-        .target(name: "Engine", dependencies: ["Llama", "Tokenization", "Checkpoints", "Tensors"],
+        .target(name: "Engine", dependencies: ["Llama", "FastKV", "Tokenization", "Checkpoints", "Tensors"],
                 swiftSettings: vectorSwift),
         .executableTarget(name: "fastkv", dependencies: [
-            "Engine", "Llama", "Tokenization", "Checkpoints", "Tensors",
+            "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "Tensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: vectorSwift),
 
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Checkpoints", "TestSupport"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Tensors", "Checkpoints", "TestSupport"],
                     swiftSettings: vectorSwift),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "FastKVTests", dependencies: ["FastKV", "Llama", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "TestSupport"]),
     ]
 )

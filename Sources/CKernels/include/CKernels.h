@@ -1,2 +1,61 @@
+// Hand-vectorised CPU kernels for fastkv. All pointers are borrowed; nothing here allocates
+// except the thread pool. Layouts are row-major; "rows" of a weight matrix are output features.
 #pragma once
-int fastkv_ckernels_version(void);
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Weight storage formats understood by the matrix kernels (ggml block layouts for the quantised ones).
+typedef enum {
+    FKV_F32 = 0,
+    FKV_F16 = 1,
+    FKV_BF16 = 2,
+    FKV_Q8_0 = 3,   // 32 weights / 34 bytes: f16 d, int8 q[32]; w = q*d
+    FKV_Q4_0 = 4,   // 32 weights / 18 bytes: f16 d, 16 bytes; w = (nibble-8)*d
+    FKV_Q4_1 = 5,   // 32 weights / 20 bytes: f16 d, f16 m, 16 bytes; w = nibble*d + m
+} fkv_format;
+
+/// Bytes of one row of `cols` weights in `format` (cols must be a multiple of 32 for block formats).
+size_t fkv_row_bytes(fkv_format format, size_t cols);
+
+/// Sets the number of threads used by the parallel kernels (1 ... 64). Call before first use.
+void fkv_set_threads(int threads);
+int fkv_get_threads(void);
+
+/// y[m][rows] (+)= x[m][cols] · W[rows][cols]ᵀ for m input vectors, W in `format`.
+/// x rows are `ldx` floats apart, y rows `ldy` floats apart. When `accumulate` is non-zero the
+/// result is added to y (used for the residual stream). Parallel over rows.
+void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
+                const float *x, size_t ldx, size_t m, float *y, size_t ldy, int accumulate);
+
+/// Dequantises row `row` of W into dst[cols] (bit-exact with the reference dequantisers: no FMA).
+void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, float *dst);
+
+/// Single-query attention over a dense cache for one KV head and its G query heads.
+/// q: [G][d]; k, v: [len][d]; out: [G][d]; scratch: >= G*len floats.
+/// out_g = softmax(q_g·kᵀ·scale) · v.
+void fkv_attend_one(const float *q, size_t group, const float *k, const float *v, size_t len,
+                    size_t d, float scale, float *out, float *scratch);
+
+/// Runs fn(ctx, task, worker) for task in [0, tasks) on the pool. The caller's thread takes part
+/// as worker 0; `worker` < fkv_get_threads() indexes per-thread scratch. Tasks are handed out in
+/// increasing order. A call made while another region runs executes inline as worker 0.
+typedef void (*fkv_task_fn)(void *ctx, size_t task, size_t worker);
+void fkv_parallel_for(size_t tasks, fkv_task_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// A fast non-cryptographic 64-bit hash (4 independent multiply-rotate lanes), used to fingerprint
+/// model weights so that prefill and decode processes can prove they run the same model.
+uint64_t fkv_hash64(const void *data, size_t length, uint64_t seed);
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,251 @@
+// Matrix kernels over weights kept in their checkpoint format (f32, f16, bf16, q8_0, q4_0, q4_1).
+// Decode is bound by the bytes of weights streamed per token, so the quantised formats are read
+// as they are and dequantised in registers: the product uses exactly the dequantised weight values
+// (w = q·d + m) but regroups the sum per 32-weight block as d·Σq·x + m·Σx, which is exact algebra
+// and differs from an f32 dot product only in rounding order.
+#include "CKernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#define FKV_AVX2 1
+#endif
+
+#define QK 32
+
+static inline float f16_to_f32(uint16_t h) {
+#if defined(FKV_AVX2)
+    return _cvtsh_ss(h);
+#else
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (mant == 0) bits = sign;
+        else { exp = 127 - 15 + 1; while (!(mant & 0x400)) { mant <<= 1; exp--; } mant &= 0x3ff; bits = sign | (exp << 23) | (mant << 13); }
+    } else if (exp == 31) bits = sign | 0x7f800000 | (mant << 13);
+    else bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    float f; memcpy(&f, &bits, 4); return f;
+#endif
+}
+
+static inline float bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f; memcpy(&f, &bits, 4); return f;
+}
+
+static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+
+size_t fkv_row_bytes(fkv_format format, size_t cols) {
+    switch (format) {
+    case FKV_F32: return cols * 4;
+    case FKV_F16: case FKV_BF16: return cols * 2;
+    case FKV_Q8_0: return cols / QK * 34;
+    case FKV_Q4_0: return cols / QK * 18;
+    case FKV_Q4_1: return cols / QK * 20;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row dequantisation (scalar on purpose: plain multiplies and adds, no FMA contraction — the
+// translation unit is compiled with -ffp-contract=off — so values are bit-identical to the
+// reference dequantisers used by the checkpoint readers).
+
+void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, float *dst) {
+    const uint8_t *r = (const uint8_t *)w + row * fkv_row_bytes(format, cols);
+    switch (format) {
+    case FKV_F32: memcpy(dst, r, cols * 4); return;
+    case FKV_F16: for (size_t i = 0; i < cols; i++) dst[i] = f16_to_f32(load_u16(r + 2 * i)); return;
+    case FKV_BF16: for (size_t i = 0; i < cols; i++) dst[i] = bf16_to_f32(load_u16(r + 2 * i)); return;
+    case FKV_Q8_0:
+        for (size_t b = 0; b < cols / QK; b++, r += 34) {
+            float d = f16_to_f32(load_u16(r));
+            for (int i = 0; i < QK; i++) dst[b * QK + i] = (float)(int8_t)r[2 + i] * d;
+        }
+        return;
+    case FKV_Q4_0:
+        for (size_t b = 0; b < cols / QK; b++, r += 18) {
+            float d = f16_to_f32(load_u16(r));
+            for (int i = 0; i < 16; i++) {
+                dst[b * QK + i] = (float)((int)(r[2 + i] & 0x0f) - 8) * d;
+                dst[b * QK + i + 16] = (float)((int)(r[2 + i] >> 4) - 8) * d;
+            }
+        }
+        return;
+    case FKV_Q4_1:
+        for (size_t b = 0; b < cols / QK; b++, r += 20) {
+            float d = f16_to_f32(load_u16(r)), m = f16_to_f32(load_u16(r + 2));
+            for (int i = 0; i < 16; i++) {
+                float lo = (float)(r[4 + i] & 0x0f) * d;
+                float hi = (float)(r[4 + i] >> 4) * d;
+                dst[b * QK + i] = lo + m;
+                dst[b * QK + i + 16] = hi + m;
+            }
+        }
+        return;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// y[j][r] = Σ_c x[j][c]·W[r][c]. Each task covers a contiguous range of rows; inside it every
+// weight block is unpacked once and used for all m vectors (continuous batching).
+
+#define MB 4   // vectors processed together
+
+typedef struct {
+    fkv_format format;
+    const uint8_t *w;
+    size_t rows, cols, row_bytes;
+    const float *x; size_t ldx; size_t m;
+    float *y; size_t ldy; int accumulate;
+    const float *xsum;     // [m][cols/32] block sums of x (q4 formats)
+    size_t rows_per_task;
+} mm_args;
+
+#if defined(FKV_AVX2)
+static inline float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    __m128 sh = _mm_movehdup_ps(lo);
+    __m128 s = _mm_add_ps(lo, sh);
+    sh = _mm_movehl_ps(sh, s);
+    s = _mm_add_ss(s, sh);
+    return _mm_cvtss_f32(s);
+}
+
+// Unpacks 32 weights of a block (before scale) into four vectors of 8 floats.
+static inline void unpack_nibbles(const uint8_t *qs, __m256 out[4]) {
+    __m128i bytes = _mm_loadu_si128((const __m128i *)qs);
+    __m128i mask = _mm_set1_epi8(0x0f);
+    __m128i lo = _mm_and_si128(bytes, mask);
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+    out[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
+    out[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
+    out[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
+    out[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
+}
+
+static inline void unpack_int8(const uint8_t *qs, __m256 out[4]) {
+    for (int k = 0; k < 4; k++)
+        out[k] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * k))));
+}
+
+static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
+    const size_t nb = a->cols / QK;
+    for (size_t j0 = 0; j0 < a->m; j0 += MB) {
+        const size_t mb = a->m - j0 < MB ? a->m - j0 : MB;
+        for (size_t r = r0; r < r1; r++) {
+            const uint8_t *row = a->w + r * a->row_bytes;
+            __m256 acc[MB];
+            float extra[MB];
+            for (size_t j = 0; j < MB; j++) { acc[j] = _mm256_setzero_ps(); extra[j] = 0.f; }
+            switch (a->format) {
+            case FKV_F32: {
+                const float *wr = (const float *)row;
+                for (size_t c = 0; c < a->cols; c += 8) {
+                    __m256 wv = _mm256_loadu_ps(wr + c);
+                    for (size_t j = 0; j < mb; j++)
+                        acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(a->x + (j0 + j) * a->ldx + c), acc[j]);
+                }
+                break;
+            }
+            case FKV_F16: case FKV_BF16: {
+                const uint16_t *wr = (const uint16_t *)row;
+                for (size_t c = 0; c < a->cols; c += 8) {
+                    __m128i h = _mm_loadu_si128((const __m128i *)(wr + c));
+                    __m256 wv = a->format == FKV_F16
+                        ? _mm256_cvtph_ps(h)
+                        : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+                    for (size_t j = 0; j < mb; j++)
+                        acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(a->x + (j0 + j) * a->ldx + c), acc[j]);
+                }
+                break;
+            }
+            case FKV_Q8_0: case FKV_Q4_0: case FKV_Q4_1: {
+                const size_t bb = a->format == FKV_Q8_0 ? 34 : a->format == FKV_Q4_0 ? 18 : 20;
+                for (size_t b = 0; b < nb; b++) {
+                    const uint8_t *blk = row + b * bb;
+                    __m256 q[4];
+                    float d = f16_to_f32(load_u16(blk)), mn = 0.f;
+                    if (a->format == FKV_Q8_0) unpack_int8(blk + 2, q);
+                    else if (a->format == FKV_Q4_0) { unpack_nibbles(blk + 2, q); mn = -8.f * d; }
+                    else { mn = f16_to_f32(load_u16(blk + 2)); unpack_nibbles(blk + 4, q); }
+                    const __m256 dv = _mm256_set1_ps(d);
+                    for (size_t j = 0; j < mb; j++) {
+                        const float *xb = a->x + (j0 + j) * a->ldx + b * QK;
+                        __m256 t = _mm256_mul_ps(q[0], _mm256_loadu_ps(xb));
+                        t = _mm256_fmadd_ps(q[1], _mm256_loadu_ps(xb + 8), t);
+                        t = _mm256_fmadd_ps(q[2], _mm256_loadu_ps(xb + 16), t);
+                        t = _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xb + 24), t);
+                        acc[j] = _mm256_fmadd_ps(t, dv, acc[j]);
+                        if (a->format != FKV_Q8_0) extra[j] += mn * a->xsum[(j0 + j) * nb + b];
+                    }
+                }
+                break;
+            }
+            }
+            for (size_t j = 0; j < mb; j++) {
+                float v = hsum256(acc[j]) + extra[j];
+                float *dst = a->y + (j0 + j) * a->ldy + r;
+                *dst = a->accumulate ? *dst + v : v;
+            }
+        }
+    }
+}
+#else
+static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
+    float *tmp = malloc(a->cols * sizeof(float));
+    if (!tmp) return;
+    for (size_t r = r0; r < r1; r++) {
+        fkv_dequant_row(a->format, a->w, a->cols, r, tmp);
+        for (size_t j = 0; j < a->m; j++) {
+            const float *xv = a->x + j * a->ldx;
+            float s = 0.f;
+            for (size_t c = 0; c < a->cols; c++) s += tmp[c] * xv[c];
+            float *dst = a->y + j * a->ldy + r;
+            *dst = a->accumulate ? *dst + s : s;
+        }
+    }
+    free(tmp);
+}
+#endif
+
+static void mm_task(void *ctx, size_t task, size_t worker) {
+    (void)worker;
+    const mm_args *a = (const mm_args *)ctx;
+    size_t r0 = task * a->rows_per_task;
+    size_t r1 = r0 + a->rows_per_task;
+    if (r1 > a->rows) r1 = a->rows;
+    if (r0 < r1) mm_rows(a, r0, r1);
+}
+
+void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
+                const float *x, size_t ldx, size_t m, float *y, size_t ldy, int accumulate) {
+    if (rows == 0 || m == 0) return;
+    mm_args a = {
+        .format = format, .w = (const uint8_t *)w, .rows = rows, .cols = cols,
+        .row_bytes = fkv_row_bytes(format, cols), .x = x, .ldx = ldx, .m = m, .y = y, .ldy = ldy,
+        .accumulate = accumulate, .xsum = NULL,
+    };
+    float *xsum = NULL;
+    if (format == FKV_Q4_0 || format == FKV_Q4_1) {
+        const size_t nb = cols / QK;
+        xsum = malloc(m * nb * sizeof(float));
+        if (!xsum) return;
+        for (size_t j = 0; j < m; j++)
+            for (size_t b = 0; b < nb; b++) {
+                float s = 0.f;
+                for (int i = 0; i < QK; i++) s += x[j * ldx + b * QK + i];
+                xsum[j * nb + b] = s;
+            }
+        a.xsum = xsum;
+    }
+    // Tasks of ~64 rows: enough to balance two threads, few enough to keep scheduling cheap.
+    const size_t threads = (size_t)fkv_get_threads();
+    size_t tasks = threads * 4;
+    if (tasks > rows / 16) tasks = rows / 16;
+    if (tasks < 1) tasks = 1;
+    a.rows_per_task = (rows + tasks - 1) / tasks;
+    fkv_parallel_for(tasks, mm_task, &a);
+    free(xsum);
+}

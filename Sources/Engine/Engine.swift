@@ -1,2 +1,0 @@
-import Llama
-public enum EnginePlaceholder {}

@@ -1,0 +1,91 @@
+import FastKV
+import Foundation
+import Llama
+import Tokenization
+
+/// Timings and outputs of one generation.
+public struct GenerationResult: Sendable {
+    public var text: String
+    public var tokens: [Int32]
+    public var promptTokens: Int
+    public var prefillMilliseconds: Double
+    /// Time from the start of prefill to the first token (prefill + sampling).
+    public var timeToFirstTokenMilliseconds: Double
+    public var decodeMilliseconds: Double
+    /// Generated tokens after the first, per second of decode time.
+    public var decodeTokensPerSecond: Double
+    public var stopReason: StopReason
+    /// Logits of the last prompt position, [vocab].
+    public var lastPromptLogits: [Float]
+    /// Every selection prefill made, and the FLOP accounting.
+    public var prefill: CompressedPrefillResult
+    /// KV entries (summed over layers and KV heads) kept after prefill, and what full KV keeps.
+    public var keptEntries: Int
+    public var fullEntries: Int
+    /// The same at f32 (K and V).
+    public var keptBytes: Int
+    public var fullBytes: Int
+    public var method: String
+}
+
+/// Runs prefill then decode for one request in this process (the aggregated path).
+public struct Generator {
+    public let loaded: LoadedModel
+
+    public init(_ loaded: LoadedModel) { self.loaded = loaded }
+
+    /// Generates a continuation of `promptTokens`. `onText` receives text as it becomes safe to
+    /// show (never half a UTF-8 character, never part of a stop string).
+    public func generate(promptTokens: [Int32], sampling: SamplingParameters,
+                         compression: CompressionConfig = CompressionConfig(),
+                         onText: (String) -> Void = { _ in }) throws -> GenerationResult
+    {
+        try sampling.validate()
+        let model = loaded.model
+        let limit = model.config.contextLength
+        guard !promptTokens.isEmpty else { throw EngineError.invalidRequest("the prompt is empty") }
+        guard promptTokens.count + sampling.maxTokens - 1 <= limit else {
+            throw EngineError.invalidRequest(
+                "prompt (\(promptTokens.count) tokens) + max tokens (\(sampling.maxTokens)) exceeds the context of \(limit)")
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let prefill = try CompressedPrefill.run(model: model, tokens: promptTokens, config: compression,
+                                                decodeReserve: sampling.maxTokens)
+        let cache = prefill.cache, logits = prefill.logits
+        let prefillEnd = clock.now
+        var sequence = SequenceDecoder(tokenizer: loaded.tokenizer, parameters: sampling)
+        var token = sequence.sample(logits)
+        let firstTokenTime = clock.now
+        onText(sequence.accept(token))
+        let decodeStart = clock.now
+        while !sequence.isFinished {
+            let next = try model.decode(tokens: [token], caches: [cache])[0]
+            token = sequence.sample(next)
+            onText(sequence.accept(token))
+        }
+        let decodeEnd = clock.now
+        let decodeSteps = sequence.tokens.count - 1
+        let decodeMs = (decodeEnd - decodeStart).milliseconds
+        return GenerationResult(
+            text: sequence.text, tokens: sequence.tokens, promptTokens: promptTokens.count,
+            prefillMilliseconds: (prefillEnd - start).milliseconds,
+            timeToFirstTokenMilliseconds: (firstTokenTime - start).milliseconds,
+            decodeMilliseconds: decodeMs,
+            decodeTokensPerSecond: decodeSteps > 0 && decodeMs > 0 ? Double(decodeSteps) / (decodeMs / 1000) : 0,
+            stopReason: sequence.stopReason ?? .maxTokens, lastPromptLogits: logits, prefill: prefill,
+            keptEntries: prefill.record.keptEntries,
+            fullEntries: model.config.layerCount * model.config.kvHeadCount * promptTokens.count,
+            keptBytes: prefill.record.keptEntries * 2 * model.config.headDim * 4,
+            fullBytes: model.config.layerCount * model.config.kvHeadCount * promptTokens.count * 2 * model.config.headDim * 4,
+            method: compression.method.rawValue)
+    }
+}
+
+extension Duration {
+    /// This duration in milliseconds.
+    public var milliseconds: Double {
+        let (s, atto) = components
+        return Double(s) * 1000 + Double(atto) / 1e15
+    }
+}

@@ -1,0 +1,67 @@
+import Checkpoints
+import Foundation
+import Llama
+import Tokenization
+
+/// A model ready to serve: weights, tokenizer, chat format and a fingerprint of all three.
+public final class LoadedModel: @unchecked Sendable {
+    public let path: URL
+    public let model: LlamaModel
+    public let tokenizer: Tokenizer
+    public let chatFormat: ChatFormat?
+    /// Identifies architecture, dimensions and weights; two processes that disagree on it must not
+    /// exchange KV.
+    public let fingerprint: String
+
+    public var config: ModelConfig { model.config }
+
+    /// Opens a GGUF file or an HF directory.
+    public static func load(path: String) throws -> LoadedModel {
+        let url = URL(fileURLWithPath: path)
+        let checkpoint = try openCheckpoint(at: url)
+        let model = try LlamaModel(checkpoint: checkpoint)
+        let tokenizer: Tokenizer
+        switch checkpoint.tokenizerSource {
+        case let .gguf(vocab):
+            guard vocab.model == "gpt2" else {
+                throw EngineError.modelLoad(path: url.path,
+                                            reason: "tokenizer model '\(vocab.model)' is not supported (byte-level BPE 'gpt2' only)")
+            }
+            let pre = try PreTokenizer(ggufName: vocab.preTokenizer ?? "default")
+            tokenizer = try Tokenizer(tokens: vocab.tokens, tokenTypes: vocab.tokenTypes, merges: vocab.merges,
+                                      preTokenizer: pre, bosTokenId: vocab.bosTokenId, eosTokenId: vocab.eosTokenId,
+                                      eotTokenId: vocab.eotTokenId, addBOS: vocab.addBOS)
+        case let .tokenizerJSON(json, config):
+            tokenizer = try Tokenizer(tokenizerJSON: json, tokenizerConfig: config)
+        }
+        guard tokenizer.vocabularySize <= model.config.vocabularySize else {
+            throw EngineError.modelLoad(path: url.path, reason:
+                "tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(model.config.vocabularySize)")
+        }
+        let fingerprint = Fingerprint.of(config: model.config, weights: model.weights)
+        return LoadedModel(path: url, model: model, tokenizer: tokenizer,
+                           chatFormat: ChatFormat.detect(fromTemplate: checkpoint.chatTemplate), fingerprint: fingerprint)
+    }
+
+    init(path: URL, model: LlamaModel, tokenizer: Tokenizer, chatFormat: ChatFormat?, fingerprint: String) {
+        self.path = path
+        self.model = model
+        self.tokenizer = tokenizer
+        self.chatFormat = chatFormat
+        self.fingerprint = fingerprint
+    }
+
+    /// Token ids of a prompt. With `chat` the text is one user turn plus the generation prompt in
+    /// the model's own chat format. BOS is added when the tokenizer asks for it and the text does
+    /// not already start with it.
+    public func encodePrompt(_ text: String, chat: Bool) throws -> [Int32] {
+        var prompt = text
+        if chat {
+            guard let format = chatFormat else { throw EngineError.noChatTemplate(path: path.path) }
+            prompt = format.render([ChatMessage(role: "user", content: text)], addGenerationPrompt: true)
+        }
+        var ids = tokenizer.encode(prompt)
+        if tokenizer.addBOS, let bos = tokenizer.bosTokenId, ids.first != bos { ids.insert(bos, at: 0) }
+        return ids
+    }
+}

@@ -1,0 +1,55 @@
+import Tokenization
+
+/// Why generation ended.
+public enum StopReason: String, Sendable, Codable {
+    case endOfSequence = "eos"
+    case stopString = "stop"
+    case maxTokens = "length"
+}
+
+/// Per-sequence generation state shared by the single-process generator and the batched decode
+/// worker: sampling, stop conditions and streaming-safe text. Feed it each chosen token.
+public struct SequenceDecoder: Sendable {
+    public private(set) var tokens: [Int32] = []
+    public private(set) var text = ""
+    public private(set) var stopReason: StopReason?
+    private var sampler: Sampler
+    private var detokenizer: StreamingDetokenizer
+    private var matcher: StopMatcher
+    private let stopIds: Set<Int32>
+    private let parameters: SamplingParameters
+
+    public init(tokenizer: Tokenizer, parameters: SamplingParameters) {
+        self.parameters = parameters
+        sampler = Sampler(parameters)
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecial: true)
+        matcher = StopMatcher(stopStrings: parameters.stopStrings)
+        stopIds = parameters.stopAtEOS ? tokenizer.stopTokenIds : []
+    }
+
+    public var isFinished: Bool { stopReason != nil }
+
+    /// Chooses the next token from logits (does not accept it).
+    public mutating func sample(_ logits: [Float]) -> Int32 { sampler.next(logits) }
+
+    /// Records a generated token; returns the text that became safe to show.
+    public mutating func accept(_ token: Int32) -> String {
+        guard stopReason == nil else { return "" }
+        tokens.append(token)
+        var out = ""
+        if stopIds.contains(token) {
+            stopReason = .endOfSequence
+            out = matcher.push(detokenizer.finish()) + matcher.finish()
+        } else {
+            out = matcher.push(detokenizer.append(token))
+            if matcher.stopped {
+                stopReason = .stopString
+            } else if tokens.count >= parameters.maxTokens {
+                stopReason = .maxTokens
+                out += matcher.push(detokenizer.finish()) + matcher.finish()
+            }
+        }
+        text += out
+        return out
+    }
+}

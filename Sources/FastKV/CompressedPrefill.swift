@@ -1,0 +1,68 @@
+import Llama
+
+/// What a compressed prefill leaves behind: the cache, the last-position logits and a record of
+/// every choice (for `--selection-out` and the savings report).
+public struct CompressedPrefillResult: Sendable {
+    public var cache: KVCache
+    public var logits: [Float]
+    public var record: SelectionRecord
+    /// Prefill FLOPs executed, and what full-KV prefill of the same prompt would execute.
+    public var flops: Double
+    public var fullFlops: Double
+    public var skippedFlopShare: Double { fullFlops > 0 ? max(0, 1 - flops / fullFlops) : 0 }
+}
+
+/// Runs prefill under any compression method behind one call.
+public enum CompressedPrefill {
+    /// - Parameters:
+    ///   - decodeReserve: decode steps to reserve room for in every layer.
+    public static func run(model: LlamaModel, tokens: [Int32], config: CompressionConfig,
+                           decodeReserve: Int = 0) throws -> CompressedPrefillResult {
+        let c = model.config
+        try config.validate(layerCount: c.layerCount)
+        let n = tokens.count
+        let fullFlops = PrefillFlops.estimate(config: c, enteringTokens: Array(repeating: n, count: c.layerCount))
+        switch config.method {
+        case .full, .fastkv, .snapkv, .streamingllm:
+            let cache = model.makeCache(capacity: n + decodeReserve)
+            let output: LlamaModel.PrefillOutput
+            switch config.method {
+            case .fastkv, .snapkv:
+                var policy = WindowSelectionPolicy(config: config, layerCount: c.layerCount)
+                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy)
+            case .streamingllm:
+                var policy = StreamingLLMPolicy(config: config)
+                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy)
+            default:
+                var policy = FullKVPolicy()
+                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy)
+            }
+            cache.reserveDecode(decodeReserve)
+            let tspLayer = config.method == .fastkv ? config.resolvedTSPLayer(layerCount: c.layerCount) : nil
+            let record = SelectionRecord(cache: cache, promptLength: n, enteringTokens: output.enteringTokenCounts,
+                                         tspLayer: tspLayer, tspPositions: output.propagatedPositions)
+            return CompressedPrefillResult(
+                cache: cache, logits: output.logits!, record: record,
+                flops: PrefillFlops.estimate(config: c, enteringTokens: output.enteringTokenCounts),
+                fullFlops: fullFlops)
+        case .gemfilter:
+            // Pass 1: layers 0…f on everything, caching nothing, to choose the tokens.
+            var filter = GemFilterPolicy(config: config, layerCount: c.layerCount)
+            let scratch = model.makeCache(capacity: 1)
+            let first = try model.prefill(tokens: tokens, cache: scratch, policy: &filter)
+            let rows = filter.selectedRows ?? Array(0..<n)
+            // Pass 2: the whole model on the chosen tokens, renumbered 0..<k (GemFilter's choice).
+            let cache = model.makeCache(capacity: rows.count + decodeReserve)
+            var full = FullKVPolicy()
+            let second = try model.prefill(tokens: rows.map { tokens[$0] }, cache: cache, policy: &full)
+            cache.reserveDecode(decodeReserve)
+            var record = SelectionRecord(cache: cache, promptLength: n, enteringTokens: second.enteringTokenCounts,
+                                         tspLayer: filter.filterLayer, tspPositions: rows.map { Int32($0) })
+            record.mapPositions { rows[Int($0)] }
+            let flops = PrefillFlops.estimate(config: c, enteringTokens: first.enteringTokenCounts)
+                + PrefillFlops.estimate(config: c, enteringTokens: second.enteringTokenCounts)
+            return CompressedPrefillResult(cache: cache, logits: second.logits!, record: record, flops: flops,
+                                           fullFlops: fullFlops)
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Checkpoints
+import Tensors
+
+/// All weights of a Llama-family decoder, in the forms the forward pass uses.
+///
+/// Projections that read the same input are stacked (Q|K|V and gate|up) so that one kernel call
+/// serves them. Matrices keep their checkpoint format for decode plus an f32 copy for prefill sgemm;
+/// the embedding table (and the tied LM head) is only ever read a row or a vector at a time, so it
+/// stays packed only.
+public final class LlamaWeights: @unchecked Sendable {
+    public struct Layer: @unchecked Sendable {
+        public let attentionNorm: Tensor       // [hidden]
+        public let qkv: WeightMatrix           // [(H + 2·Hk)·d, hidden]
+        public let output: WeightMatrix        // [hidden, H·d]
+        public let mlpNorm: Tensor             // [hidden]
+        public let gateUp: WeightMatrix        // [2·ffn, hidden]
+        public let down: WeightMatrix          // [hidden, ffn]
+    }
+
+    public let config: ModelConfig
+    public let embeddings: WeightMatrix        // [vocab, hidden], packed only
+    public let layers: [Layer]
+    public let finalNorm: Tensor               // [hidden]
+    public let lmHead: WeightMatrix            // [vocab, hidden]; the embeddings when tied
+
+    /// Loads and validates every tensor. Throws `LlamaError` naming the file and tensor on any mismatch.
+    public init(checkpoint: any Checkpoint) throws {
+        let c = checkpoint.config
+        let file = checkpoint.url.path
+        try Self.validate(c, file: file)
+        config = c
+        let hidden = c.hiddenSize, d = c.headDim
+        func load(_ name: String, _ shape: [Int]) throws -> WeightTensor {
+            guard checkpoint.tensorNames.contains(name) else { throw LlamaError.missingTensor(file: file, name: name) }
+            let t = try checkpoint.tensor(named: name)
+            guard t.shape == shape else {
+                throw LlamaError.badTensorShape(file: file, name: name, expected: shape, found: t.shape)
+            }
+            return t
+        }
+        func vector(_ name: String, _ n: Int) throws -> Tensor {
+            let t = try load(name, [n])
+            let out = Tensor(shape: [n])
+            try out.withUnsafeMutablePointer { p in
+                try t.dequantize(into: UnsafeMutableBufferPointer(start: p, count: n))
+            }
+            return out
+        }
+        func matrix(_ name: String, _ rows: Int, _ cols: Int, dense: Bool) throws -> WeightMatrix {
+            let t = try load(name, [rows, cols])
+            let format: WeightFormat
+            switch t.type {
+            case .f32: format = .f32
+            case .f16: format = .f16
+            case .bf16: format = .bf16
+            case .q8_0: format = .q8_0
+            case .q4_0: format = .q4_0
+            case .q4_1: format = .q4_1
+            }
+            guard cols % format.blockSize == 0 else {
+                throw LlamaError.unsupportedTensorType(file: file, name: name, type: "\(t.type) with \(cols) columns")
+            }
+            return t.withUnsafeBytes { WeightMatrix(format: format, rows: rows, columns: cols, bytes: $0, denseCopy: dense) }
+        }
+        embeddings = try matrix("model.embed_tokens.weight", c.vocabularySize, hidden, dense: false)
+        var layers: [Layer] = []
+        for i in 0..<c.layerCount {
+            let p = "model.layers.\(i)."
+            let q = try matrix(p + "self_attn.q_proj.weight", c.headCount * d, hidden, dense: false)
+            let k = try matrix(p + "self_attn.k_proj.weight", c.kvHeadCount * d, hidden, dense: false)
+            let v = try matrix(p + "self_attn.v_proj.weight", c.kvHeadCount * d, hidden, dense: false)
+            let gate = try matrix(p + "mlp.gate_proj.weight", c.intermediateSize, hidden, dense: false)
+            let up = try matrix(p + "mlp.up_proj.weight", c.intermediateSize, hidden, dense: false)
+            let sameQKV = q.format == k.format && k.format == v.format
+            let sameGU = gate.format == up.format
+            guard sameQKV && sameGU else {
+                throw LlamaError.unsupportedTensorType(file: file, name: p + "*", type: "mixed formats within Q/K/V or gate/up")
+            }
+            layers.append(Layer(
+                attentionNorm: try vector(p + "input_layernorm.weight", hidden),
+                qkv: WeightMatrix.stacking([q, k, v], denseCopy: true),
+                output: try matrix(p + "self_attn.o_proj.weight", hidden, c.headCount * d, dense: true),
+                mlpNorm: try vector(p + "post_attention_layernorm.weight", hidden),
+                gateUp: WeightMatrix.stacking([gate, up], denseCopy: true),
+                down: try matrix(p + "mlp.down_proj.weight", hidden, c.intermediateSize, dense: true)))
+        }
+        self.layers = layers
+        finalNorm = try vector("model.norm.weight", hidden)
+        if c.tieWordEmbeddings && !checkpoint.tensorNames.contains("lm_head.weight") {
+            lmHead = embeddings
+        } else {
+            lmHead = try matrix("lm_head.weight", c.vocabularySize, hidden, dense: false)
+        }
+    }
+
+    static func validate(_ c: ModelConfig, file: String) throws {
+        guard ["llama", "mistral"].contains(c.architecture.lowercased()) else {
+            throw LlamaError.unsupportedArchitecture(file: file, architecture: c.architecture)
+        }
+        func require(_ ok: Bool, _ reason: String) throws {
+            if !ok { throw LlamaError.invalidConfig(file: file, reason: reason) }
+        }
+        try require(c.layerCount > 0, "layer count \(c.layerCount) must be positive")
+        try require(c.hiddenSize > 0 && c.intermediateSize > 0, "hidden/intermediate sizes must be positive")
+        try require(c.headCount > 0 && c.kvHeadCount > 0 && c.headCount % c.kvHeadCount == 0,
+                    "query heads \(c.headCount) must be a positive multiple of KV heads \(c.kvHeadCount)")
+        try require(c.headDim > 0 && c.headDim % 2 == 0, "head_dim \(c.headDim) must be even")
+        try require(c.vocabularySize > 0, "vocabulary size must be positive")
+        try require(c.contextLength > 0, "context length must be positive")
+        try require(c.ropeTheta > 0, "rope theta must be positive")
+    }
+
+    /// Bytes of all weights as f32 (the reference size for memory budgets).
+    public var f32WeightBytes: Int {
+        let c = config
+        let perLayer = 2 * c.hiddenSize + (c.headCount + 2 * c.kvHeadCount) * c.headDim * c.hiddenSize
+            + c.hiddenSize * c.headCount * c.headDim + 3 * c.intermediateSize * c.hiddenSize
+        let head = (lmHead === embeddings) ? 0 : c.vocabularySize * c.hiddenSize
+        return 4 * (c.layerCount * perLayer + c.vocabularySize * c.hiddenSize + head + c.hiddenSize)
+    }
+}

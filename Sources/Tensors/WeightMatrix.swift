@@ -1,0 +1,137 @@
+import CKernels
+import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Storage format of a weight matrix (ggml block layouts for the quantised ones).
+public enum WeightFormat: Sendable, Equatable {
+    case f32, f16, bf16, q8_0, q4_0, q4_1
+
+    var kernelFormat: fkv_format {
+        switch self {
+        case .f32: return FKV_F32
+        case .f16: return FKV_F16
+        case .bf16: return FKV_BF16
+        case .q8_0: return FKV_Q8_0
+        case .q4_0: return FKV_Q4_0
+        case .q4_1: return FKV_Q4_1
+        }
+    }
+
+    /// Columns must be a multiple of this.
+    public var blockSize: Int { self == .f32 || self == .f16 || self == .bf16 ? 1 : 32 }
+
+    public func rowBytes(columns: Int) -> Int { fkv_row_bytes(kernelFormat, columns) }
+}
+
+/// A weight matrix W [rows, cols] (rows = output features, row-major) kept in two forms:
+/// - `packed`: the checkpoint's own format, streamed by the matrix-vector kernels in decode, where
+///   bytes per token are the bound (Q4_1 is 0.625 B/weight against 4 for f32);
+/// - `dense`: an f32 copy for `cblas_sgemm` in prefill, where FLOPs are the bound. Matrices used
+///   only one row at a time (the tied LM head / embeddings) skip it to save memory.
+/// Both hold exactly the same weight values; they differ only in summation order.
+public final class WeightMatrix: @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    public let format: WeightFormat
+    private let packed: UnsafeMutableRawPointer
+    private let packedBytes: Int
+    /// f32 copy used by sgemm; nil when the matrix is only ever applied to a few rows.
+    public let dense: Tensor?
+
+    /// Up to this many input rows go through the packed kernel; more go through sgemm.
+    public static let packedRowLimit = 8
+
+    /// - Parameters:
+    ///   - bytes: `rows` rows of `format`-encoded weights, `format.rowBytes(columns:)` each.
+    ///   - denseCopy: also keep an f32 copy for sgemm.
+    public init(format: WeightFormat, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer, denseCopy: Bool) {
+        precondition(columns % format.blockSize == 0, "columns \(columns) not a multiple of \(format.blockSize)")
+        let expected = rows * format.rowBytes(columns: columns)
+        precondition(bytes.count == expected, "weight bytes \(bytes.count) != \(expected)")
+        self.rows = rows
+        self.columns = columns
+        self.format = format
+        packedBytes = max(expected, 64)
+        let storage = aligned_alloc(64, (packedBytes + 63) / 64 * 64)!
+        if expected > 0 { storage.copyMemory(from: bytes.baseAddress!, byteCount: expected) }
+        packed = storage
+        if denseCopy {
+            let t = Tensor(shape: [rows, columns])
+            t.withUnsafeMutablePointer { p in
+                for r in 0..<rows { fkv_dequant_row(format.kernelFormat, storage, columns, r, p + r * columns) }
+            }
+            dense = t
+        } else {
+            dense = nil
+        }
+    }
+
+    deinit { free(packed) }
+
+    /// Stacks matrices with equal column counts and formats along the row axis (e.g. Q|K|V), so one
+    /// kernel call replaces several.
+    public static func stacking(_ parts: [WeightMatrix], denseCopy: Bool) -> WeightMatrix {
+        let columns = parts[0].columns, format = parts[0].format
+        precondition(parts.allSatisfy { $0.columns == columns && $0.format == format })
+        let rows = parts.reduce(0) { $0 + $1.rows }
+        let rowBytes = format.rowBytes(columns: columns)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(rows * rowBytes, 1), alignment: 64)
+        defer { buffer.deallocate() }
+        var offset = 0
+        for part in parts {
+            let n = part.rows * rowBytes
+            (buffer.baseAddress! + offset).copyMemory(from: part.packed, byteCount: n)
+            offset += n
+        }
+        return WeightMatrix(format: format, rows: rows, columns: columns,
+                            bytes: UnsafeRawBufferPointer(start: buffer.baseAddress, count: rows * rowBytes),
+                            denseCopy: denseCopy)
+    }
+
+    /// A 64-bit hash of the packed weights (format, shape and bytes).
+    public func contentHash(seed: UInt64 = 0) -> UInt64 {
+        let shapeSeed = seed &+ UInt64(rows) &* 31 &+ UInt64(columns) &* 131 &+ UInt64(fkv_row_bytes(format.kernelFormat, 32))
+        return fkv_hash64(packed, rows * format.rowBytes(columns: columns), shapeSeed)
+    }
+
+    /// Bytes held (packed + dense).
+    public var memoryBytes: Int { packedBytes + (dense.map { $0.count * 4 } ?? 0) }
+
+    /// y[yRow ..< yRow+m, yOffset ..< yOffset+rows] (+)= x[0..<m, 0..<columns] · Wᵀ.
+    /// x is [≥m, ldx] and y is [≥yRow+m, ldy] row-major; `accumulate` adds into y (residual stream).
+    public func apply(_ x: Tensor, rows m: Int, ldx: Int? = nil, into y: Tensor, ldy: Int? = nil,
+                      yRow: Int = 0, yOffset: Int = 0, accumulate: Bool = false) {
+        let ldx = ldx ?? x.rowLength, ldy = ldy ?? y.rowLength
+        if m == 0 { return }
+        precondition(ldx >= columns && ldy >= yOffset + rows && x.count >= (m - 1) * ldx + columns
+                     && y.count >= (yRow + m - 1) * ldy + yOffset + rows, "matmul shape mismatch")
+        x.withUnsafeMutablePointer { xp in
+            y.withUnsafeMutablePointer { ybase in
+                let yp = ybase + yRow * ldy
+                if let dense, m > Self.packedRowLimit {
+                    dense.withUnsafeMutablePointer { wp in
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(rows), Int32(columns),
+                                    1, xp, Int32(ldx), wp, Int32(columns), accumulate ? 1 : 0,
+                                    yp + yOffset, Int32(ldy))
+                    }
+                } else {
+                    fkv_matmul(format.kernelFormat, packed, rows, columns, xp, ldx, m, yp + yOffset, ldy,
+                               accumulate ? 1 : 0)
+                }
+            }
+        }
+    }
+
+    /// out[i, :] = W[ids[i], :] dequantised (embedding lookup).
+    public func gatherRows(_ ids: [Int32], into out: Tensor) {
+        precondition(out.count >= ids.count * columns)
+        out.withUnsafeMutablePointer { o in
+            for (i, id) in ids.enumerated() {
+                precondition(id >= 0 && Int(id) < rows, "row \(id) out of range 0..<\(rows)")
+                fkv_dequant_row(format.kernelFormat, packed, columns, Int(id), o + i * columns)
+            }
+        }
+    }
+}

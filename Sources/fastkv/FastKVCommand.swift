@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct FastKVCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastkv",
+        abstract: "CPU-first LLM serving with FastKV-compressed KV transfer between prefill and decode.",
+        subcommands: [GenerateCommand.self, TokenizeCommand.self, BenchEngineCommand.self])
+}
+
+/// Runs a command body, turning thrown errors into a one-line message on stderr and exit code 1.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        FileHandle.standardError.write(Data("fastkv: error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies and the model if missing, builds, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --hf
+# Tests start real worker processes and time nothing, but the model tests are slow in debug:
+# build the test products in release.
+swift build -c release --product fastkv
+swift test -c release "$@"
