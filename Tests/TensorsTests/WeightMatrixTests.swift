@@ -1,0 +1,111 @@
+import Testing
+@testable import Tensors
+
+/// Packs random weights in each format (random scales and codes, as a quantiser would emit) and
+/// dequantises them independently of the C kernels.
+struct PackedWeights {
+    var bytes: [UInt8] = []
+    var values: [Float] = []   // dequantised reference, row-major
+
+    init(format: WeightFormat, rows: Int, columns: Int, seed: UInt64) {
+        var rng = TestRandom(seed)
+        func f16(_ x: Float) -> (UInt16, Float) { let h = Float16(x); return (h.bitPattern, Float(h)) }
+        func put16(_ v: UInt16) { bytes.append(UInt8(v & 0xff)); bytes.append(UInt8(v >> 8)) }
+        for _ in 0..<rows {
+            switch format {
+            case .f32:
+                for _ in 0..<columns {
+                    let x = rng.float(0.5)
+                    withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+                    values.append(x)
+                }
+            case .f16:
+                for _ in 0..<columns { let (b, v) = f16(rng.float(0.5)); put16(b); values.append(v) }
+            case .bf16:
+                for _ in 0..<columns {
+                    let b = UInt16(rng.float(0.5).bitPattern >> 16)
+                    put16(b)
+                    values.append(Float(bitPattern: UInt32(b) << 16))
+                }
+            case .q8_0:
+                for _ in 0..<(columns / 32) {
+                    let (db, d) = f16(abs(rng.float(0.02)) + 0.001)
+                    put16(db)
+                    for _ in 0..<32 { let q = Int8(bitPattern: rng.byte()); bytes.append(UInt8(bitPattern: q)); values.append(Float(q) * d) }
+                }
+            case .q4_0, .q4_1:
+                for _ in 0..<(columns / 32) {
+                    let (db, d) = f16(abs(rng.float(0.05)) + 0.001)
+                    let (mb, m) = f16(rng.float(0.3))
+                    put16(db)
+                    if format == .q4_1 { put16(mb) }
+                    let qs = (0..<16).map { _ in rng.byte() }
+                    bytes.append(contentsOf: qs)
+                    var block = [Float](repeating: 0, count: 32)
+                    for i in 0..<16 {
+                        let lo = Float(qs[i] & 0x0f), hi = Float(qs[i] >> 4)
+                        if format == .q4_0 {
+                            block[i] = (lo - 8) * d
+                            block[i + 16] = (hi - 8) * d
+                        } else {
+                            block[i] = lo * d + m
+                            block[i + 16] = hi * d + m
+                        }
+                    }
+                    values.append(contentsOf: block)
+                }
+            }
+        }
+    }
+}
+
+struct WeightMatrixTests {
+    static let formats: [WeightFormat] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1]
+
+    @Test(arguments: formats)
+    func dequantisedRowsAreExact(format: WeightFormat) {
+        let rows = 5, columns = 96
+        let packed = PackedWeights(format: format, rows: rows, columns: columns, seed: 7)
+        let w = packed.bytes.withUnsafeBytes {
+            WeightMatrix(format: format, rows: rows, columns: columns, bytes: $0, denseCopy: true)
+        }
+        let out = Tensor(shape: [rows, columns])
+        w.gatherRows((0..<rows).map(Int32.init), into: out)
+        #expect(out.toArray() == packed.values, "gatherRows must reproduce the dequantised values bit for bit")
+        #expect(w.dense!.toArray() == packed.values, "the dense f32 copy must hold the same values")
+    }
+
+    /// Both paths (packed kernel for few rows, sgemm for many) against a Double reference.
+    @Test(arguments: formats, [1, 3, 8, 9, 40])
+    func productMatchesReference(format: WeightFormat, m: Int) {
+        let rows = 67, columns = 128
+        let packed = PackedWeights(format: format, rows: rows, columns: columns, seed: 11)
+        let w = packed.bytes.withUnsafeBytes {
+            WeightMatrix(format: format, rows: rows, columns: columns, bytes: $0, denseCopy: true)
+        }
+        var rng = TestRandom(3)
+        let x = Tensor(shape: [m, columns], values: rng.floats(m * columns))
+        let y = Tensor(shape: [m, rows], values: rng.floats(m * rows))
+        let before = y.toArray()
+        w.apply(x, rows: m, into: y, accumulate: true)
+        var worst: Float = 0
+        for j in 0..<m {
+            for r in 0..<rows {
+                var dot = 0.0
+                for c in 0..<columns { dot += Double(x[j * columns + c]) * Double(packed.values[r * columns + c]) }
+                worst = max(worst, abs(Float(dot) + before[j * rows + r] - y[j * rows + r]))
+            }
+        }
+        #expect(worst < 1e-4, "max |Δ| \(worst) > 1e-4 (format \(format), m \(m))")
+    }
+
+    @Test func stackingConcatenatesRows() {
+        let a = PackedWeights(format: .q4_1, rows: 3, columns: 64, seed: 1)
+        let b = PackedWeights(format: .q4_1, rows: 2, columns: 64, seed: 2)
+        let wa = a.bytes.withUnsafeBytes { WeightMatrix(format: .q4_1, rows: 3, columns: 64, bytes: $0, denseCopy: false) }
+        let wb = b.bytes.withUnsafeBytes { WeightMatrix(format: .q4_1, rows: 2, columns: 64, bytes: $0, denseCopy: false) }
+        let s = WeightMatrix.stacking([wa, wb], denseCopy: true)
+        #expect(s.rows == 5)
+        #expect(s.dense!.toArray() == a.values + b.values)
+    }
+}
