@@ -57,13 +57,14 @@ public final class GGUFCheckpoint: Checkpoint {
     }
 
     /// The tensor in HF naming and row order. Q/K matrices are reordered into a fresh 64-byte-aligned copy
-    /// (whole rows, no dequantisation); every other tensor is a zero-copy view of the mapped file.
+    /// (whole rows, no dequantisation); every other tensor is a zero-copy view of the mapped file (see
+    /// `WeightTensor.view`).
     public func tensor(named name: String) throws -> WeightTensor {
         guard let e = entries[name] else { throw CheckpointError.missingTensor(file: url.path, name: name) }
         let path = url.path
         guard let heads = e.permutedHeads else {
-            return WeightTensor(name: name, type: e.type, shape: e.shape, file: path, storage: file.storage,
-                                byteOffset: e.info.offset, byteCount: e.info.byteCount)
+            return try WeightTensor.view(name: name, type: e.type, shape: e.shape, file: path, storage: file.storage,
+                                         byteOffset: e.info.offset, byteCount: e.info.byteCount)
         }
         let rows = e.shape.first ?? 1
         guard e.shape.count == 2, rows > 0, rows % (2 * heads) == 0 else {  // only reachable past layerCount

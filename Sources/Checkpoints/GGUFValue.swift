@@ -90,7 +90,8 @@ public indirect enum GGUFValue: Sendable, Equatable {
         case let .bool(b): return "bool \(b)"
         case let .float32(v): return "float32 \(v)"
         case let .float64(v): return "float64 \(v)"
-        default: return "integer \(intValue.map(String.init) ?? "?")"
+        case let .uint64(v): return "integer \(v)"
+        default: return "integer \(intValue ?? 0)"
         }
     }
 }

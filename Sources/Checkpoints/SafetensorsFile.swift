@@ -65,27 +65,12 @@ public final class SafetensorsFile: @unchecked Sendable {
         self.tensors = tensors
     }
 
-    /// The tensor as a zero-copy view of the mapping, or, in the unusual case where its bytes do not start at a
-    /// multiple of the element size, as an owned 64-byte-aligned copy (kernels may load elements directly).
+    /// The tensor as a zero-copy view of the mapping (realigned into a copy in the unusual case where its bytes
+    /// do not start at a multiple of the element size; see `WeightTensor.view`).
     public func tensor(named name: String) throws -> WeightTensor {
-        let path = url.path
-        guard let info = tensors[name] else { throw CheckpointError.missingTensor(file: path, name: name) }
-        let alignment = info.type == .f32 ? 4 : 2
-        guard info.offset % alignment != 0 else {
-            return WeightTensor(name: name, type: info.type, shape: info.shape, file: path, storage: storage,
-                                byteOffset: info.offset, byteCount: info.byteCount)
-        }
-        guard let copy = ByteStorage(zeroedByteCount: info.byteCount) else {
-            throw CheckpointError.ioError(file: path, operation: "allocating \(info.byteCount) bytes for \(name)",
-                                          errno: ENOMEM)
-        }
-        storage.withUnsafeBytes { all in
-            copy.withUnsafeMutableBytes { out in
-                out.copyMemory(from: UnsafeRawBufferPointer(rebasing: all[info.offset ..< info.offset + info.byteCount]))
-            }
-        }
-        return WeightTensor(name: name, type: info.type, shape: info.shape, file: path, storage: copy,
-                            byteOffset: 0, byteCount: info.byteCount)
+        guard let info = tensors[name] else { throw CheckpointError.missingTensor(file: url.path, name: name) }
+        return try WeightTensor.view(name: name, type: info.type, shape: info.shape, file: url.path, storage: storage,
+                                     byteOffset: info.offset, byteCount: info.byteCount)
     }
 
     private static func parseEntry(name: String, _ value: Any, dataStart: Int, fileSize: Int, file: String) throws -> TensorInfo {

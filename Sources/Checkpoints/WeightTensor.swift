@@ -1,3 +1,5 @@
+import Foundation
+
 /// One weight tensor of a checkpoint, as stored: a view into a memory-mapped file (zero copy) or, when the
 /// on-disk row order differs from HF's (GGUF Q/K), into an owned reordered copy.
 ///
@@ -29,6 +31,30 @@ public struct WeightTensor: @unchecked Sendable {
         self.storage = storage
         self.byteOffset = byteOffset
         self.byteCount = byteCount
+    }
+
+    /// A view of `storage[byteOffset ..< byteOffset + byteCount]`, or an owned 64-byte-aligned copy when the
+    /// bytes do not start at a multiple of the element's natural alignment (4 for f32, 2 for the rest: every
+    /// block starts with an f16), so kernels may load elements directly. Misalignment only happens with
+    /// unusual files (GGUF `general.alignment` 1 or 2, hand-made safetensors).
+    static func view(name: String, type: ElementType, shape: [Int], file: String, storage: ByteStorage,
+                     byteOffset: Int, byteCount: Int) throws -> WeightTensor {
+        let alignment = type == .f32 ? 4 : 2
+        let aligned = storage.withUnsafeBytes { Int(bitPattern: $0.baseAddress) &+ byteOffset } % alignment == 0
+        if aligned {
+            return WeightTensor(name: name, type: type, shape: shape, file: file, storage: storage,
+                                byteOffset: byteOffset, byteCount: byteCount)
+        }
+        guard let copy = ByteStorage(zeroedByteCount: byteCount) else {
+            throw CheckpointError.ioError(file: file, operation: "allocating \(byteCount) bytes for \(name)", errno: ENOMEM)
+        }
+        storage.withUnsafeBytes { all in
+            copy.withUnsafeMutableBytes { out in
+                out.copyMemory(from: UnsafeRawBufferPointer(rebasing: all[byteOffset ..< byteOffset + byteCount]))
+            }
+        }
+        return WeightTensor(name: name, type: type, shape: shape, file: file, storage: copy, byteOffset: 0,
+                            byteCount: byteCount)
     }
 
     /// Product of the shape.

@@ -86,6 +86,38 @@ import TestSupport
         #expect(try g.tensor(named: "rope_freqs.weight").dequantized() == (0 ..< 8).map(Float.init))
     }
 
+    /// Byte-packed files (GGUF alignment 1, safetensors with an odd-sized tensor first) still give tensors whose
+    /// bytes start at a multiple of their element size, with the right values.
+    @Test func misalignedTensorsAreRealigned() throws {
+        let dir = try TemporaryDirectory()
+        let model = TinyLlama(config: TinyLlama.gqa3Config, seed: 4)
+        var w = model.ggufWriter(matrixType: .q4_1)
+        w.alignment = 1
+        w.set("pad", .string("xyz"))  // shift the data section to an odd offset
+        try w.write(to: dir.file("packed.gguf"))
+        let g = try GGUFCheckpoint(url: dir.file("packed.gguf"))
+        #expect(g.file.alignment == 1)
+        #expect(g.file.tensorInfos.contains { $0.offset % 4 != 0 && $0.ggmlType == 0 })
+        for name in model.tensorNames {
+            let t = try g.tensor(named: name)
+            let address = t.withUnsafeBytes { Int(bitPattern: $0.baseAddress) }
+            #expect(address % (t.type == .f32 ? 4 : 2) == 0, "\(name) at \(address)")
+            let stored: ElementType = t.shape.count == 2 ? .q4_1 : .f32
+            expectBitIdentical(try t.dequantized(), ReferenceQuantizer.roundTrip(model.weights[name]!, as: stored), name)
+        }
+
+        var st = SafetensorsWriter()
+        st.add(name: "a", shape: [3], type: .f16, values: [1, 2, 3])
+        st.add(name: "b", shape: [2, 3], type: .f32, values: [1.5, -2, 3, 4, 5, 6])
+        try st.write(to: dir.file("packed.safetensors"))
+        let f = try SafetensorsFile(url: dir.file("packed.safetensors"))
+        #expect(f.tensors["b"]!.offset % 4 != 0)
+        let b = try f.tensor(named: "b")
+        #expect(b.withUnsafeBytes { Int(bitPattern: $0.baseAddress) } % 4 == 0)
+        #expect(try b.dequantized() == [1.5, -2, 3, 4, 5, 6])
+        #expect(try f.tensor(named: "a").dequantized() == [1, 2, 3])
+    }
+
     /// f16 and bf16 safetensors decode to the reference conversions.
     @Test(arguments: [ElementType.f16, .bf16, .f32])
     func hfHalfPrecision(type: ElementType) throws {
