@@ -82,3 +82,25 @@ public struct ModelConfig: Sendable, Equatable, Codable {
         self.eosTokenIds = eosTokenIds
     }
 }
+
+/// A model checkpoint on disk, presented in Hugging Face terms whatever the file format: tensor names are HF
+/// names (`model.layers.0.self_attn.q_proj.weight`), shapes are row-major `[rows, cols]`, and Q/K rows are in HF
+/// (rotate-half) order. Format differences end here.
+///
+/// Tied embeddings: when `config.tieWordEmbeddings` is true there is no `lm_head.weight`; the output projection
+/// is `model.embed_tokens.weight`.
+public protocol Checkpoint: AnyObject, Sendable {
+    /// The GGUF file or the HF directory.
+    var url: URL { get }
+    /// `"gguf"` or `"safetensors"`.
+    var format: String { get }
+    var config: ModelConfig { get }
+    /// HF tensor names, sorted.
+    var tensorNames: [String] { get }
+    /// The tensor named `name` (HF name). Throws `CheckpointError.missingTensor(file:name:)` if absent.
+    func tensor(named name: String) throws -> WeightTensor
+    /// Where the tokenizer comes from: GGUF metadata or a tokenizer.json file.
+    var tokenizerSource: TokenizerSource { get }
+    /// The Jinja chat template, if the checkpoint has one.
+    var chatTemplate: String? { get }
+}
