@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import FastKV
 import Foundation
 import Tensors
 
