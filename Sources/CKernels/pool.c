@@ -51,7 +51,10 @@ static void run_tasks(size_t worker) {
 
 static void *worker_main(void *arg) {
     const size_t worker = (size_t)arg;
-    unsigned long seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
+    // Workers are created before the first region starts (generation 0). Reading the counter here
+    // instead could miss a region that began before this thread got scheduled, and the caller
+    // waits for every worker to finish each region.
+    unsigned long seen = 0;
     for (;;) {
         unsigned long g;
         int spins = 0;

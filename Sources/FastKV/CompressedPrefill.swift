@@ -16,8 +16,10 @@ public struct CompressedPrefillResult: Sendable {
 public enum CompressedPrefill {
     /// - Parameters:
     ///   - decodeReserve: decode steps to reserve room for in every layer.
+    ///   - onLayerStored: called as each layer's final cache entries are ready (pipelined transfer).
     public static func run(model: LlamaModel, tokens: [Int32], config: CompressionConfig,
-                           decodeReserve: Int = 0) throws -> CompressedPrefillResult {
+                           decodeReserve: Int = 0,
+                           onLayerStored: ((Int, LayerKV) throws -> Void)? = nil) throws -> CompressedPrefillResult {
         let c = model.config
         try config.validate(layerCount: c.layerCount)
         let n = tokens.count
@@ -29,13 +31,13 @@ public enum CompressedPrefill {
             switch config.method {
             case .fastkv, .snapkv:
                 var policy = WindowSelectionPolicy(config: config, layerCount: c.layerCount)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy)
+                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             case .streamingllm:
                 var policy = StreamingLLMPolicy(config: config)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy)
+                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             default:
                 var policy = FullKVPolicy()
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy)
+                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             }
             cache.reserveDecode(decodeReserve)
             let tspLayer = config.method == .fastkv ? config.resolvedTSPLayer(layerCount: c.layerCount) : nil
@@ -54,7 +56,8 @@ public enum CompressedPrefill {
             // Pass 2: the whole model on the chosen tokens, renumbered 0..<k (GemFilter's choice).
             let cache = model.makeCache(capacity: rows.count + decodeReserve)
             var full = FullKVPolicy()
-            let second = try model.prefill(tokens: rows.map { tokens[$0] }, cache: cache, policy: &full)
+            let second = try model.prefill(tokens: rows.map { tokens[$0] }, cache: cache, policy: &full,
+                                           onLayerStored: onLayerStored)
             cache.reserveDecode(decodeReserve)
             var record = SelectionRecord(cache: cache, promptLength: n, enteringTokens: second.enteringTokenCounts,
                                          tspLayer: filter.filterLayer, tspPositions: rows.map { Int32($0) })

@@ -51,9 +51,13 @@ public final class LlamaModel: @unchecked Sendable {
     ///   - tokens: prompt ids, N ≥ 1.
     ///   - positions: original position of each token (ascending); default 0..<N.
     ///   - cache: receives each layer's kept entries (appended after any it already holds).
+    ///   - onLayerStored: called as soon as layer ℓ's cache entries are final (before its attention
+    ///     runs), so a disaggregated prefill can ship that layer while the next ones compute.
     /// After the call `cache.nextPosition` is last position + 1.
     public func prefill<P: KVSelectionPolicy>(tokens: [Int32], positions: [Int32]? = nil, cache: KVCache,
-                                              policy: inout P) throws -> PrefillOutput {
+                                              policy: inout P,
+                                              onLayerStored: ((Int, LayerKV) throws -> Void)? = nil) throws
+        -> PrefillOutput {
         let c = config
         guard !tokens.isEmpty else { throw LlamaError.emptyPrompt }
         for t in tokens where t < 0 || Int(t) >= c.vocabularySize {
@@ -96,6 +100,7 @@ public final class LlamaModel: @unchecked Sendable {
             let kept = selection.keptRows ?? Array(repeating: Array(0..<n), count: kvHeads)
             cache.layers[l].append(fromQKV: qkv, rowStride: qkvWidth, kColumn: heads * d,
                                    vColumn: (heads + kvHeads) * d, rows: kept, positions: pos)
+            try onLayerStored?(l, cache.layers[l])
             if selection.stop {
                 output.stoppedAfterLayer = l
                 output.propagatedPositions = selection.propagatedRows.map { $0.map { pos[$0] } }
