@@ -53,5 +53,16 @@ let package = Package(
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Tensors", "Checkpoints", "TestSupport"],
                     swiftSettings: vectorSwift),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+
+        // Wire format and transport (Proto/fastkv.proto). Each C library is imported by one Swift target:
+        // protobuf-c by Wire, libzmq by Transport. Transport depends on Wire only for PayloadBuffer/PayloadFrame.
+        .systemLibrary(name: "CZMQ", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        // protoc-c output of Proto/fastkv.proto (scripts/gen-proto.sh); committed, never edited by hand.
+        .target(name: "FastKVProto", dependencies: ["CProtobufC"]),
+        .target(name: "Wire", dependencies: ["FastKVProto", "CProtobufC"], swiftSettings: vectorSwift),
+        .target(name: "Transport", dependencies: ["CZMQ", "Wire"], swiftSettings: vectorSwift),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: vectorSwift),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire"], swiftSettings: vectorSwift),
     ]
 )
