@@ -55,7 +55,8 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
 
         // Wire format and transport (Proto/fastkv.proto). Each C library is imported by one Swift target:
-        // protobuf-c by Wire, libzmq by Transport. Transport depends on Wire only for PayloadBuffer/PayloadFrame.
+        // protobuf-c by Wire, libzmq by Transport. Transport depends on Wire only for its payload types
+        // (PayloadBuffer, PayloadFrame, EncodedKVLayer), so payload frames go out zero-copy.
         .systemLibrary(name: "CZMQ", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         // protoc-c output of Proto/fastkv.proto (scripts/gen-proto.sh); committed, never edited by hand.

@@ -86,6 +86,8 @@ extension ZMQSocket {
             case EHOSTUNREACH where type == .router:
                 throw .peerUnreachable(peer: peer!, endpoint: endpointDescription)
             default:
+                // Only the first frame can fail in practice (libzmq accepts the rest of a multipart
+                // message once its first frame is queued); ETERM or similar means the socket is done.
                 throw ZMQContext.lastError("zmq_msg_send", endpoint: endpointDescription)
             }
         }
@@ -108,16 +110,17 @@ extension ZMQSocket {
         if stop != nil { cap = min(cap ?? options.stopCheckInterval, options.stopCheckInterval) }
         while true {
             if stop?.isStopped == true { throw .stopped(operation: operation, endpoint: endpointDescription) }
-            if deadline.hasPassed {
-                throw .timedOut(operation: operation, after: deadline.budget, endpoint: endpointDescription)
-            }
+            // Poll before looking at the clock, so a zero timeout still sees what is already there.
             let rc = zmq_poll(&item, 1, deadline.pollMillis(cap: cap))
             if rc < 0 {
                 if zmq_errno() == EINTR { continue }
                 throw ZMQContext.lastError("zmq_poll", endpoint: endpointDescription)
             }
             if rc > 0 && item.revents & Int16(events) != 0 { return }
-            if slice != nil && rc == 0 && !deadline.hasPassed { return }   // caller retries its operation
+            if deadline.hasPassed {
+                throw .timedOut(operation: operation, after: deadline.budget, endpoint: endpointDescription)
+            }
+            if slice != nil && rc == 0 { return }   // the caller retries its operation
         }
     }
 }

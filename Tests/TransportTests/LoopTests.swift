@@ -21,6 +21,13 @@ struct LoopTests {
         #expect(try poller.poll(timeout: .seconds(5)) == .ready([1]))
         #expect(try b.receiveIfAvailable()?.frames.map(\.bytes) == [[1]])
         #expect(try b.receiveIfAvailable() == nil)
+        // A zero timeout still returns what is already queued, and times out at once otherwise.
+        try push.send([.bytes([2])], timeout: .seconds(5))
+        #expect(try poller.poll(timeout: .seconds(5)) == .ready([1]))
+        #expect(try b.receive(timeout: .zero).frames.map(\.bytes) == [[2]])
+        #expect(throws: TransportError.timedOut(operation: "receive", after: .zero, endpoint: b.endpointDescription)) {
+            try b.receive(timeout: .zero)
+        }
         let start = ContinuousClock.now
         #expect(try poller.poll(timeout: .milliseconds(100)) == .timedOut)
         #expect(elapsed(since: start) >= .milliseconds(100) && elapsed(since: start) < .milliseconds(350))

@@ -76,6 +76,25 @@ struct SocketTests {
         #expect(weakBuffer == nil, "PayloadBuffer still alive after its frames were delivered")
     }
 
+    @Test("zero-copy frames from a pool return their memory to it once sent")
+    func pooledZeroCopy() throws {
+        let pull = try context.socket(.pull)
+        let push = try context.socket(.push)
+        try push.connect(try pull.bind("tcp://127.0.0.1:*"))
+        let pool = PayloadBufferPool()
+        do {
+            let buffer = PayloadBuffer(byteCount: 1 << 20, pool: pool) { $0.initializeMemory(as: UInt8.self, repeating: 5) }
+            try push.send(header: [1], payload: [PayloadSlice(buffer: buffer, range: 0..<(1 << 19)),
+                                                 PayloadSlice(buffer: buffer, range: (1 << 19)..<(1 << 20))],
+                          timeout: .seconds(5))
+        }
+        let message = try pull.receive(timeout: .seconds(5))
+        #expect(message.payload.allSatisfy { $0.bytes.allSatisfy { $0 == 5 } })
+        let start = ContinuousClock.now
+        while pool.retainedBytes == 0 && elapsed(since: start) < .seconds(5) { pause(milliseconds: 5) }
+        #expect(pool.retainedBytes == 1 << 20)
+    }
+
     @Test("a receive with nothing to read times out within its deadline")
     func receiveTimeout() throws {
         let pull = try context.socket(.pull)

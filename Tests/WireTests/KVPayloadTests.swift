@@ -147,6 +147,21 @@ struct KVPayloadTests {
         #expect(Self.bitEqual(outV, values), "V of a \(tensorBytes)-byte \(dtype) layer did not round trip bit for bit")
     }
 
+    @Test("a pool hands memory back out instead of allocating")
+    func pool() throws {
+        let pool = PayloadBufferPool(maxRetainedBytes: 1 << 20)
+        var first: PayloadBuffer? = PayloadBuffer(byteCount: 100_000, pool: pool) { $0.initializeMemory(as: UInt8.self, repeating: 1) }
+        #expect(pool.retainedBytes == 0)
+        first = nil
+        #expect(pool.retainedBytes == 128 << 10)   // 100 000 B rounds up to two 64 KiB granules
+        let second = PayloadBuffer(byteCount: 120_000, pool: pool) { $0.initializeMemory(as: UInt8.self, repeating: 2) }
+        #expect(pool.retainedBytes == 0 && second.byteCount == 120_000 && first == nil)
+        // Beyond maxRetainedBytes, memory is freed instead of kept.
+        var big: PayloadBuffer? = PayloadBuffer(byteCount: 2 << 20, pool: pool) { _ in }
+        big = nil
+        #expect(pool.retainedBytes == 0 && big == nil)
+    }
+
     @Test("size formula matches and overflows are caught")
     func sizes() throws {
         #expect(try KVWireSize.payloadBytes(entryCounts: [819, 0, 5], kvHeads: 3, headDim: 64, dtype: .f16)

@@ -26,10 +26,12 @@ public enum KVLayerCodec {
     ///   - positions: [entryCount] original position ids of the kept entries.
     ///   - keys, values: f32 [kvHeads, entryCount, headDim], heads `headStride` floats apart.
     ///   - maxFrameBytes: frames are cut to at most this (and to multiples of 64 bytes).
+    ///   - pool: where the payload memory comes from and returns to (nil: plain allocation).
     public static func encode(requestID: UInt64, layerIndex: Int, positions: [Int32],
                               keys: UnsafeBufferPointer<Float>, values: UnsafeBufferPointer<Float>,
                               kvHeads: Int, headDim: Int, headStride: Int? = nil, dtype: WireDType,
-                              maxFrameBytes: Int = WireLimits.default.maxFrameBytes) throws(WireError) -> EncodedKVLayer {
+                              maxFrameBytes: Int = WireLimits.default.maxFrameBytes,
+                              pool: PayloadBufferPool? = nil) throws(WireError) -> EncodedKVLayer {
         let entryCount = positions.count
         try WireCheck.range("kvHeads", kvHeads, 1...Int(UInt32.max))
         try WireCheck.range("headDim", headDim, 1...Int(UInt32.max))
@@ -39,7 +41,7 @@ public enum KVLayerCodec {
         try checkBuffer("keys", keys.count, kvHeads: kvHeads, perHead: perHead, stride: stride, dense: headStride == nil)
         try checkBuffer("values", values.count, kvHeads: kvHeads, perHead: perHead, stride: stride, dense: headStride == nil)
 
-        let payload = PayloadBuffer(byteCount: 2 * tensorBytes) { (out: UnsafeMutableRawBufferPointer) in
+        let payload = PayloadBuffer(byteCount: 2 * tensorBytes, pool: pool) { (out: UnsafeMutableRawBufferPointer) in
             guard tensorBytes > 0, let base = out.baseAddress else { return }
             for (tensor, offset) in [(keys, 0), (values, tensorBytes)] {
                 let src = tensor.baseAddress!

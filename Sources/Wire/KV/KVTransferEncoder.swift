@@ -10,6 +10,8 @@
 public struct KVTransferEncoder: Sendable {
     public let begin: KVBegin
     public let maxFrameBytes: Int
+    /// Payload memory is taken from and returned to this pool (nil: plain allocations).
+    public let pool: PayloadBufferPool?
     public private(set) var envelopeBytes = 0
     public private(set) var payloadBytes = 0
     private var encoded: [Bool]
@@ -20,9 +22,10 @@ public struct KVTransferEncoder: Sendable {
 
     /// - Throws: if `begin` is inconsistent (see `KVBegin.validate`).
     public init(begin: KVBegin, maxFrameBytes: Int = WireLimits.default.maxFrameBytes,
-                limits: WireLimits = .default) throws(WireError) {
+                pool: PayloadBufferPool? = nil, limits: WireLimits = .default) throws(WireError) {
         try begin.validate(limits: limits)
         self.begin = begin
+        self.pool = pool
         self.maxFrameBytes = min(maxFrameBytes, limits.maxFrameBytes)
         self.encoded = Array(repeating: false, count: begin.model.layerCount)
     }
@@ -55,7 +58,7 @@ public struct KVTransferEncoder: Sendable {
         let layer = try KVLayerCodec.encode(requestID: begin.requestID, layerIndex: layerIndex, positions: positions,
                                             keys: keys, values: values, kvHeads: begin.model.kvHeads,
                                             headDim: begin.model.headDim, headStride: headStride,
-                                            dtype: begin.wireDType, maxFrameBytes: maxFrameBytes)
+                                            dtype: begin.wireDType, maxFrameBytes: maxFrameBytes, pool: pool)
         encoded[layerIndex] = true
         envelopeBytes += layer.envelope.count
         payloadBytes += layer.payload.byteCount

@@ -19,18 +19,29 @@ public final class PayloadBuffer: @unchecked Sendable {
 
     public let byteCount: Int
     private let base: UnsafeMutableRawPointer
+    /// Where the memory goes back to on deinit (nil: freed).
+    private let pool: PayloadBufferPool?
+    private let capacity: Int
 
-    /// Allocates `byteCount` bytes and lets `initialize` write them (all of them: the memory starts
-    /// uninitialized). The buffer is read-only afterwards.
-    public init<E: Error>(byteCount: Int,
+    /// Allocates `byteCount` bytes (from `pool` if given, so a steady stream of same-sized layers
+    /// reuses resident memory instead of page-faulting fresh allocations) and lets `initialize` write
+    /// them, all of them: the memory starts uninitialized or holds an earlier payload. The buffer is
+    /// read-only afterwards.
+    public init<E: Error>(byteCount: Int, pool: PayloadBufferPool? = nil,
                           initializingWith initialize: (UnsafeMutableRawBufferPointer) throws(E) -> Void) throws(E) {
         precondition(byteCount >= 0, "PayloadBuffer: negative byteCount \(byteCount)")
         self.byteCount = byteCount
-        self.base = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: Self.alignment)
+        if let pool {
+            (base, capacity) = pool.take(byteCount: byteCount)
+        } else {
+            capacity = max(byteCount, 1)
+            base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: Self.alignment)
+        }
+        self.pool = pool
         do {
             try initialize(UnsafeMutableRawBufferPointer(start: base, count: byteCount))
         } catch {
-            base.deallocate()
+            release()
             throw error
         }
     }
@@ -42,7 +53,13 @@ public final class PayloadBuffer: @unchecked Sendable {
         }
     }
 
-    deinit { base.deallocate() }
+    deinit { release() }
+
+    /// Runs once, from deinit (possibly on a libzmq I/O thread after a zero-copy send) or from a
+    /// failed init.
+    private func release() {
+        if let pool { pool.recycle(base, capacity: capacity) } else { base.deallocate() }
+    }
 
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeRawBufferPointer(start: base, count: byteCount))
