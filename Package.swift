@@ -57,5 +57,17 @@ let package = Package(
                     swiftSettings: vectorSwift),
         .testTarget(name: "FastKVTests", dependencies: ["FastKV", "Llama", "Checkpoints", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "TestSupport"]),
+
+        // Wire format and transport (Proto/fastkv.proto). Each C library is imported by one Swift target:
+        // protobuf-c by Wire, libzmq by Transport. Transport depends on Wire only for its payload types
+        // (PayloadBuffer, PayloadFrame, EncodedKVLayer), so payload frames go out zero-copy.
+        .systemLibrary(name: "CZMQ", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        // protoc-c output of Proto/fastkv.proto (scripts/gen-proto.sh); committed, never edited by hand.
+        .target(name: "FastKVProto", dependencies: ["CProtobufC"]),
+        .target(name: "Wire", dependencies: ["FastKVProto", "CProtobufC"], swiftSettings: vectorSwift),
+        .target(name: "Transport", dependencies: ["CZMQ", "Wire"], swiftSettings: vectorSwift),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: vectorSwift),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire"], swiftSettings: vectorSwift),
     ]
 )

@@ -1,0 +1,67 @@
+/// Checked conversions between Swift's `Int`/`Duration` and the wire's fixed-width fields.
+///
+/// Encoding a value that does not fit its field is a sender bug but still an error, never a silent
+/// truncation; decoding a value that does not fit `Int` (or a bound) is a hostile or broken peer.
+enum WireCheck {
+    static func range(_ field: String, _ value: Int, _ allowed: ClosedRange<Int>) throws(WireError) {
+        guard allowed.contains(value) else {
+            throw .valueOutOfRange(field: field, value: Int64(value),
+                                   allowed: Int64(allowed.lowerBound)...Int64(allowed.upperBound))
+        }
+    }
+
+    static func uint32(_ field: String, _ value: Int) throws(WireError) -> UInt32 {
+        guard let v = UInt32(exactly: value) else {
+            throw .valueOutOfRange(field: field, value: Int64(value), allowed: 0...Int64(UInt32.max))
+        }
+        return v
+    }
+
+    static func uint64(_ field: String, _ value: Int) throws(WireError) -> UInt64 {
+        guard let v = UInt64(exactly: value) else {
+            throw .valueOutOfRange(field: field, value: Int64(value), allowed: 0...Int64.max)
+        }
+        return v
+    }
+
+    /// A received uint64 as an Int (anything above Int.max is out of range on a 64-bit host).
+    static func int(_ field: String, _ value: UInt64) throws(WireError) -> Int {
+        guard let v = Int(exactly: value) else {
+            throw .valueOutOfRange(field: field, value: Int64(bitPattern: value), allowed: 0...Int64.max)
+        }
+        return v
+    }
+
+    /// A duration as whole milliseconds in a uint32 (rounded toward zero; negative is an error).
+    static func millis32(_ field: String, _ d: Duration) throws(WireError) -> UInt32 {
+        let (s, atto) = d.components
+        guard s >= 0, atto >= 0, s <= Int64(UInt32.max / 1000) else {
+            throw .valueOutOfRange(field: field, value: s, allowed: 0...Int64(UInt32.max / 1000))
+        }
+        return try uint32(field, Int(s * 1000 + atto / 1_000_000_000_000_000))
+    }
+
+    /// A duration as whole microseconds in a uint64 (rounded toward zero; negative is an error).
+    static func micros64(_ field: String, _ d: Duration) throws(WireError) -> UInt64 {
+        let (s, atto) = d.components
+        guard s >= 0, atto >= 0, s <= Int64.max / 1_000_000 - 1 else {
+            throw .valueOutOfRange(field: field, value: s, allowed: 0...(Int64.max / 1_000_000 - 1))
+        }
+        return UInt64(s) * 1_000_000 + UInt64(atto / 1_000_000_000_000)
+    }
+
+    /// Received microseconds as a Duration (bounded so `Duration` arithmetic cannot overflow).
+    static func duration(micros: UInt64, field: String) throws(WireError) -> Duration {
+        guard micros <= UInt64(Int64.max) else {
+            throw .valueOutOfRange(field: field, value: Int64(bitPattern: micros), allowed: 0...Int64.max)
+        }
+        return .microseconds(Int64(micros))
+    }
+
+    /// A float that must be finite and inside `allowed`.
+    static func float(_ field: String, _ value: Float, _ allowed: ClosedRange<Float>) throws(WireError) {
+        guard value.isFinite, allowed.contains(value) else {
+            throw .invalidValue(field: field, value: "\(value)")
+        }
+    }
+}

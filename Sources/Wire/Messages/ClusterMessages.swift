@@ -1,0 +1,111 @@
+// Cluster membership and status: the bodies a worker and the coordinator exchange outside any request.
+// Plain value types; `Message` wraps them and the codec maps them to protobuf-c (Codec/).
+
+/// worker → coordinator: the first message on a worker's control connection.
+public struct Register: Sendable, Hashable {
+    /// Chosen by the worker, nonzero, unique per process lifetime.
+    public var workerID: UInt64
+    public var role: Role
+    public var controlEndpoint: String
+    /// Decode workers: where prefill workers connect to push KV. Empty for other roles.
+    public var kvEndpoint: String
+    public var model: ModelShape
+    public var kvCapacityBytes: Int
+    public var maxSequences: Int
+    public var softwareVersion: String
+
+    public init(workerID: UInt64, role: Role, controlEndpoint: String, kvEndpoint: String = "",
+                model: ModelShape, kvCapacityBytes: Int, maxSequences: Int, softwareVersion: String) {
+        self.workerID = workerID
+        self.role = role
+        self.controlEndpoint = controlEndpoint
+        self.kvEndpoint = kvEndpoint
+        self.model = model
+        self.kvCapacityBytes = kvCapacityBytes
+        self.maxSequences = maxSequences
+        self.softwareVersion = softwareVersion
+    }
+}
+
+/// coordinator → worker: registration accepted, and how often to send heartbeats.
+/// (A rejected registration gets an `ErrorReport`, e.g. `.modelMismatch`.)
+public struct RegisterAck: Sendable, Hashable {
+    public var workerID: UInt64
+    /// Whole milliseconds on the wire.
+    public var heartbeatInterval: Duration
+    /// The coordinator marks the worker lost after this many missed intervals.
+    public var heartbeatMissesAllowed: Int
+
+    public init(workerID: UInt64, heartbeatInterval: Duration, heartbeatMissesAllowed: Int) {
+        self.workerID = workerID
+        self.heartbeatInterval = heartbeatInterval
+        self.heartbeatMissesAllowed = heartbeatMissesAllowed
+    }
+}
+
+/// worker → coordinator, every heartbeat interval: liveness plus the load the router schedules on.
+public struct Heartbeat: Sendable, Hashable {
+    public var workerID: UInt64
+    /// Increases by one per heartbeat; a gap reveals lost heartbeats.
+    public var sequence: UInt64
+    public var health: Health
+    public var queuedPromptTokens: Int
+    public var freeKVBytes: Int
+    public var activeSequences: Int
+    public var sentUnixMicros: UInt64
+
+    public init(workerID: UInt64, sequence: UInt64, health: Health, queuedPromptTokens: Int,
+                freeKVBytes: Int, activeSequences: Int, sentUnixMicros: UInt64) {
+        self.workerID = workerID
+        self.sequence = sequence
+        self.health = health
+        self.queuedPromptTokens = queuedPromptTokens
+        self.freeKVBytes = freeKVBytes
+        self.activeSequences = activeSequences
+        self.sentUnixMicros = sentUnixMicros
+    }
+}
+
+/// client → coordinator: "who is in the cluster and how loaded are they?"
+public struct StatusQuery: Sendable, Hashable {
+    public init() {}
+}
+
+/// One worker as the coordinator sees it.
+public struct WorkerStatus: Sendable, Hashable {
+    public var workerID: UInt64
+    public var role: Role
+    public var controlEndpoint: String
+    public var kvEndpoint: String
+    public var health: Health
+    /// Whole milliseconds on the wire.
+    public var lastHeartbeatAge: Duration
+    public var queuedPromptTokens: Int
+    public var freeKVBytes: Int
+    public var activeSequences: Int
+
+    public init(workerID: UInt64, role: Role, controlEndpoint: String, kvEndpoint: String = "",
+                health: Health, lastHeartbeatAge: Duration, queuedPromptTokens: Int, freeKVBytes: Int,
+                activeSequences: Int) {
+        self.workerID = workerID
+        self.role = role
+        self.controlEndpoint = controlEndpoint
+        self.kvEndpoint = kvEndpoint
+        self.health = health
+        self.lastHeartbeatAge = lastHeartbeatAge
+        self.queuedPromptTokens = queuedPromptTokens
+        self.freeKVBytes = freeKVBytes
+        self.activeSequences = activeSequences
+    }
+}
+
+/// coordinator → client: the answer to `StatusQuery`.
+public struct StatusReply: Sendable, Hashable {
+    public var workers: [WorkerStatus]
+    public var sentUnixMicros: UInt64
+
+    public init(workers: [WorkerStatus], sentUnixMicros: UInt64) {
+        self.workers = workers
+        self.sentUnixMicros = sentUnixMicros
+    }
+}

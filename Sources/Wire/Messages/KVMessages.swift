@@ -1,0 +1,115 @@
+// The headers of a KV transfer, prefill worker → decode worker, pipelined per layer:
+//
+//   KVBegin                      everything needed to validate and reserve before any payload
+//   KVLayer + K frames + V frames one multipart message per layer, sent as soon as the layer is done
+//   KVEnd                        first token, prefill timings, and totals to cross-check
+//
+// KVTransferEncoder builds these on the sending side and KVTransferReceiver validates them on the
+// receiving side; KVLayerCodec converts the payload.
+
+/// Opens a KV transfer. Carries the model identity and geometry, so a decode worker can reject a
+/// mismatch before a single payload byte arrives, and the per-layer entry counts, so it can reserve
+/// exactly the cache it needs (the budgets are deterministic, hence known before prefill runs).
+public struct KVBegin: Sendable, Hashable {
+    public var requestID: UInt64
+    public var model: ModelShape
+    public var wireDType: WireDType
+    /// N, the prompt's token count: entry positions lie in 0..<N, generated tokens start at N.
+    public var promptLength: Int
+    /// Entries per layer, `model.layerCount` of them, each at most `promptLength`.
+    public var entryCounts: [Int]
+    public var sampling: Sampling
+    /// For accounting and logs; the decode side does not re-run it.
+    public var compression: CompressionConfig
+    /// Absolute wall-clock deadline (Unix ms); nil = none.
+    public var deadlineUnixMillis: UInt64?
+    public var prefillWorkerID: UInt64
+    public var stream: Bool
+    public var sentUnixMicros: UInt64
+
+    public init(requestID: UInt64, model: ModelShape, wireDType: WireDType, promptLength: Int,
+                entryCounts: [Int], sampling: Sampling, compression: CompressionConfig,
+                deadlineUnixMillis: UInt64?, prefillWorkerID: UInt64, stream: Bool = false,
+                sentUnixMicros: UInt64 = 0) {
+        self.requestID = requestID
+        self.model = model
+        self.wireDType = wireDType
+        self.promptLength = promptLength
+        self.entryCounts = entryCounts
+        self.sampling = sampling
+        self.compression = compression
+        self.deadlineUnixMillis = deadlineUnixMillis
+        self.prefillWorkerID = prefillWorkerID
+        self.stream = stream
+        self.sentUnixMicros = sentUnixMicros
+    }
+
+    /// Σ over layers of 2·kvHeads·entryCount·headDim·sizeof(dtype): the payload bytes the transfer
+    /// will carry (the `payload_bytes` field on the wire).
+    public func payloadBytes() throws(WireError) -> Int {
+        try KVWireSize.payloadBytes(entryCounts: entryCounts, kvHeads: model.kvHeads, headDim: model.headDim,
+                                    dtype: wireDType)
+    }
+
+    /// Checks the counts against each other and against `limits` (the same checks the decoder applies).
+    public func validate(limits: WireLimits = .default) throws(WireError) {
+        try WireCheck.range("KVBegin.model.layer_count", model.layerCount, 1...limits.maxLayerCount)
+        try WireCheck.range("KVBegin.model.kv_heads", model.kvHeads, 1...limits.maxKVHeads)
+        try WireCheck.range("KVBegin.model.head_dim", model.headDim, 1...limits.maxHeadDim)
+        try WireCheck.range("KVBegin.prompt_length", promptLength, 1...limits.maxPromptLength)
+        guard entryCounts.count == model.layerCount else {
+            throw .countMismatch(field: "KVBegin.entry_counts", expected: model.layerCount, found: entryCounts.count)
+        }
+        for count in entryCounts {
+            try WireCheck.range("KVBegin.entry_counts[]", count, 0...promptLength)
+        }
+        _ = try payloadBytes()
+    }
+}
+
+/// The header of one layer's KV. It is followed, in the same multipart message, by
+/// `frameByteCounts.count` raw frames: the first `keyFrameCount` hold K, the rest V, each tensor
+/// [kvHeads, entryCount, headDim] row-major in the transfer's wire dtype, split into frames of at
+/// most 16 MiB (whole elements per frame). A 0-entry layer has no frames.
+public struct KVLayerHeader: Sendable, Hashable {
+    public var requestID: UInt64
+    public var layerIndex: Int
+    public var entryCount: Int
+    /// [entryCount] original position ids of the kept entries (RoPE-correct after eviction).
+    public var positions: [Int32]
+    /// The length of every payload frame that follows, K's first.
+    public var frameByteCounts: [Int]
+    public var keyFrameCount: Int
+
+    public init(requestID: UInt64, layerIndex: Int, entryCount: Int, positions: [Int32],
+                frameByteCounts: [Int], keyFrameCount: Int) {
+        self.requestID = requestID
+        self.layerIndex = layerIndex
+        self.entryCount = entryCount
+        self.positions = positions
+        self.frameByteCounts = frameByteCounts
+        self.keyFrameCount = keyFrameCount
+    }
+}
+
+/// Closes a KV transfer: the first generated token (sampled on the prefill worker from the last
+/// prompt position) and totals the receiver cross-checks against what it installed.
+public struct KVEnd: Sendable, Hashable {
+    public var requestID: UInt64
+    public var firstToken: Int32
+    /// Layers sent; must equal `KVBegin.model.layerCount`.
+    public var layerCount: Int
+    /// Payload bytes sent; must equal `KVBegin.payloadBytes()`.
+    public var payloadBytes: Int
+    /// The prefill side's stages so far.
+    public var times: StageTimes
+
+    public init(requestID: UInt64, firstToken: Int32, layerCount: Int, payloadBytes: Int,
+                times: StageTimes = StageTimes()) {
+        self.requestID = requestID
+        self.firstToken = firstToken
+        self.layerCount = layerCount
+        self.payloadBytes = payloadBytes
+        self.times = times
+    }
+}

@@ -1,0 +1,152 @@
+// A request's control messages, from the client's Submit to the Result (or an ErrorReport).
+// The KV transfer in between is in KVMessages.swift.
+
+/// What the client asks the model to continue.
+public enum Prompt: Sendable, Hashable {
+    /// Tokenized by the coordinator (workers only ever see token ids).
+    case text(String)
+    case tokenIDs([Int32])
+}
+
+/// client → coordinator.
+public struct Submit: Sendable, Hashable {
+    /// Chosen by the client, nonzero; echoed in every reply about this request.
+    public var requestID: UInt64
+    public var prompt: Prompt
+    /// Apply the model's chat template to a `.text` prompt.
+    public var chat: Bool
+    /// nil = the coordinator's defaults.
+    public var sampling: Sampling?
+    /// nil = the coordinator's default policy.
+    public var compression: CompressionConfig?
+    /// nil = the coordinator's default.
+    public var wireDType: WireDType?
+    /// Relative to arrival at the coordinator, because the client's clock need not agree with the
+    /// cluster's; the coordinator turns it into an absolute deadline. nil = the coordinator's default.
+    /// Whole milliseconds on the wire.
+    public var timeout: Duration?
+    /// Stream `TokenChunk`s while decoding.
+    public var stream: Bool
+
+    public init(requestID: UInt64, prompt: Prompt, chat: Bool = false, sampling: Sampling? = nil,
+                compression: CompressionConfig? = nil, wireDType: WireDType? = nil, timeout: Duration? = nil,
+                stream: Bool = false) {
+        self.requestID = requestID
+        self.prompt = prompt
+        self.chat = chat
+        self.sampling = sampling
+        self.compression = compression
+        self.wireDType = wireDType
+        self.timeout = timeout
+        self.stream = stream
+    }
+}
+
+/// coordinator → prefill worker: run this prompt and push its KV to that decode worker.
+/// Everything is resolved (no defaults left), so the worker makes no policy decisions.
+public struct Assignment: Sendable, Hashable {
+    public var requestID: UInt64
+    public var tokenIDs: [Int32]
+    public var sampling: Sampling
+    public var compression: CompressionConfig
+    public var wireDType: WireDType
+    public var decodeWorkerID: UInt64
+    public var decodeKVEndpoint: String
+    /// Absolute wall-clock deadline (Unix ms); nil = none.
+    public var deadlineUnixMillis: UInt64?
+    public var stream: Bool
+    /// 0 for the first try; a retry on another worker counts up.
+    public var attempt: Int
+
+    public init(requestID: UInt64, tokenIDs: [Int32], sampling: Sampling, compression: CompressionConfig,
+                wireDType: WireDType, decodeWorkerID: UInt64, decodeKVEndpoint: String,
+                deadlineUnixMillis: UInt64?, stream: Bool = false, attempt: Int = 0) {
+        self.requestID = requestID
+        self.tokenIDs = tokenIDs
+        self.sampling = sampling
+        self.compression = compression
+        self.wireDType = wireDType
+        self.decodeWorkerID = decodeWorkerID
+        self.decodeKVEndpoint = decodeKVEndpoint
+        self.deadlineUnixMillis = deadlineUnixMillis
+        self.stream = stream
+        self.attempt = attempt
+    }
+}
+
+/// Any direction: abandon a request (client gave up, deadline passed, a peer failed). Sent to every
+/// process holding state for the request, at once, so nobody waits out a timeout.
+public struct Cancel: Sendable, Hashable {
+    public var requestID: UInt64
+    public var reason: String
+
+    public init(requestID: UInt64, reason: String) {
+        self.requestID = requestID
+        self.reason = reason
+    }
+}
+
+/// decode worker → coordinator → client, while decoding a streamed request.
+public struct TokenChunk: Sendable, Hashable {
+    public var requestID: UInt64
+    /// Index of `tokenIDs[0]` among the generated tokens (0 = the prefill worker's first token).
+    public var index: Int
+    public var tokenIDs: [Int32]
+    /// UTF-8 text completed by these tokens (may be empty mid-character).
+    public var text: String
+
+    public init(requestID: UInt64, index: Int, tokenIDs: [Int32], text: String) {
+        self.requestID = requestID
+        self.index = index
+        self.tokenIDs = tokenIDs
+        self.text = text
+    }
+}
+
+/// decode worker → coordinator → client: the finished request with its accounting.
+public struct RequestResult: Sendable, Hashable {
+    public var requestID: UInt64
+    public var text: String
+    public var tokenIDs: [Int32]
+    public var finishReason: FinishReason
+    public var promptTokenCount: Int
+    public var timings: Timings
+    /// Everything sent for the KV transfer: envelope headers plus payload frames.
+    public var wireBytes: Int
+    /// The payload an uncompressed transfer in the same dtype would have needed.
+    public var fullKVWireBytes: Int
+    public var prefillWorkerID: UInt64
+    public var decodeWorkerID: UInt64
+
+    public init(requestID: UInt64, text: String, tokenIDs: [Int32], finishReason: FinishReason,
+                promptTokenCount: Int, timings: Timings, wireBytes: Int, fullKVWireBytes: Int,
+                prefillWorkerID: UInt64, decodeWorkerID: UInt64) {
+        self.requestID = requestID
+        self.text = text
+        self.tokenIDs = tokenIDs
+        self.finishReason = finishReason
+        self.promptTokenCount = promptTokenCount
+        self.timings = timings
+        self.wireBytes = wireBytes
+        self.fullKVWireBytes = fullKVWireBytes
+        self.prefillWorkerID = prefillWorkerID
+        self.decodeWorkerID = decodeWorkerID
+    }
+}
+
+/// Any → any: a request (or a registration) failed. Never an empty success.
+public struct ErrorReport: Sendable, Hashable {
+    /// nil when the error is not about a request (e.g. a rejected registration).
+    public var requestID: UInt64?
+    public var code: ErrorCode
+    public var message: String
+    /// Who reports it; nil = the coordinator.
+    public var workerID: UInt64?
+
+    public init(requestID: UInt64?, code: ErrorCode, message: String, workerID: UInt64? = nil) {
+        self.requestID = requestID
+        self.code = code
+        self.message = message
+        self.workerID = workerID
+    }
+}
