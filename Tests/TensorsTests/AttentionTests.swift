@@ -1,5 +1,6 @@
+import Foundation
 import Testing
-@testable import Tensors
+import Tensors
 
 struct AttentionTests {
     /// Prefill attention over several query tiles (n not a multiple of the tile) with GQA.

@@ -1,5 +1,6 @@
+import Foundation
 import Testing
-@testable import Tensors
+import Tensors
 
 struct OpsTests {
     @Test func rmsNormMatchesReference() {

@@ -1,5 +1,6 @@
+import Foundation
 import Testing
-@testable import Tensors
+import Tensors
 
 /// Packs random weights in each format (random scales and codes, as a quantiser would emit) and
 /// dequantises them independently of the C kernels.
