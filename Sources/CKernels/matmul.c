@@ -130,7 +130,7 @@ static inline void unpack_int8(const uint8_t *qs, __m256 out[4]) {
         out[k] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * k))));
 }
 
-static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
+static void mm_rows_generic(const mm_args *a, size_t r0, size_t r1) {
     const size_t nb = a->cols / QK;
     for (size_t j0 = 0; j0 < a->m; j0 += MB) {
         const size_t mb = a->m - j0 < MB ? a->m - j0 : MB;
@@ -192,6 +192,103 @@ static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
         }
     }
 }
+// One input vector (single-sequence decode): four rows at a time, so four independent FMA chains
+// hide the FMA latency and every x block is loaded once for four rows. Chains inside a block are
+// split in two for the same reason.
+static inline __m256 block_dot(const __m256 q[4], const float *xb) {
+    __m256 t0 = _mm256_mul_ps(q[0], _mm256_loadu_ps(xb));
+    __m256 t1 = _mm256_mul_ps(q[1], _mm256_loadu_ps(xb + 8));
+    t0 = _mm256_fmadd_ps(q[2], _mm256_loadu_ps(xb + 16), t0);
+    t1 = _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xb + 24), t1);
+    return _mm256_add_ps(t0, t1);
+}
+
+static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
+    const size_t nb = a->cols / QK;
+    const float *x = a->x;
+    size_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        float extra[4] = {0, 0, 0, 0};
+        const uint8_t *rows[4];
+        for (int k = 0; k < 4; k++) rows[k] = a->w + (r + k) * a->row_bytes;
+        switch (a->format) {
+        case FKV_Q4_1:
+            for (size_t b = 0; b < nb; b++) {
+                const float *xb = x + b * QK;
+                const float xs = a->xsum[b];
+                for (int k = 0; k < 4; k++) {
+                    const uint8_t *blk = rows[k] + b * 20;
+                    __m256 q[4];
+                    unpack_nibbles(blk + 4, q);
+                    acc[k] = _mm256_fmadd_ps(block_dot(q, xb), _mm256_set1_ps(f16_to_f32(load_u16(blk))), acc[k]);
+                    extra[k] += f16_to_f32(load_u16(blk + 2)) * xs;
+                }
+            }
+            break;
+        case FKV_Q4_0:
+            for (size_t b = 0; b < nb; b++) {
+                const float *xb = x + b * QK;
+                const float xs = a->xsum[b];
+                for (int k = 0; k < 4; k++) {
+                    const uint8_t *blk = rows[k] + b * 18;
+                    __m256 q[4];
+                    unpack_nibbles(blk + 2, q);
+                    const float d = f16_to_f32(load_u16(blk));
+                    acc[k] = _mm256_fmadd_ps(block_dot(q, xb), _mm256_set1_ps(d), acc[k]);
+                    extra[k] += -8.f * d * xs;
+                }
+            }
+            break;
+        case FKV_Q8_0:
+            for (size_t b = 0; b < nb; b++) {
+                const float *xb = x + b * QK;
+                for (int k = 0; k < 4; k++) {
+                    const uint8_t *blk = rows[k] + b * 34;
+                    __m256 q[4];
+                    unpack_int8(blk + 2, q);
+                    acc[k] = _mm256_fmadd_ps(block_dot(q, xb), _mm256_set1_ps(f16_to_f32(load_u16(blk))), acc[k]);
+                }
+            }
+            break;
+        case FKV_F32:
+            for (size_t c = 0; c < a->cols; c += 8) {
+                const __m256 xv = _mm256_loadu_ps(x + c);
+                for (int k = 0; k < 4; k++)
+                    acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps((const float *)rows[k] + c), xv, acc[k]);
+            }
+            break;
+        case FKV_F16: case FKV_BF16:
+            for (size_t c = 0; c < a->cols; c += 8) {
+                const __m256 xv = _mm256_loadu_ps(x + c);
+                for (int k = 0; k < 4; k++) {
+                    __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)rows[k] + c));
+                    __m256 wv = a->format == FKV_F16
+                        ? _mm256_cvtph_ps(h)
+                        : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+                    acc[k] = _mm256_fmadd_ps(wv, xv, acc[k]);
+                }
+            }
+            break;
+        }
+        for (int k = 0; k < 4; k++) {
+            float v = hsum256(acc[k]) + extra[k];
+            float *dst = a->y + r + k;
+            *dst = a->accumulate ? *dst + v : v;
+        }
+    }
+    if (r < r1) {
+        mm_args tail = *a;
+        tail.m = 1;
+        mm_rows_generic(&tail, r, r1);
+    }
+}
+
+static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
+    if (a->m == 1) mm_rows_m1(a, r0, r1);
+    else mm_rows_generic(a, r0, r1);
+}
+
 #else
 static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
     float *tmp = malloc(a->cols * sizeof(float));

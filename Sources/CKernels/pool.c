@@ -1,6 +1,17 @@
-// A tiny spin-then-sleep thread pool. Decode issues ~150 parallel regions per token, each a few
-// microseconds long, so waking sleeping threads through a condition variable every time would
-// cost more than the work; workers spin briefly on a generation counter before they sleep.
+// A small thread pool for the compute kernels.
+//
+// Decode runs ~150 parallel regions per token, each a few microseconds long, and the machine is
+// shared (other processes, other workers of the cluster), so the design never waits for a thread
+// that has not started working:
+//   * a region is published as one 64-bit word {generation:16 | tasks:24 | next:24}; any thread
+//     claims a task with a compare-and-swap on that word, so a late or descheduled worker can
+//     neither run a stale task nor hold the caller up;
+//   * the caller takes part and, if no worker shows up, simply runs every task itself;
+//   * the caller waits only for tasks that were actually claimed (done == tasks);
+//   * idle workers spin briefly, then sleep on a condition variable.
+// fn/ctx of a region stay valid while any of its tasks is unfinished, and the caller publishes a
+// new region only after every task of the previous one finished, so a successful claim always
+// reads the fn/ctx of its own region.
 #include "CKernels.h"
 
 #include <pthread.h>
@@ -15,62 +26,67 @@
 #endif
 
 #define FKV_MAX_THREADS 64
-#define FKV_SPIN_ROUNDS 20000
+#define FKV_SPIN_ROUNDS 4000          // ~50 µs of pause before a worker sleeps
+#define FKV_MAX_TASKS ((1u << 24) - 1)
+
+#define WORD(gen, tasks, next) (((uint64_t)(gen) << 48) | ((uint64_t)(tasks) << 24) | (uint64_t)(next))
+#define WORD_GEN(w) ((unsigned)((w) >> 48))
+#define WORD_TASKS(w) ((size_t)(((w) >> 24) & FKV_MAX_TASKS))
+#define WORD_NEXT(w) ((size_t)((w) & FKV_MAX_TASKS))
 
 static struct {
-    pthread_mutex_t lock;       // held by the one caller that owns the pool during a region
+    pthread_mutex_t lock;        // held by the one caller that owns the pool during a region
     pthread_mutex_t sleep_lock;
     pthread_cond_t wake;
-    atomic_ulong generation;
-    atomic_size_t next_task;
-    atomic_size_t done_tasks;
-    atomic_int finished_workers; // workers that have left the current region
-    size_t tasks;
+    _Atomic uint64_t region;     // {generation, tasks, next}
+    atomic_size_t done;          // finished tasks of the current region
+    atomic_int sleepers;
     fkv_task_fn fn;
     void *ctx;
-    int threads;                // total, including the caller
+    int threads;                 // total, including the caller
     int started;
-    pthread_t workers[FKV_MAX_THREADS];
 } pool = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .sleep_lock = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
-    .threads = 0,
 };
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
-static void run_tasks(size_t worker) {
+/// Claims and runs tasks of the region whose word is `w` until none is left. Returns how many ran.
+static size_t run_region(uint64_t w, size_t worker) {
+    size_t ran = 0;
     for (;;) {
-        size_t t = atomic_fetch_add_explicit(&pool.next_task, 1, memory_order_relaxed);
-        if (t >= pool.tasks) break;
-        pool.fn(pool.ctx, t, worker);
-        atomic_fetch_add_explicit(&pool.done_tasks, 1, memory_order_release);
+        if (WORD_NEXT(w) >= WORD_TASKS(w)) return ran;
+        uint64_t claimed = w + 1;
+        if (!atomic_compare_exchange_weak_explicit(&pool.region, &w, claimed, memory_order_acquire,
+                                                   memory_order_relaxed)) {
+            if (WORD_GEN(w) != WORD_GEN(claimed - 1)) return ran;   // a newer region: not ours
+            continue;                                                // lost a race; w reloaded
+        }
+        pool.fn(pool.ctx, WORD_NEXT(claimed - 1), worker);
+        atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+        ran++;
+        w = claimed;
     }
 }
 
 static void *worker_main(void *arg) {
     const size_t worker = (size_t)arg;
-    // Workers are created before the first region starts (generation 0). Reading the counter here
-    // instead could miss a region that began before this thread got scheduled, and the caller
-    // waits for every worker to finish each region.
-    unsigned long seen = 0;
     for (;;) {
-        unsigned long g;
         int spins = 0;
-        while ((g = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen) {
+        uint64_t w;
+        while (WORD_NEXT(w = atomic_load_explicit(&pool.region, memory_order_acquire)) >= WORD_TASKS(w)) {
             if (++spins < FKV_SPIN_ROUNDS) { FKV_PAUSE(); continue; }
             pthread_mutex_lock(&pool.sleep_lock);
-            while ((g = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen)
-                pthread_cond_wait(&pool.wake, &pool.sleep_lock);
+            atomic_fetch_add(&pool.sleepers, 1);
+            uint64_t seen = atomic_load(&pool.region);   // seq_cst: pairs with the caller's store/load
+            if (WORD_NEXT(seen) >= WORD_TASKS(seen)) pthread_cond_wait(&pool.wake, &pool.sleep_lock);
+            atomic_fetch_sub(&pool.sleepers, 1);
             pthread_mutex_unlock(&pool.sleep_lock);
-            break;
+            spins = 0;
         }
-        seen = g;
-        run_tasks(worker);
-        // The caller waits for every worker to leave the region before it returns, so the region's
-        // fn/ctx/tasks stay valid and no worker can run into the next region with stale fields.
-        atomic_fetch_add_explicit(&pool.finished_workers, 1, memory_order_release);
+        run_region(w, worker);
     }
     return NULL;
 }
@@ -90,15 +106,13 @@ static int default_threads(void) {
 static void start_pool(void) {
     if (pool.threads == 0) pool.threads = default_threads();
     for (int i = 0; i < pool.threads - 1; i++) {
+        pthread_t t;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&pool.workers[i], &attr, worker_main, (void *)(size_t)(i + 1)) != 0) {
-            pool.threads = i + 1;   // run with what we have
-            pthread_attr_destroy(&attr);
-            break;
-        }
+        int rc = pthread_create(&t, &attr, worker_main, (void *)(size_t)(i + 1));
         pthread_attr_destroy(&attr);
+        if (rc != 0) { pool.threads = i + 1; break; }
     }
     pool.started = 1;
 }
@@ -121,22 +135,23 @@ int fkv_get_threads(void) {
 void fkv_parallel_for(size_t tasks, fkv_task_fn fn, void *ctx) {
     if (tasks == 0) return;
     pthread_once(&pool_once, start_pool);
-    // Single task, single thread, or another caller owns the pool: run inline. Never blocks.
-    if (tasks == 1 || pool.threads == 1 || pthread_mutex_trylock(&pool.lock) != 0) {
+    // One task, one thread, too many tasks, or another caller owns the pool: run inline.
+    if (tasks == 1 || pool.threads == 1 || tasks > FKV_MAX_TASKS || pthread_mutex_trylock(&pool.lock) != 0) {
         for (size_t t = 0; t < tasks; t++) fn(ctx, t, 0);
         return;
     }
     pool.fn = fn;
     pool.ctx = ctx;
-    pool.tasks = tasks;
-    atomic_store_explicit(&pool.done_tasks, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool.next_task, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool.finished_workers, 0, memory_order_relaxed);
-    pthread_mutex_lock(&pool.sleep_lock);
-    atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
-    pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.sleep_lock);
-    run_tasks(0);
-    while (atomic_load_explicit(&pool.finished_workers, memory_order_acquire) < pool.threads - 1) FKV_PAUSE();
+    atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(&pool.region, memory_order_relaxed);
+    uint64_t w = WORD((WORD_GEN(old) + 1) & 0xffff, tasks, 0);
+    atomic_store(&pool.region, w);   // seq_cst store then load: either a sleeper sees the region or we see it
+    if (atomic_load(&pool.sleepers) > 0) {
+        pthread_mutex_lock(&pool.sleep_lock);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.sleep_lock);
+    }
+    run_region(w, 0);
+    while (atomic_load_explicit(&pool.done, memory_order_acquire) < tasks) FKV_PAUSE();
     pthread_mutex_unlock(&pool.lock);
 }

@@ -39,9 +39,7 @@ public enum Attention {
         precondition(qkv.count >= n * stride && out.count >= n * outStride)
         // Each task is one (KV head, query tile) pair and runs single-threaded BLAS; the pool spreads
         // tasks over cores. Later tiles see more keys, so hand them out first for balance.
-        let blasThreads = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(blasThreads) }
+        BLAS.ensureSingleThreaded()
         qkv.withUnsafeMutablePointer { base in
             out.withUnsafeMutablePointer { outBase in
                 ComputePool.run(tasks: tiles * kvHeadCount) { task, worker in

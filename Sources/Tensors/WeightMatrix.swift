@@ -111,10 +111,19 @@ public final class WeightMatrix: @unchecked Sendable {
             y.withUnsafeMutablePointer { ybase in
                 let yp = ybase + yRow * ldy
                 if let dense, m > Self.packedRowLimit {
+                    // Split the output features across the pool; each slice is a single-threaded sgemm
+                    // (OpenBLAS's own threads are off, so one pool owns the cores).
+                    BLAS.ensureSingleThreaded()
+                    let slices = min(ComputePool.threadCount * 2, max(1, rows / 64))
+                    let per = (rows + slices - 1) / slices
                     dense.withUnsafeMutablePointer { wp in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(rows), Int32(columns),
-                                    1, xp, Int32(ldx), wp, Int32(columns), accumulate ? 1 : 0,
-                                    yp + yOffset, Int32(ldy))
+                        ComputePool.run(tasks: slices) { task, _ in
+                            let r0 = task * per, n = min(per, rows - r0)
+                            guard n > 0 else { return }
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(columns),
+                                        1, xp, Int32(ldx), wp + r0 * columns, Int32(columns), accumulate ? 1 : 0,
+                                        yp + yOffset + r0, Int32(ldy))
+                        }
                     }
                 } else {
                     fkv_matmul(format.kernelFormat, packed, rows, columns, xp, ldx, m, yp + yOffset, ldy,

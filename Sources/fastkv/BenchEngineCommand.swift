@@ -38,21 +38,22 @@ struct BenchEngineCommand: ParsableCommand {
             var warm = FullKVPolicy()
             _ = try model.prefill(tokens: prompt(64), cache: model.makeCache(capacity: 64), policy: &warm)
 
-            print("\n| prefill tokens | ms (median) | tok/s |")
-            print("|---:|---:|---:|")
+            print("\n| prefill tokens | ms (median) | tok/s | CPU s per run |")
+            print("|---:|---:|---:|---:|")
             for n in prefillLengths {
                 guard n <= c.contextLength else { throw ValidationError("length \(n) exceeds the context \(c.contextLength)") }
                 let tokens = prompt(n)
-                var times: [Double] = []
+                var times: [Double] = [], cpu: [Double] = []
                 for _ in 0..<runs {
                     var policy = FullKVPolicy()
                     let cache = model.makeCache(capacity: n)
-                    let t0 = ContinuousClock.now
+                    let t0 = ContinuousClock.now, c0 = processCPUSeconds()
                     _ = try model.prefill(tokens: tokens, cache: cache, policy: &policy)
                     times.append((ContinuousClock.now - t0).milliseconds)
+                    cpu.append(processCPUSeconds() - c0)
                 }
                 let ms = median(times)
-                print(String(format: "| %d | %.1f | %.1f |", n, ms, Double(n) / ms * 1000))
+                print(String(format: "| %d | %.1f | %.1f | %.2f |", n, ms, Double(n) / ms * 1000, median(cpu)))
             }
 
             print("\n| decode after context | ms/token (median) | tok/s |")
@@ -92,6 +93,14 @@ func parseList(_ text: String, _ flag: String) throws -> [Int] {
 func median(_ values: [Double]) -> Double {
     let s = values.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// CPU time used by this process so far (all threads), in seconds. On a shared machine with CPU
+/// steal, CPU time shows the work done even when wall time is inflated by other processes.
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Peak resident set size of this process (VmHWM), in bytes.
