@@ -100,20 +100,35 @@ struct CompressionOptions: ParsableArguments {
         guard let m = CompressionConfig.Method(rawValue: method.lowercased()) else {
             throw ValidationError("--method must be one of \(CompressionConfig.Method.allCases.map(\.rawValue).joined(separator: ", ")), got '\(method)'")
         }
-        guard let p = CompressionConfig.Pooling(rawValue: pooling.lowercased()) else {
-            throw ValidationError("--pooling must be max or avg, got '\(pooling)'")
-        }
-        if kvRate != nil && kvBudget != nil { throw ValidationError("give --kv-rate or --kv-budget, not both") }
-        if tspRate != nil && tspLen != nil { throw ValidationError("give --tsp-rate or --tsp-len, not both") }
         if m == .full && (kvRate != nil || kvBudget != nil || tspRate != nil || tspLen != nil) {
             throw ValidationError("--method full keeps every KV entry; --kv-rate/--kv-budget/--tsp-* need another method")
         }
         if m != .fastkv && (tspRate != nil || tspLen != nil) {
             throw ValidationError("--tsp-rate/--tsp-len apply to --method fastkv only")
         }
+        return try config(for: m)
+    }
+
+    /// The knobs applied to `method` (used by commands that compare several methods).
+    func config(for m: CompressionConfig.Method) throws -> CompressionConfig {
+        guard let p = CompressionConfig.Pooling(rawValue: pooling.lowercased()) else {
+            throw ValidationError("--pooling must be max or avg, got '\(pooling)'")
+        }
+        if kvRate != nil && kvBudget != nil { throw ValidationError("give --kv-rate or --kv-budget, not both") }
+        if tspRate != nil && tspLen != nil { throw ValidationError("give --tsp-rate or --tsp-len, not both") }
         return CompressionConfig(method: m, retainRate: kvRate ?? 0.1, kvBudget: kvBudget, tspRate: tspRate ?? 0.2,
                                  tspLength: tspLen, tspLayer: tspLayer, windowSize: window, kernelSize: kernel,
                                  pooling: p)
+    }
+
+    /// Parses a comma-separated method list.
+    static func methods(_ list: String) throws -> [CompressionConfig.Method] {
+        try list.split(separator: ",").map { name in
+            guard let m = CompressionConfig.Method(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw ValidationError("unknown method '\(name)' (use \(CompressionConfig.Method.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return m
+        }
     }
 
     func validate() throws { _ = try config() }
