@@ -45,7 +45,7 @@ struct SubmitCommand: ParsableCommand {
             if json {
                 print(try report.jsonString())
             } else {
-                print("")
+                FileHandle.standardOutput.write(Data("\n".utf8))
                 printError(report.summary)
             }
         }
