@@ -73,6 +73,6 @@ let package = Package(
         // The disaggregated cluster: coordinator, prefill and decode workers, router, request lifecycle.
         .target(name: "Cluster", dependencies: ["Engine", "FastKV", "Llama", "Tensors", "Wire", "Transport"]),
         // Starts the real `fastkv` binary (release build) as coordinator and workers on loopback.
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Wire", "Transport"]),
     ]
 )

@@ -292,6 +292,13 @@ public final class Coordinator {
     /// Answers the client with `error`, tells the workers to drop the request, forgets it.
     private func fail(_ id: UInt64, _ error: ErrorReport, tellClient: Bool = true) {
         guard let r = requests.removeValue(forKey: id) else { return }
+        var error = error
+        if error.code != .deadlineExceeded && error.code != .cancelled && UnixTime.nowMillis() > r.deadlineUnixMillis {
+            // The deadline is what the client asked about; the proximate cause goes in the message.
+            error = ErrorReport(requestID: id, code: .deadlineExceeded,
+                                message: "deadline of \(r.deadlineUnixMillis - r.receivedUnixMicros / 1000) ms passed (last failure: \(ErrorCode.label(error.code)): \(error.message))",
+                                workerID: error.workerID)
+        }
         if let p = r.phase.placement { cancelOnWorkers(p, requestID: id, reason: ErrorCode.label(error.code)) }
         log("request \(id): failed: \(ErrorCode.label(error.code)): \(error.message)")
         if tellClient { send(.error(error), to: r.client) }

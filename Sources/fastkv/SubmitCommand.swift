@@ -12,7 +12,7 @@ struct SubmitCommand: ParsableCommand {
     @OptionGroup var promptOptions: PromptOptions
     @OptionGroup var samplingOptions: SamplingOptions
     @OptionGroup var compressionOptions: CompressionOptions
-    @Option(help: "KV element type on the wire: f16 | f32.")
+    @Option(name: .customLong("wire-dtype"), help: "KV element type on the wire: f16 | f32.")
     var wireDType: String = "f16"
     @Option(help: "Request deadline in seconds (the cluster's; the client waits a little longer).")
     var timeout: Double = 120
