@@ -72,6 +72,7 @@ let package = Package(
 
         // The disaggregated cluster: coordinator, prefill and decode workers, router, request lifecycle.
         .target(name: "Cluster", dependencies: ["Engine", "FastKV", "Llama", "Tensors", "Wire", "Transport"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "FastKV", "Llama", "Checkpoints", "Wire", "TestSupport"]),
         // Starts the real `fastkv` binary (release build) as coordinator and workers on loopback.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Wire", "Transport"]),
     ]
