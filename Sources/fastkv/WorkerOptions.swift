@@ -9,10 +9,9 @@ struct ClusterEndpointOptions: ParsableArguments {
 }
 
 /// Several worker processes share a small machine's cores: unless `--threads` or FASTKV_THREADS says
-/// otherwise, a worker computes on one thread (ComputePool and OpenBLAS alike).
+/// otherwise, a worker computes on one thread (OpenBLAS always runs single-threaded under the pool).
 func configureWorkerThreads(_ requested: Int?) {
     let fromEnvironment = ProcessInfo.processInfo.environment["FASTKV_THREADS"].flatMap(Int.init)
     let threads = requested ?? fromEnvironment ?? 1
     ComputePool.configure(threads: threads)
-    BLASThreads.configure(threads: threads)
 }
