@@ -3,7 +3,7 @@
 # (1 prefill + 1 decode worker) and
 #   1. answers a chat prompt through the cluster with FastKV (constant budgets: a 16-token prompt is
 #      below the 512-entry budget, so - as in the reference - nothing is dropped; the answer is exact);
-#   2. sends a ~2000-token long-context prompt (a pass key hidden in filler) twice, with full KV and
+#   2. sends a ~2500-token long-context prompt (a pass key hidden in filler) twice, with full KV and
 #      with FastKV (r = 0.1, ρ = 0.2), and prints both answers and what FastKV saved on the wire and
 #      in TTFT.
 # The cluster is brought down on exit (also on error or Ctrl-C).
@@ -23,7 +23,7 @@ echo "> $prompt"
   --method fastkv --kv-budget 512 --tsp-len 2048
 
 echo
-echo "== long context: a pass key hidden in ~2000 tokens of filler, full KV vs FastKV (r 0.1, ρ 0.2)"
+echo "== long context: a pass key hidden in ~2500 tokens of filler, full KV vs FastKV (r 0.1, ρ 0.2)"
 filler="The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. "
 key=$(( (RANDOM % 90000) + 10000 ))
 prompt_file="$run_dir/passkey.txt"
