@@ -7,7 +7,7 @@ struct FastKVCommand: ParsableCommand {
         commandName: "fastkv",
         abstract: "CPU-first LLM serving with FastKV-compressed KV transfer between prefill and decode.",
         subcommands: [GenerateCommand.self, TokenizeCommand.self, BenchEngineCommand.self, BenchPrefillCommand.self,
-                      EvalCommand.self])
+                      EvalCommand.self, BenchCommand.self])
 }
 
 /// Runs a command body, turning thrown errors into a one-line message on stderr and exit code 1.
