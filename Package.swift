@@ -69,5 +69,8 @@ let package = Package(
         .target(name: "Transport", dependencies: ["CZMQ", "Wire"], swiftSettings: vectorSwift),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: vectorSwift),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire"], swiftSettings: vectorSwift),
+        // `fastkv bench` and scripts/netns-cluster.sh end to end: start the real binaries and scripts
+        // (they need the release fastkv built first, as scripts/test.sh does; otherwise they skip).
+        .testTarget(name: "BenchTests", dependencies: ["TestSupport"]),
     ]
 )
