@@ -1,6 +1,9 @@
 import Foundation
 import TestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SmolLM2-135M's KV geometry: full KV on the wire is 2 · layers · kv_heads · head_dim · N · bytes(dtype).
 private let layerCount = 30, kvHeads = 3, headDim = 64
@@ -9,32 +12,47 @@ private let layerCount = 30, kvHeads = 3, headDim = 64
 private let fastkvBinary: String = ProcessInfo.processInfo.environment["FASTKV_BIN"]
     ?? TestPaths.packageRoot.appendingPathComponent(".build/release/fastkv").path
 
+/// The binary that runs the cluster (coordinator, workers, submit): `FASTKV_CLUSTER_BIN`, else the
+/// same fastkv. Lets the bench be tested against a cluster built from another branch before a merge.
+private let clusterBinary: String = ProcessInfo.processInfo.environment["FASTKV_CLUSTER_BIN"] ?? fastkvBinary
+
+/// scripts/cluster.sh, or `FASTKV_CLUSTER_SCRIPT`.
+private let clusterScript: String = ProcessInfo.processInfo.environment["FASTKV_CLUSTER_SCRIPT"]
+    ?? TestPaths.packageRoot.appendingPathComponent("scripts/cluster.sh").path
+
 private struct Run {
     var status: Int32
     var stdout: String
     var stderr: String
 }
 
-/// Runs a command with stdout/stderr in files (never pipes: the cluster scripts leave background
-/// processes holding their stdout, and a pipe would never reach EOF).
+/// Runs a command in the package root with stdout/stderr in files. Not Foundation's Process: the
+/// cluster scripts leave background processes behind, and Process.waitUntilExit on Linux then never
+/// returns (nor would a pipe reach EOF); posix_spawn + waitpid waits for the script alone.
 private func run(_ executable: String, _ args: [String], environment: [String: String] = [:],
                  in dir: URL) throws -> Run {
     let id = UUID().uuidString
     let out = dir.appendingPathComponent("cmd-\(id).out"), err = dir.appendingPathComponent("cmd-\(id).err")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = args
-    p.currentDirectoryURL = TestPaths.packageRoot
-    p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    p.standardOutput = try FileHandle(forWritingTo: out)
-    p.standardError = try FileHandle(forWritingTo: err)
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    p.waitUntilExit()
-    return Run(status: p.terminationStatus, stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
-               stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self))
+    let argv = ["/usr/bin/env", "--chdir=" + TestPaths.packageRoot.path]
+        + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [executable] + args
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, out.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, err.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var cArgs = argv.map { strdup($0) }
+    defer { cArgs.forEach { free($0) } }
+    cArgs.append(nil)
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, cArgs, environ)
+    guard rc == 0 else { throw CocoaError(.executableLoad, userInfo: ["reason": "posix_spawn \(executable): \(rc)"]) }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    let exited = status & 0x7f == 0
+    return Run(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
+               stdout: String(decoding: (try? Data(contentsOf: out)) ?? Data(), as: UTF8.self),
+               stderr: String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self))
 }
 
 /// Why the cluster cannot be started here, or nil when it can (binary with `submit`, cluster script, model).
@@ -43,10 +61,10 @@ private func clusterUnavailableReason(scratch: URL) throws -> String? {
         return "no fastkv binary at \(fastkvBinary) (swift build -c release --product fastkv)"
     }
     guard FileManager.default.fileExists(atPath: TestPaths.smolLMGGUF.path) else { return "model missing (scripts/fetch-model.sh)" }
-    guard FileManager.default.fileExists(atPath: TestPaths.packageRoot.appendingPathComponent("scripts/cluster.sh").path) else {
-        return "scripts/cluster.sh is missing (the cluster is not merged into this branch)"
+    guard FileManager.default.fileExists(atPath: clusterScript) else {
+        return "\(clusterScript) is missing (the cluster is not merged into this branch)"
     }
-    let help = try run(fastkvBinary, ["submit", "--help"], in: scratch)
+    let help = try run(clusterBinary, ["submit", "--help"], in: scratch)
     guard help.status == 0 else { return "this fastkv has no submit command (the cluster is not merged into this branch)" }
     return nil
 }
@@ -73,10 +91,10 @@ struct BenchEndToEndTests {
         let tmp = try TemporaryDirectory("bench-e2e")
         if let reason = try clusterUnavailableReason(scratch: tmp.url) { print("skipped: \(reason)"); return }
         let runDir = tmp.file("cluster").path
-        let env = ["FASTKV_BIN": fastkvBinary]
-        let up = try run("/bin/bash", ["scripts/cluster.sh", "up", "--prefill", "1", "--decode", "1", "--run-dir", runDir,
-                                       "--listen", "tcp://127.0.0.1:*"], environment: env, in: tmp.url)
-        defer { _ = try? run("/bin/bash", ["scripts/cluster.sh", "down", "--run-dir", runDir], environment: env, in: tmp.url) }
+        let env = ["FASTKV_BIN": clusterBinary]
+        let up = try run("/bin/bash", [clusterScript, "up", "--prefill", "1", "--decode", "1", "--run-dir", runDir,
+                                       "--listen", "tcp://127.0.0.1:*", "--model", TestPaths.smolLMGGUF.path], environment: env, in: tmp.url)
+        defer { _ = try? run("/bin/bash", [clusterScript, "down", "--run-dir", runDir], environment: env, in: tmp.url) }
         try #require(up.status == 0, "cluster.sh up failed: \(up.stderr)")
         let endpoint = try String(contentsOfFile: runDir + "/coordinator.endpoint", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -84,7 +102,7 @@ struct BenchEndToEndTests {
         let out = tmp.file("bench")
         let bench = try run(fastkvBinary, ["bench", "--coordinator", endpoint, "--lengths", "300,600",
                                            "--configs", "full,fastkv:0.1:0.2", "--requests", "1", "--max-tokens", "4",
-                                           "--wire-dtype", "f16", "--out", out.path,
+                                           "--wire-dtype", "f16", "--out", out.path, "--submit-executable", clusterBinary,
                                            "--aggregated-model", TestPaths.smolLMGGUF.path], in: tmp.url)
         try #require(bench.status == 0, "bench failed: \(bench.stderr)")
         #expect(bench.stdout.contains("| cluster | fastkv:0.1:0.2 |"))
@@ -153,9 +171,9 @@ struct BenchEndToEndTests {
         if probe.stdout.contains("fkv-") { print("skipped: an fkv-* netns cluster is already running"); return }
 
         let runDir = tmp.file("netns").path
-        let env = ["FASTKV_BIN": fastkvBinary]
+        let env = ["FASTKV_BIN": clusterBinary]
         let up = try run("/bin/bash", ["scripts/netns-cluster.sh", "up", "--prefill", "1", "--decode", "1",
-                                       "--link", "1gbit", "--run-dir", runDir], environment: env, in: tmp.url)
+                                       "--link", "1gbit", "--run-dir", runDir, "--model", TestPaths.smolLMGGUF.path], environment: env, in: tmp.url)
         defer {
             _ = try? run("/bin/bash", ["scripts/netns-cluster.sh", "down", "--run-dir", runDir], environment: env, in: tmp.url)
             let after = (try? run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url).stdout) ?? ""
@@ -163,7 +181,7 @@ struct BenchEndToEndTests {
         }
         if up.status != 0 && up.stderr.contains("cannot create network namespaces") { print("skipped: \(up.stderr)"); return }
         try #require(up.status == 0, "netns-cluster.sh up failed: \(up.stderr)")
-        let r = try run(fastkvBinary, ["submit", "--coordinator", "tcp://10.77.0.1:5555", "--prompt",
+        let r = try run(clusterBinary, ["submit", "--coordinator", "tcp://10.77.0.1:5555", "--prompt",
                                        String(repeating: "The grass is green. ", count: 20), "--max-tokens", "4",
                                        "--method", "fastkv", "--kv-rate", "0.1", "--tsp-rate", "0.2", "--json", "--timeout", "120"],
                         in: tmp.url)
