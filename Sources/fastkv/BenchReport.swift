@@ -71,7 +71,11 @@ struct BenchRow: Codable {
     ]
 
     var csvFields: [String] {
-        func d(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
+        // Byte counts stay exact integers; times keep 10 significant digits.
+        func d(_ v: Double?) -> String {
+            guard let v else { return "" }
+            return v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(format: "%.10g", v)
+        }
         return [mode, config, method, d(kv_rate), d(tsp_rate), String(target_tokens), String(prompt_tokens),
                 String(requests), String(errors), d(ttft_p50_ms), d(ttft_p90_ms), d(prefill_p50_ms), d(wire_bytes_p50),
                 d(header_bytes_p50), d(full_kv_wire_bytes), d(wire_ratio_to_full), d(transfer_p50_ms),
