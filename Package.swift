@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Engine", dependencies: ["Llama", "FastKV", "Tokenization", "Checkpoints", "Tensors"],
                 swiftSettings: vectorSwift),
         .executableTarget(name: "fastkv", dependencies: [
-            "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "Tensors",
+            "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "Tensors", "Cluster", "Wire", "Transport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: vectorSwift),
 
@@ -69,6 +69,12 @@ let package = Package(
         .target(name: "Transport", dependencies: ["CZMQ", "Wire"], swiftSettings: vectorSwift),
         .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: vectorSwift),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire"], swiftSettings: vectorSwift),
+
+        // The disaggregated cluster: coordinator, prefill and decode workers, router, request lifecycle.
+        .target(name: "Cluster", dependencies: ["Engine", "FastKV", "Llama", "Tensors", "Wire", "Transport"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "FastKV", "Llama", "Checkpoints", "Wire", "TestSupport"]),
+        // Starts the real `fastkv` binary (release build) as coordinator and workers on loopback.
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Wire", "Transport"]),
         // `fastkv bench` and scripts/netns-cluster.sh end to end: start the real binaries and scripts
         // (they need the release fastkv built first, as scripts/test.sh does; otherwise they skip).
         .testTarget(name: "BenchTests", dependencies: ["TestSupport"]),

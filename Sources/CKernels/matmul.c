@@ -284,9 +284,88 @@ static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
     }
 }
 
+#if defined(FKV_AVX2)
+// AVX-512 variant of the one-vector kernel for the block formats: a whole 32-weight block is two
+// 16-lane registers, so unpacking and FMAs take half the instructions. Chosen at run time.
+#define FKV_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+FKV_AVX512 static inline float hsum512(__m512 v) { return _mm512_reduce_add_ps(v); }
+
+FKV_AVX512 static void mm_rows_m1_avx512(const mm_args *a, size_t r0, size_t r1) {
+    const size_t nb = a->cols / QK;
+    const float *x = a->x;
+    size_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        float extra[4] = {0, 0, 0, 0};
+        const uint8_t *rows[4];
+        for (int k = 0; k < 4; k++) rows[k] = a->w + (r + k) * a->row_bytes;
+        const size_t bb = a->format == FKV_Q8_0 ? 34 : a->format == FKV_Q4_0 ? 18 : 20;
+        const size_t qoff = a->format == FKV_Q4_1 ? 4 : 2;
+        // Decode is bound by streaming weights: ask for the next group of rows while this one computes.
+        if (r + 8 <= r1) {
+            const char *next = (const char *)(a->w + (r + 4) * a->row_bytes);
+            for (size_t off = 0; off < 4 * a->row_bytes; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+        }
+        for (size_t b = 0; b < nb; b++) {
+            const float *xb = x + b * QK;
+            const __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+            const float xs = a->format == FKV_Q8_0 ? 0.f : a->xsum[b];
+            for (int k = 0; k < 4; k++) {
+                const uint8_t *blk = rows[k] + b * bb;
+                __m512 q0, q1;
+                if (a->format == FKV_Q8_0) {
+                    q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2))));
+                    q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 18))));
+                } else {
+                    __m128i bytes = _mm_loadu_si128((const __m128i *)(blk + qoff));
+                    __m128i mask = _mm_set1_epi8(0x0f);
+                    q0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(bytes, mask)));
+                    q1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask)));
+                }
+                const float d = f16_to_f32(load_u16(blk));
+                __m512 t = _mm512_fmadd_ps(q1, x1, _mm512_mul_ps(q0, x0));
+                acc[k] = _mm512_fmadd_ps(t, _mm512_set1_ps(d), acc[k]);
+                if (a->format == FKV_Q4_1) extra[k] += f16_to_f32(load_u16(blk + 2)) * xs;
+                else if (a->format == FKV_Q4_0) extra[k] += -8.f * d * xs;
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            float v = hsum512(acc[k]) + extra[k];
+            float *dst = a->y + r + k;
+            *dst = a->accumulate ? *dst + v : v;
+        }
+    }
+    if (r < r1) {
+        mm_args tail = *a;
+        tail.m = 1;
+        mm_rows_generic(&tail, r, r1);
+    }
+}
+
+static int has_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512vl") && getenv("FASTKV_NO_AVX512") == NULL;
+    }
+    return cached;
+}
+#endif
+
 static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
-    if (a->m == 1) mm_rows_m1(a, r0, r1);
-    else mm_rows_generic(a, r0, r1);
+    if (a->m == 1) {
+#if defined(FKV_AVX2)
+        if ((a->format == FKV_Q4_1 || a->format == FKV_Q4_0 || a->format == FKV_Q8_0) && has_avx512()) {
+            mm_rows_m1_avx512(a, r0, r1);
+            return;
+        }
+#endif
+        mm_rows_m1(a, r0, r1);
+    } else {
+        mm_rows_generic(a, r0, r1);
+    }
 }
 
 #else

@@ -66,7 +66,9 @@ public struct RetrievalTask: Sendable {
         if depth < 1, let period = text[..<insertAt].range(of: ". ", options: .backwards) {
             insertAt = period.upperBound
         }
-        let prompt = String(text[..<insertAt]) + " " + needle + " " + String(text[insertAt...]) + "\n" + question
+        let before = String(text[..<insertAt])
+        let prompt = before + (before.hasSuffix(" ") || before.isEmpty ? "" : " ") + needle + " "
+            + String(text[insertAt...]) + "\n" + question
         return Case(prompt: prompt, expected: expected, depth: depth, targetTokens: tokens)
     }
 }

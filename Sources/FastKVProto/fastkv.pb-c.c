@@ -2723,7 +2723,7 @@ const ProtobufCMessageDescriptor fastkv__timings__descriptor =
   (ProtobufCMessageInit) fastkv__timings__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__result__field_descriptors[10] =
+static const ProtobufCFieldDescriptor fastkv__result__field_descriptors[11] =
 {
   {
     "request_id",
@@ -2845,11 +2845,24 @@ static const ProtobufCFieldDescriptor fastkv__result__field_descriptors[10] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "payload_bytes",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Result, payload_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__result__field_indices_by_name[] = {
   9,   /* field[9] = decode_worker_id */
   3,   /* field[3] = finish_reason */
   7,   /* field[7] = full_kv_wire_bytes */
+  10,   /* field[10] = payload_bytes */
   8,   /* field[8] = prefill_worker_id */
   4,   /* field[4] = prompt_tokens */
   0,   /* field[0] = request_id */
@@ -2861,7 +2874,7 @@ static const unsigned fastkv__result__field_indices_by_name[] = {
 static const ProtobufCIntRange fastkv__result__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor fastkv__result__descriptor =
 {
@@ -2871,7 +2884,7 @@ const ProtobufCMessageDescriptor fastkv__result__descriptor =
   "Fastkv__Result",
   "fastkv",
   sizeof(Fastkv__Result),
-  10,
+  11,
   fastkv__result__field_descriptors,
   fastkv__result__field_indices_by_name,
   1,  fastkv__result__number_ranges,

@@ -21,7 +21,7 @@ public final class LlamaModel: @unchecked Sendable {
                          scaling: config.ropeScaling.map {
                              .init(factor: $0.factor, lowFrequencyFactor: $0.lowFrequencyFactor,
                                    highFrequencyFactor: $0.highFrequencyFactor, originalContextLength: $0.originalContextLength)
-                         })
+                         }, frequencyFactors: weights.ropeFrequencyFactors)
     }
 
     public convenience init(checkpoint: any Checkpoint) throws {

@@ -22,6 +22,9 @@ public final class LlamaWeights: @unchecked Sendable {
     public let layers: [Layer]
     public let finalNorm: Tensor               // [hidden]
     public let lmHead: WeightMatrix            // [vocab, hidden]; the embeddings when tied
+    /// Per-frequency RoPE divisors [d/2] (llama.cpp stores Llama-3.x rope scaling this way, as the
+    /// GGUF tensor `rope_freqs.weight`, instead of in metadata); nil when absent.
+    public let ropeFrequencyFactors: [Float]?
 
     /// Loads and validates every tensor. Throws `LlamaError` naming the file and tensor on any mismatch.
     public init(checkpoint: any Checkpoint) throws {
@@ -86,6 +89,17 @@ public final class LlamaWeights: @unchecked Sendable {
         }
         self.layers = layers
         finalNorm = try vector("model.norm.weight", hidden)
+        if checkpoint.tensorNames.contains("rope_freqs.weight") {
+            let t = try load("rope_freqs.weight", [d / 2])
+            var factors = [Float](repeating: 0, count: d / 2)
+            try factors.withUnsafeMutableBufferPointer { try t.dequantize(into: $0) }
+            guard factors.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw LlamaError.invalidConfig(file: file, reason: "rope_freqs.weight holds non-positive factors")
+            }
+            ropeFrequencyFactors = factors
+        } else {
+            ropeFrequencyFactors = nil
+        }
         if c.tieWordEmbeddings && !checkpoint.tensorNames.contains("lm_head.weight") {
             lmHead = embeddings
         } else {

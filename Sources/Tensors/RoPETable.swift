@@ -27,7 +27,10 @@ public final class RoPETable: @unchecked Sendable {
         }
     }
 
-    public init(headDim: Int, theta: Double, positionCount: Int, scaling: Llama3Scaling? = nil) {
+    /// - Parameter frequencyFactors: llama.cpp-style per-frequency divisors (inv_freq[i] / factor[i]),
+    ///   the form Llama-3.x GGUFs carry their rope scaling in.
+    public init(headDim: Int, theta: Double, positionCount: Int, scaling: Llama3Scaling? = nil,
+                frequencyFactors: [Float]? = nil) {
         halfDim = headDim / 2
         self.positionCount = positionCount
         var inverse = (0..<halfDim).map { i -> Float in
@@ -44,6 +47,9 @@ public final class RoPETable: @unchecked Sendable {
                     / (s.highFrequencyFactor - s.lowFrequencyFactor)
                 return Float((1 - smooth) * Double(f) / s.factor + smooth * Double(f))
             }
+        }
+        if let factors = frequencyFactors, factors.count == halfDim {
+            inverse = zip(inverse, factors).map { $0 / $1 }
         }
         cosines = Tensor(shape: [positionCount, halfDim])
         sines = Tensor(shape: [positionCount, halfDim])

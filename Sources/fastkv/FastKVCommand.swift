@@ -6,8 +6,9 @@ struct FastKVCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fastkv",
         abstract: "CPU-first LLM serving with FastKV-compressed KV transfer between prefill and decode.",
-        subcommands: [GenerateCommand.self, TokenizeCommand.self, BenchEngineCommand.self, BenchPrefillCommand.self,
-                      EvalCommand.self, BenchCommand.self])
+        subcommands: [GenerateCommand.self, TokenizeCommand.self, CoordinatorCommand.self, PrefillWorkerCommand.self,
+                      DecodeWorkerCommand.self, SubmitCommand.self, ClusterStatusCommand.self, BenchEngineCommand.self,
+                      BenchPrefillCommand.self, EvalCommand.self, BenchCommand.self])
 }
 
 /// Runs a command body, turning thrown errors into a one-line message on stderr and exit code 1.

@@ -79,3 +79,16 @@ struct OpsTests {
         #expect(counts.toArray().allSatisfy { $0 == 1 })
     }
 }
+
+struct RoPETableTests {
+    /// llama.cpp's rope_freqs divisors: factor 2 everywhere makes position 2p rotate like position p.
+    @Test func frequencyFactorsDivideTheFrequencies() {
+        let plain = RoPETable(headDim: 8, theta: 10000, positionCount: 20)
+        let scaled = RoPETable(headDim: 8, theta: 10000, positionCount: 20, frequencyFactors: [2, 2, 2, 2])
+        let x = Tensor(shape: [2, 8], values: (0..<16).map { Float($0) / 7 })
+        let y = Tensor(shape: [2, 8], values: (0..<16).map { Float($0) / 7 })
+        Ops.applyRoPE(x, rows: 2, rowStride: 8, column: 0, headCount: 1, headDim: 8, positions: [3, 5], table: plain)
+        Ops.applyRoPE(y, rows: 2, rowStride: 8, column: 0, headCount: 1, headDim: 8, positions: [6, 10], table: scaled)
+        #expect(Reference.maxAbsDiff(x.toArray(), y.toArray()) < 1e-5)
+    }
+}

@@ -24,3 +24,66 @@ public enum TestPaths {
     /// The same weights as an HF directory (scripts/fetch-model.sh --hf).
     public static var smolLMHF: URL { models.appendingPathComponent("SmolLM2-135M-Instruct-hf") }
 }
+
+extension TestPaths {
+    /// The release `fastkv` binary (scripts/test.sh builds it before the tests run).
+    public static var fastkvBinary: URL { packageRoot.appendingPathComponent(".build/release/fastkv") }
+}
+
+/// Runs a command and captures its output (with a deadline, so a hung child fails the test).
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+public enum CommandRunner {
+    public static func run(_ executable: URL, _ arguments: [String], timeout: Double = 300) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = TestPaths.packageRoot
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
+        let outData = LockedData(), errData = LockedData()
+        let group = DispatchGroup()
+        for (pipe, sink) in [(out, outData), (err, errData)] {
+            group.enter()
+            DispatchQueue.global().async {
+                sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
+                group.leave()
+            }
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            process.terminate()
+            usleep(200_000)
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        group.wait()
+        return CommandResult(status: process.terminationStatus,
+                             stdout: String(decoding: outData.get(), as: UTF8.self),
+                             stderr: String(decoding: errData.get(), as: UTF8.self))
+    }
+
+    /// Runs the release `fastkv` binary; fails clearly if it has not been built.
+    public static func fastkv(_ arguments: [String], timeout: Double = 300) throws -> CommandResult {
+        guard FileManager.default.isExecutableFile(atPath: TestPaths.fastkvBinary.path) else {
+            throw Fixtures.FixtureError.unreadable(
+                "\(TestPaths.fastkvBinary.path) (build it: swift build -c release --product fastkv)")
+        }
+        return try run(TestPaths.fastkvBinary, arguments, timeout: timeout)
+    }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}

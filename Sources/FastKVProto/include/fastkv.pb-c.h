@@ -561,10 +561,14 @@ struct  Fastkv__Result
   uint64_t full_kv_wire_bytes;
   uint64_t prefill_worker_id;
   uint64_t decode_worker_id;
+  /*
+   * the KV payload part of wire_bytes (wire_bytes - payload_bytes = headers)
+   */
+  uint64_t payload_bytes;
 };
 #define FASTKV__RESULT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__result__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0,NULL, FASTKV__FINISH_REASON__FINISH_REASON_UNSPECIFIED, 0, NULL, 0, 0, 0, 0 }
+    , 0, (char *)protobuf_c_empty_string, 0,NULL, FASTKV__FINISH_REASON__FINISH_REASON_UNSPECIFIED, 0, NULL, 0, 0, 0, 0, 0 }
 
 
 struct  Fastkv__Error

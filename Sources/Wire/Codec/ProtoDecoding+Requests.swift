@@ -152,6 +152,7 @@ extension RequestResult {
                   promptTokenCount: Int(r.prompt_tokens), timings: try Timings(proto: r.timings),
                   wireBytes: try WireCheck.int("Result.wire_bytes", r.wire_bytes),
                   fullKVWireBytes: try WireCheck.int("Result.full_kv_wire_bytes", r.full_kv_wire_bytes),
-                  prefillWorkerID: r.prefill_worker_id, decodeWorkerID: r.decode_worker_id)
+                  prefillWorkerID: r.prefill_worker_id, decodeWorkerID: r.decode_worker_id,
+                  payloadBytes: try WireCheck.int("Result.payload_bytes", r.payload_bytes))
     }
 }

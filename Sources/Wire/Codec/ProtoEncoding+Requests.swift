@@ -157,6 +157,7 @@ extension RequestResult {
         p.pointee.full_kv_wire_bytes = try WireCheck.uint64("Result.full_kv_wire_bytes", fullKVWireBytes)
         p.pointee.prefill_worker_id = prefillWorkerID
         p.pointee.decode_worker_id = decodeWorkerID
+        p.pointee.payload_bytes = try WireCheck.uint64("Result.payload_bytes", payloadBytes)
         return p
     }
 }

@@ -117,10 +117,14 @@ public struct RequestResult: Sendable, Hashable {
     public var fullKVWireBytes: Int
     public var prefillWorkerID: UInt64
     public var decodeWorkerID: UInt64
+    /// The KV payload part of `wireBytes` (`KVWireSize.payloadBytes` of the per-layer counts);
+    /// `wireBytes − payloadBytes` is the header overhead.
+    public var payloadBytes: Int
 
     public init(requestID: UInt64, text: String, tokenIDs: [Int32], finishReason: FinishReason,
                 promptTokenCount: Int, timings: Timings, wireBytes: Int, fullKVWireBytes: Int,
-                prefillWorkerID: UInt64, decodeWorkerID: UInt64) {
+                prefillWorkerID: UInt64, decodeWorkerID: UInt64, payloadBytes: Int = 0) {
+        self.payloadBytes = payloadBytes
         self.requestID = requestID
         self.text = text
         self.tokenIDs = tokenIDs

@@ -1,0 +1,106 @@
+import Foundation
+import Transport
+import Wire
+
+/// What a client saw of one request: the coordinator's Result plus its own clock's view of the
+/// first and second token (client-side TTFT, wire latency to the client included).
+public struct SubmitOutcome: Sendable {
+    public var result: RequestResult
+    public var clientTimeToFirstToken: Duration?
+    public var clientTimeToSecondToken: Duration?
+    public var clientTotal: Duration
+}
+
+/// The client side of the coordinator protocol (`fastkv submit`, `fastkv cluster-status`, tests).
+/// A DEALER per client; every wait has the client's own deadline, so a dead coordinator is an
+/// error, not a hang.
+public final class ClusterClient {
+    public let coordinator: String
+    let context: ZMQContext
+    let socket: ZMQSocket
+
+    public init(coordinator: String) throws {
+        self.coordinator = coordinator
+        context = try ZMQContext()
+        var options = SocketOptions()
+        options.linger = .milliseconds(100)
+        socket = try context.socket(.dealer, options: options)
+        try socket.connect(coordinator)
+    }
+
+    deinit { socket.close() }
+
+    /// Asks the coordinator for its worker table.
+    public func status(timeout: Duration = .seconds(5)) throws -> StatusReply {
+        try send(.statusQuery(StatusQuery()), timeout: timeout)
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { throw ClusterError.deadlineExceeded(operation: "cluster-status at \(coordinator)", after: timeout) }
+            let m = try receive(timeout: left, operation: "cluster-status at \(coordinator)", total: timeout)
+            switch m {
+            case .statusReply(let r): return r
+            case .error(let e): throw ClusterError.remote(e)
+            default: continue
+            }
+        }
+    }
+
+    /// Submits a request and waits for its Result (or error), calling `onChunk` for streamed tokens.
+    /// `clientTimeout` bounds the whole wait; on expiry the coordinator is told to cancel.
+    public func submit(_ submit: Submit, clientTimeout: Duration,
+                       onChunk: (TokenChunk) -> Void = { _ in }) throws -> SubmitOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try send(.submit(submit), timeout: min(clientTimeout, .seconds(5)))
+        var first: Duration?, second: Duration?
+        var received = 0
+        while true {
+            let left = clientTimeout - (clock.now - start)
+            guard left > .zero else {
+                try? send(.cancel(Cancel(requestID: submit.requestID, reason: "client deadline")), timeout: .milliseconds(200))
+                throw ClusterError.deadlineExceeded(operation: "request \(submit.requestID) at \(coordinator)", after: clientTimeout)
+            }
+            let m: Message
+            do {
+                m = try receive(timeout: left, operation: "request \(submit.requestID) at \(coordinator)", total: clientTimeout)
+            } catch let e as ClusterError {
+                try? send(.cancel(Cancel(requestID: submit.requestID, reason: "client deadline")), timeout: .milliseconds(200))
+                throw e
+            }
+            guard m.requestID == submit.requestID else { continue }
+            switch m {
+            case .tokenChunk(let chunk):
+                let now = clock.now - start
+                for _ in chunk.tokenIDs {
+                    received += 1
+                    if received == 1 { first = now } else if received == 2 { second = now }
+                }
+                onChunk(chunk)
+            case .result(let result):
+                return SubmitOutcome(result: result, clientTimeToFirstToken: first, clientTimeToSecondToken: second,
+                                     clientTotal: clock.now - start)
+            case .error(let e):
+                throw ClusterError.remote(e)
+            default:
+                continue
+            }
+        }
+    }
+
+    private func send(_ message: Message, timeout: Duration) throws {
+        do {
+            try socket.send(header: try message.encoded(), timeout: timeout)
+        } catch TransportError.timedOut {
+            throw ClusterError.deadlineExceeded(operation: "connecting to the coordinator at \(coordinator)", after: timeout)
+        }
+    }
+
+    private func receive(timeout: Duration, operation: String, total: Duration) throws -> Message {
+        let m: ReceivedMessage
+        do { m = try socket.receive(timeout: timeout) } catch TransportError.timedOut {
+            throw ClusterError.deadlineExceeded(operation: operation, after: total)
+        }
+        return try Message.decode(frame: m.header)
+    }
+}

@@ -1,0 +1,47 @@
+import Wire
+
+/// Everything the cluster roles can fail with, each case carrying enough context for one log line.
+public enum ClusterError: Error, Sendable, CustomStringConvertible {
+    /// The coordinator (or a worker) answered with an `ErrorReport`.
+    case remote(ErrorReport)
+    /// No answer before the caller's deadline.
+    case deadlineExceeded(operation: String, after: Duration)
+    /// A request that cannot be served as asked (empty prompt, context overflow, bad knobs).
+    case badRequest(String)
+    /// A peer sent something this role does not expect at this point.
+    case unexpectedMessage(kind: String, context: String)
+    /// The KV plan announced in KVBegin disagrees with what prefill produced (a bug, not bad input).
+    case planMismatch(layer: Int, planned: Int, produced: Int)
+    /// The request was cancelled (by the coordinator, a deadline, or the client).
+    case cancelled(requestID: UInt64, reason: String)
+
+    public var description: String {
+        switch self {
+        case .remote(let e):
+            let who = e.workerID.map { "worker \($0)" } ?? "coordinator"
+            return "\(ErrorCode.label(e.code)) from \(who): \(e.message)"
+        case .deadlineExceeded(let op, let after): return "DEADLINE_EXCEEDED: \(op) got no answer within \(after)"
+        case .badRequest(let m): return "BAD_REQUEST: \(m)"
+        case .unexpectedMessage(let kind, let context): return "unexpected \(kind) \(context)"
+        case .planMismatch(let layer, let planned, let produced):
+            return "KV plan mismatch at layer \(layer): announced \(planned) entries, prefill produced \(produced)"
+        case .cancelled(let id, let reason): return "request \(id) cancelled: \(reason)"
+        }
+    }
+}
+
+extension ErrorCode {
+    /// The proto spelling (what users grep logs and client output for).
+    public static func label(_ code: ErrorCode) -> String {
+        switch code {
+        case .badRequest: "BAD_REQUEST"
+        case .busy: "BUSY"
+        case .deadlineExceeded: "DEADLINE_EXCEEDED"
+        case .workerLost: "WORKER_LOST"
+        case .modelMismatch: "MODEL_MISMATCH"
+        case .malformed: "MALFORMED"
+        case .internal: "INTERNAL"
+        case .cancelled: "CANCELLED"
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Transport
+import Wire
+
+/// A worker's control connection to the coordinator: a DEALER (routing id = the worker id) that
+/// registers, re-registers when the coordinator forgets the worker, and sends heartbeats.
+/// Owned by the worker's I/O thread, like its socket.
+final class ControlLink {
+    let socket: ZMQSocket
+    let registration: Register
+    let log: Log
+    private(set) var isRegistered = false
+    private(set) var heartbeatInterval: Duration = .milliseconds(500)
+    private var lastSent: ContinuousClock.Instant?
+    private var sequence: UInt64 = 0
+    private let clock = ContinuousClock()
+
+    init(context: ZMQContext, coordinator: String, registration: Register, log: Log) throws {
+        var options = SocketOptions.routed(RoutingID(workerID: registration.workerID))
+        options.linger = .milliseconds(500)
+        socket = try context.socket(.dealer, options: options)
+        try socket.connect(coordinator)
+        self.registration = registration
+        self.log = log
+    }
+
+    /// Sends Register (until acknowledged) or a Heartbeat when one is due.
+    func tick(health: Health, queuedPromptTokens: Int, freeKVBytes: Int, activeSequences: Int) {
+        let now = clock.now
+        let interval = isRegistered ? heartbeatInterval : .seconds(1)
+        if let last = lastSent, now - last < interval { return }
+        lastSent = now
+        if !isRegistered {
+            send(.register(registration), timeout: .milliseconds(200))
+            return
+        }
+        sequence += 1
+        send(.heartbeat(Heartbeat(workerID: registration.workerID, sequence: sequence, health: health,
+                                  queuedPromptTokens: queuedPromptTokens, freeKVBytes: freeKVBytes,
+                                  activeSequences: activeSequences, sentUnixMicros: UnixTime.nowMicros())),
+             timeout: .milliseconds(200))
+    }
+
+    /// Handles membership messages; returns the message when it is for the role itself.
+    func absorb(_ message: Message) -> Message? {
+        switch message {
+        case .registerAck(let ack):
+            if !isRegistered { log("registered with the coordinator as \(ack.workerID)") }
+            isRegistered = true
+            heartbeatInterval = max(.milliseconds(50), ack.heartbeatInterval)
+            return nil
+        case .error(let e) where e.requestID == nil:
+            log("coordinator: \(ErrorCode.label(e.code)): \(e.message)")
+            if e.code == .badRequest || e.code == .workerLost { isRegistered = false; lastSent = nil }
+            return nil
+        default:
+            return message
+        }
+    }
+
+    /// Best effort: a control message that cannot leave within `timeout` is logged and dropped (the
+    /// coordinator's own deadlines cover the request).
+    func send(_ message: Message, timeout: Duration = .seconds(2)) {
+        do {
+            try socket.send(header: try message.encoded(), timeout: timeout)
+        } catch {
+            log("could not send \(message.kind) to the coordinator: \(error)")
+        }
+    }
+}

@@ -1,0 +1,272 @@
+import Engine
+import Foundation
+import Llama
+import Transport
+import Wire
+
+/// The decode role: receives KV transfers from prefill workers on its KV endpoint (a ROUTER),
+/// validates every header before anything is installed, reserves memory from the size KVBegin
+/// announces (answering BUSY when it does not fit), and runs installed sequences in its continuous
+/// batch (`DecodeBatch`), streaming tokens back through the coordinator.
+///
+/// Threads: the I/O thread owns the control DEALER, the KV ROUTER and an inproc PAIR from the
+/// compute thread; the compute thread owns the model's decode loop. Sequences move through a
+/// `LockedQueue`, cancels through `CancelledRequests`, memory through `KVMemoryBudget`.
+public final class DecodeWorker: @unchecked Sendable {
+    public let loaded: LoadedModel
+    public let workerID: UInt64
+    public let coordinator: String
+    public let kvListen: String
+    /// A transfer with no message for this long is dropped and its reservation released.
+    public var stalledTransferTimeout: Duration = .seconds(10)
+    let shape: ModelShape
+    let budget: KVMemoryBudget
+    let log: Log
+    let inbox = LockedQueue<InstalledSequence>()
+    let cancelled = CancelledRequests()
+    let load = WorkerLoad()
+    private var transfers: [RoutingID: InboundTransfer] = [:]
+    /// Senders whose transfer was refused or abandoned: their remaining layers are dropped quietly.
+    private var refused: [RoutingID: ContinuousClock.Instant] = [:]
+    private var nextReservation: UInt64 = 1
+    private let clock = ContinuousClock()
+
+    public init(loaded: LoadedModel, coordinator: String, kvListen: String, maxKVBytes: Int, workerID: UInt64? = nil) {
+        self.loaded = loaded
+        self.coordinator = coordinator
+        self.kvListen = kvListen
+        self.workerID = workerID ?? WorkerIdentity.newWorkerID()
+        shape = WorkerIdentity.shape(of: loaded)
+        budget = KVMemoryBudget(capacityBytes: maxKVBytes)
+        log = Log(role: "decode[\(self.workerID)]")
+    }
+
+    public func run(stop: StopSignal) throws {
+        let context = try ZMQContext()
+        var kvOptions = SocketOptions()
+        kvOptions.receiveHighWaterMark = 64
+        let kvSocket = try context.socket(.router, options: kvOptions)
+        let kvEndpoint = try kvSocket.bind(kvListen)
+        let outEndpoint = "inproc://decode-out-\(workerID)"
+        let fromCompute = try context.socket(.pair)
+        try fromCompute.bind(outEndpoint)
+        let link = try ControlLink(
+            context: context, coordinator: coordinator,
+            registration: Register(workerID: workerID, role: .decode, controlEndpoint: "pid \(getpid())",
+                                   kvEndpoint: kvEndpoint, model: shape, kvCapacityBytes: budget.capacityBytes,
+                                   maxSequences: 64, softwareVersion: "fastkv-cluster/1"), log: log)
+        let batch = DecodeBatch(loaded: loaded, workerID: workerID, shape: shape, inbox: inbox, cancelled: cancelled,
+                                budget: budget, load: load, log: log)
+        let computeThread = Thread { batch.run(context: context, outEndpoint: outEndpoint, stop: stop) }
+        computeThread.stackSize = 16 << 20
+        computeThread.start()
+        log("serving; KV endpoint \(kvEndpoint), \(budget.capacityBytes) KV bytes; coordinator \(coordinator)")
+        let poller = ZMQPoller([link.socket, kvSocket, fromCompute])
+        while !stop.isStopped {
+            link.tick(health: .ok, queuedPromptTokens: 0, freeKVBytes: budget.freeBytes,
+                      activeSequences: load.activeSequences + transfers.count)
+            expireStalledTransfers(link: link)
+            let ready: [Int]
+            switch try poller.poll(timeout: .milliseconds(50), stop: stop) {
+            case .stopped: return
+            case .timedOut: continue
+            case .ready(let r): ready = r
+            }
+            if ready.contains(0) {
+                while let m = try link.socket.receiveIfAvailable() { handleControl(m, link: link) }
+            }
+            if ready.contains(1) {
+                var drained = 0
+                while drained < 64, let m = try kvSocket.receiveIfAvailable() {
+                    handleKV(m, socket: kvSocket, link: link)
+                    drained += 1
+                }
+            }
+            if ready.contains(2) {
+                while let m = try fromCompute.receiveIfAvailable() {
+                    do { try link.socket.send(header: m.header.bytes, timeout: .seconds(2)) } catch {
+                        log("could not forward \(m.byteCount) bytes to the coordinator: \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    private func handleControl(_ received: ReceivedMessage, link: ControlLink) {
+        let message: Message
+        do { message = try Message.decode(frame: received.header) } catch {
+            log("dropped a malformed control message (\(received.byteCount) bytes): \(error)")
+            return
+        }
+        guard let message = link.absorb(message) else { return }
+        switch message {
+        case .cancel(let c):
+            cancelled.cancel(c.requestID, reason: c.reason)
+            for (peer, t) in transfers where t.requestID == c.requestID {
+                abandon(peer, reason: "cancelled: \(c.reason)", report: nil, link: link, socket: nil)
+            }
+        default:
+            log("ignored \(message.kind) on the control socket")
+        }
+    }
+
+    // MARK: KV endpoint
+
+    private func handleKV(_ received: ReceivedMessage, socket: ZMQSocket, link: ControlLink) {
+        guard let peer = received.peer else { return }
+        let message: Message
+        do { message = try Message.decode(frame: received.header) } catch {
+            log("rejected a malformed KV message from \(peer) (\(received.byteCount) bytes): \(error)")
+            if transfers[peer] != nil {
+                abandon(peer, reason: "malformed KV message: \(error)", report: .malformed, link: link, socket: socket)
+            } else {
+                reply(socket, to: peer, ErrorReport(requestID: nil, code: .malformed, message: "\(error)", workerID: workerID))
+            }
+            return
+        }
+        switch message {
+        case .kvBegin(let begin): beginTransfer(begin, from: peer, bytes: received.byteCount, socket: socket, link: link)
+        case .kvLayer(let header):
+            guard var t = transfers[peer] else {
+                guard refused[peer] == nil else { return }
+                reply(socket, to: peer, ErrorReport(requestID: header.requestID, code: .malformed,
+                                                    message: "KVLayer without a KVBegin from this sender", workerID: workerID))
+                return
+            }
+            do {
+                let floats = shape.kvHeads * header.entryCount * shape.headDim
+                var keys = [Float](repeating: 0, count: floats), values = [Float](repeating: 0, count: floats)
+                try keys.withUnsafeMutableBufferPointer { k in
+                    try values.withUnsafeMutableBufferPointer { v in
+                        try t.receiver.receiveLayer(header, frames: received.payload, keys: k, values: v)
+                    }
+                }
+                // The wire carries one position list per layer; every head gets it ([port]: positions
+                // are informational after RoPE, decode continues at nextPosition).
+                var positions: [Int32] = []
+                positions.reserveCapacity(shape.kvHeads * header.entryCount)
+                for _ in 0..<shape.kvHeads { positions += header.positions }
+                keys.withUnsafeBufferPointer { k in
+                    values.withUnsafeBufferPointer { v in
+                        if header.entryCount > 0 {
+                            t.cache.layers[header.layerIndex].append(keys: k.baseAddress!, values: v.baseAddress!,
+                                                                     entries: header.entryCount, positions: positions)
+                        }
+                    }
+                }
+                t.wireBytes += received.byteCount
+                t.lastActivity = clock.now
+                transfers[peer] = t
+            } catch {
+                abandon(peer, reason: "rejected KVLayer \(header.layerIndex): \(error)", report: .malformed,
+                        link: link, socket: socket)
+            }
+        case .kvEnd(let end):
+            guard var t = transfers[peer] else {
+                guard refused[peer] == nil else { return }
+                reply(socket, to: peer, ErrorReport(requestID: end.requestID, code: .malformed,
+                                                    message: "KVEnd without a KVBegin from this sender", workerID: workerID))
+                return
+            }
+            do {
+                try t.receiver.finish(end)
+            } catch {
+                abandon(peer, reason: "rejected KVEnd: \(error)", report: .malformed, link: link, socket: socket)
+                return
+            }
+            let receivedAt = UnixTime.nowMicros()
+            t.wireBytes += received.byteCount
+            let begin = t.receiver.begin
+            let method = WireConversion.compression(begin.compression).method
+            t.cache.nextPosition = Int32(KVPlan.nextPosition(method: method, promptLength: begin.promptLength,
+                                                             entryCounts: begin.entryCounts))
+            var times = end.times
+            times.kvReceivedUnixMicros = receivedAt
+            times.kvInstalledUnixMicros = UnixTime.nowMicros()
+            transfers.removeValue(forKey: peer)
+            inbox.push(InstalledSequence(begin: begin, cache: t.cache, firstToken: end.firstToken, times: times,
+                                         wireBytes: t.wireBytes, payloadBytes: t.receiver.receivedPayloadBytes,
+                                         reservationKey: t.reservationKey))
+        default:
+            log("rejected \(message.kind) from \(peer) on the KV endpoint")
+            reply(socket, to: peer, ErrorReport(requestID: message.requestID, code: .malformed,
+                                                message: "\(message.kind) is not a KV transfer message", workerID: workerID))
+        }
+    }
+
+    private func beginTransfer(_ begin: KVBegin, from peer: RoutingID, bytes: Int, socket: ZMQSocket, link: ControlLink) {
+        if transfers[peer] != nil {
+            abandon(peer, reason: "a new KVBegin from the same sender", report: nil, link: link, socket: nil)
+        }
+        // A retry's transfer replaces any partial transfer of an earlier attempt of the same request.
+        for (other, t) in transfers where t.requestID == begin.requestID {
+            abandon(other, reason: "superseded by a newer attempt from \(peer)", report: nil, link: link, socket: nil)
+        }
+        refused.removeValue(forKey: peer)
+        cancelled.forget(begin.requestID)
+        let receiver: KVTransferReceiver
+        do {
+            receiver = try KVTransferReceiver(begin: begin, localModel: shape)
+        } catch {
+            let code: ErrorCode = if case .modelMismatch = error { .modelMismatch } else { .malformed }
+            refuse(peer, ErrorReport(requestID: begin.requestID, code: code, message: "KVBegin rejected: \(error)",
+                                     workerID: workerID), link: link, socket: socket)
+            return
+        }
+        let need = KVPlan.installBytes(entryCounts: begin.entryCounts, decodeSteps: begin.sampling.maxTokens,
+                                       kvHeads: shape.kvHeads, headDim: shape.headDim)
+        let key = nextReservation
+        nextReservation += 1
+        guard budget.reserve(need, key: key) else {
+            refuse(peer, ErrorReport(requestID: begin.requestID, code: .busy,
+                                     message: "KV for \(begin.promptLength) prompt tokens + \(begin.sampling.maxTokens) decode steps needs \(need) bytes; \(budget.freeBytes) of \(budget.capacityBytes) free",
+                                     workerID: workerID), link: link, socket: socket)
+            return
+        }
+        let cache = KVCache(layerCount: shape.layerCount, kvHeadCount: shape.kvHeads, headDim: shape.headDim, capacity: 1)
+        for (layer, count) in zip(cache.layers, begin.entryCounts) { layer.reserve(count + begin.sampling.maxTokens) }
+        transfers[peer] = InboundTransfer(receiver: receiver, cache: cache, reservationKey: key, wireBytes: bytes,
+                                          lastActivity: clock.now)
+    }
+
+    /// Refuses a transfer before anything was reserved: tells the coordinator and the sender.
+    private func refuse(_ peer: RoutingID, _ report: ErrorReport, link: ControlLink, socket: ZMQSocket) {
+        log("request \(report.requestID ?? 0): \(ErrorCode.label(report.code)): \(report.message)")
+        refused[peer] = clock.now
+        link.send(.error(report))
+        reply(socket, to: peer, report)
+    }
+
+    /// Drops a transfer in progress and releases its reservation; reports it when `report` is given.
+    private func abandon(_ peer: RoutingID, reason: String, report: ErrorCode?, link: ControlLink, socket: ZMQSocket?) {
+        guard let t = transfers.removeValue(forKey: peer) else { return }
+        budget.release(key: t.reservationKey)
+        refused[peer] = clock.now
+        log("request \(t.requestID): dropped the KV transfer from \(peer) (\(t.receiver.receivedLayerCount) layers in): \(reason)")
+        if let report {
+            let e = ErrorReport(requestID: t.requestID, code: report, message: reason, workerID: workerID)
+            link.send(.error(e))
+            if let socket { reply(socket, to: peer, e) }
+        }
+    }
+
+    private func expireStalledTransfers(link: ControlLink) {
+        let now = clock.now
+        let nowMillis = UnixTime.nowMillis()
+        for (peer, t) in transfers {
+            if let d = t.receiver.begin.deadlineUnixMillis, nowMillis > d {
+                abandon(peer, reason: "deadline passed during the KV transfer", report: .deadlineExceeded, link: link, socket: nil)
+            } else if now - t.lastActivity > stalledTransferTimeout {
+                abandon(peer, reason: "partial KV transfer stalled for \(stalledTransferTimeout)", report: .workerLost,
+                        link: link, socket: nil)
+            }
+        }
+        refused = refused.filter { now - $0.value < .seconds(120) }
+    }
+
+    private func reply(_ socket: ZMQSocket, to peer: RoutingID, _ report: ErrorReport) {
+        do { try socket.send(header: try Message.error(report).encoded(), to: peer, timeout: .milliseconds(100)) } catch {
+            log("could not answer \(peer): \(error)")
+        }
+    }
+}

@@ -1,0 +1,206 @@
+import Engine
+import FastKV
+import Foundation
+import Llama
+import Transport
+import Wire
+
+/// The prefill role: takes token ids from the coordinator, runs (compressed) prefill, and pushes each
+/// layer's KV straight to the assigned decode worker the moment the layer is final (pipelined:
+/// `CompressedPrefill.run(onLayerStored:)`), then KVEnd with the first token.
+///
+/// Threads: the I/O thread owns the control socket (assignments in, heartbeats and errors out) so
+/// heartbeats keep flowing during a long prefill; the compute thread owns the per-transfer KV
+/// sockets and an inproc PAIR back to the I/O thread. Assignments move through a `LockedQueue`.
+public final class PrefillWorker: @unchecked Sendable {
+    public let loaded: LoadedModel
+    public let workerID: UInt64
+    public let coordinator: String
+    let shape: ModelShape
+    let log: Log
+    let queue = LockedQueue<Assignment>()
+    let cancelled = CancelledRequests()
+    let load = WorkerLoad()
+
+    public init(loaded: LoadedModel, coordinator: String, workerID: UInt64? = nil) {
+        self.loaded = loaded
+        self.coordinator = coordinator
+        self.workerID = workerID ?? WorkerIdentity.newWorkerID()
+        shape = WorkerIdentity.shape(of: loaded)
+        log = Log(role: "prefill[\(self.workerID)]")
+    }
+
+    /// Serves until `stop` fires.
+    public func run(stop: StopSignal) throws {
+        let context = try ZMQContext()
+        let outEndpoint = "inproc://prefill-out-\(workerID)"
+        let fromCompute = try context.socket(.pair)
+        try fromCompute.bind(outEndpoint)
+        let link = try ControlLink(
+            context: context, coordinator: coordinator,
+            registration: Register(workerID: workerID, role: .prefill, controlEndpoint: "pid \(getpid())",
+                                   model: shape, kvCapacityBytes: 0, maxSequences: 1,
+                                   softwareVersion: "fastkv-cluster/1"), log: log)
+        let computeThread = Thread { [self] in
+            computeLoop(context: context, outEndpoint: outEndpoint, stop: stop)
+        }
+        computeThread.stackSize = 16 << 20
+        computeThread.start()
+        log("serving; coordinator \(coordinator)")
+        let poller = ZMQPoller([link.socket, fromCompute])
+        while !stop.isStopped {
+            link.tick(health: .ok, queuedPromptTokens: load.queuedPromptTokens, freeKVBytes: 0,
+                      activeSequences: queue.count)
+            let ready: [Int]
+            switch try poller.poll(timeout: .milliseconds(50), stop: stop) {
+            case .stopped: return
+            case .timedOut: continue
+            case .ready(let r): ready = r
+            }
+            if ready.contains(0) {
+                while let m = try link.socket.receiveIfAvailable() { handleControl(m, link: link) }
+            }
+            if ready.contains(1) {
+                while let m = try fromCompute.receiveIfAvailable() {
+                    do { try link.socket.send(header: m.header.bytes, timeout: .seconds(2)) } catch {
+                        log("could not forward a report to the coordinator: \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    private func handleControl(_ received: ReceivedMessage, link: ControlLink) {
+        let message: Message
+        do { message = try Message.decode(frame: received.header) } catch {
+            log("dropped a malformed control message (\(received.byteCount) bytes): \(error)")
+            return
+        }
+        guard let message = link.absorb(message) else { return }
+        switch message {
+        case .assignment(let a):
+            load.addQueued(a.tokenIDs.count)
+            queue.push(a)
+        case .cancel(let c):
+            cancelled.cancel(c.requestID, reason: c.reason)
+        default:
+            log("ignored \(message.kind) on the control socket")
+        }
+    }
+
+    // MARK: compute thread
+
+    private func computeLoop(context: ZMQContext, outEndpoint: String, stop: StopSignal) {
+        let out: ZMQSocket
+        do {
+            out = try context.socket(.pair)
+            try out.connect(outEndpoint)
+        } catch {
+            log("compute thread cannot reach the I/O thread: \(error)")
+            return
+        }
+        while !stop.isStopped {
+            guard let a = queue.pop(waitingUpTo: .milliseconds(100)) else { continue }
+            defer { load.removeQueued(a.tokenIDs.count) }
+            let report: ErrorReport?
+            do {
+                try serve(a, context: context)
+                report = nil
+            } catch ClusterError.cancelled(_, let reason) {
+                log("request \(a.requestID) attempt \(a.attempt): stopped (\(reason))")
+                report = nil
+            } catch {
+                report = ErrorReport(requestID: a.requestID, code: Self.code(for: error),
+                                     message: "prefill failed: \(error)", workerID: workerID)
+                log("request \(a.requestID) attempt \(a.attempt): \(error)")
+            }
+            cancelled.forget(a.requestID)
+            if let report {
+                do { try out.send(header: try Message.error(report).encoded(), timeout: .seconds(2)) } catch {
+                    log("could not hand an error report to the I/O thread: \(error)")
+                }
+            }
+        }
+    }
+
+    static func code(for error: any Error) -> ErrorCode {
+        switch error {
+        case ClusterError.deadlineExceeded: return .deadlineExceeded
+        case ClusterError.badRequest, is CompressionError: return .badRequest
+        case TransportError.timedOut, TransportError.peerUnreachable: return .workerLost
+        default: return .internal
+        }
+    }
+
+    /// Runs one assignment: KVBegin, prefill with a KVLayer per finished layer, KVEnd.
+    func serve(_ a: Assignment, context: ZMQContext) throws {
+        let prefillStart = UnixTime.nowMicros()
+        let deadlineMicros = a.deadlineUnixMillis.map { $0 * 1000 }
+        func checkStillWanted() throws {
+            if let reason = cancelled.reason(a.requestID) { throw ClusterError.cancelled(requestID: a.requestID, reason: reason) }
+            if let d = deadlineMicros, UnixTime.nowMicros() > d {
+                throw ClusterError.deadlineExceeded(operation: "prefill of request \(a.requestID)", after: .zero)
+            }
+        }
+        try checkStillWanted()
+        let c = loaded.config
+        let config = WireConversion.compression(a.compression)
+        try config.validate(layerCount: c.layerCount)
+        let n = a.tokenIDs.count
+        guard n > 0 else { throw ClusterError.badRequest("empty prompt") }
+        let plan = KVPlan.entryCounts(config: config, promptLength: n, layerCount: c.layerCount)
+        let begin = KVBegin(requestID: a.requestID, model: shape, wireDType: a.wireDType, promptLength: n,
+                            entryCounts: plan, sampling: a.sampling, compression: a.compression,
+                            deadlineUnixMillis: a.deadlineUnixMillis, prefillWorkerID: workerID, stream: a.stream,
+                            sentUnixMicros: UnixTime.nowMicros())
+        var encoder = try KVTransferEncoder(begin: begin)
+        // One socket per transfer: its routing id names (worker, request, attempt), which is how the
+        // decode worker tells a retry's transfer from a dead attempt's partial one.
+        var options = SocketOptions.routed(RoutingID("p\(workerID)-r\(a.requestID)-a\(a.attempt)"))
+        options.linger = .seconds(10)
+        let kv = try context.socket(.dealer, options: options)
+        defer { kv.close() }
+        try kv.connect(a.decodeKVEndpoint)
+        func sendTimeout() -> Duration {
+            guard let d = deadlineMicros else { return .seconds(10) }
+            let left = Int64(d) - Int64(UnixTime.nowMicros())
+            return .microseconds(max(1000, min(left, 10_000_000)))
+        }
+        try kv.send(header: try encoder.encodeBegin(), timeout: sendTimeout())
+        var scratchK = [Float](repeating: 0, count: 1), scratchV = [Float](repeating: 0, count: 1)
+        var lastEncoded: UInt64 = 0
+        let result = try CompressedPrefill.run(model: loaded.model, tokens: a.tokenIDs, config: config,
+                                               decodeReserve: 0) { index, layer in
+            try checkStillWanted()
+            guard layer.count == plan[index] else {
+                throw ClusterError.planMismatch(layer: index, planned: plan[index], produced: layer.count)
+            }
+            let floats = layer.kvHeadCount * layer.count * layer.headDim
+            if scratchK.count < floats {
+                scratchK = [Float](repeating: 0, count: floats)
+                scratchV = [Float](repeating: 0, count: floats)
+            }
+            let encoded = try scratchK.withUnsafeMutableBufferPointer { k in
+                try scratchV.withUnsafeMutableBufferPointer { v in
+                    layer.copyEntries(keys: k.baseAddress!, values: v.baseAddress!)
+                    return try encoder.encodeLayer(index, positions: layer.positions(head: 0),
+                                                   keys: UnsafeBufferPointer(rebasing: k[0..<floats]),
+                                                   values: UnsafeBufferPointer(rebasing: v[0..<floats]))
+                }
+            }
+            lastEncoded = UnixTime.nowMicros()
+            try kv.send(encoded.outgoingFrames, timeout: sendTimeout())
+        }
+        let prefillEnd = UnixTime.nowMicros()
+        try checkStillWanted()
+        var sampler = Sampler(WireConversion.parameters(a.sampling))
+        let first = sampler.next(result.logits)
+        let times = StageTimes(prefillStartUnixMicros: prefillStart, prefillEndUnixMicros: prefillEnd,
+                               kvEncodedUnixMicros: lastEncoded, kvSentUnixMicros: UnixTime.nowMicros())
+        try kv.send(header: try encoder.encodeEnd(firstToken: first, times: times), timeout: sendTimeout())
+        log(String(format: "request %llu attempt %d: %d tokens, %@, prefill %.1f ms, %d wire bytes (%d payload) → %@",
+                   a.requestID, a.attempt, n, WireConversion.methodName(a.compression.method),
+                   Double(prefillEnd - prefillStart) / 1000, encoder.wireBytes, encoder.payloadBytes,
+                   a.decodeKVEndpoint))
+    }
+}

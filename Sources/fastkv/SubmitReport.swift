@@ -1,0 +1,101 @@
+import Cluster
+import Foundation
+import Wire
+
+/// The machine-readable outcome of `submit` (keys are part of the CLI contract). Latencies: `ttft_ms`
+/// and `time_to_second_token_ms` are the client's own clock from sending Submit; the per-stage
+/// `breakdown` comes from the workers' timestamps carried in StageTimes.
+struct SubmitReport: Encodable {
+    struct Breakdown: Encodable {
+        var queueing_ms: Double?
+        var prefill_compute_ms: Double?
+        var kv_encode_ms: Double?
+        var wire_ms: Double?
+        var install_ms: Double?
+        var decode_ms: Double?
+        /// KV transfer left on the TTFT path after prefill compute ended (KVEnd received − prefill end):
+        /// with per-layer pipelining most of the transfer overlaps compute.
+        var exposed_transfer_ms: Double?
+    }
+
+    var text: String
+    var tokens: [Int32]
+    var finish_reason: String
+    var prompt_tokens: Int
+    var method: String
+    var wire_dtype: String
+    var ttft_ms: Double?
+    var coordinator_ttft_ms: Double
+    var time_to_second_token_ms: Double?
+    var prefill_ms: Double
+    var transfer_ms: Double
+    var decode_tokens_per_s: Double
+    var wire_bytes: Int
+    var payload_bytes: Int
+    var header_bytes: Int
+    var full_kv_wire_bytes: Int
+    var wire_bytes_saved_share: Double
+    var prefill_worker: UInt64
+    var decode_worker: UInt64
+    var total_ms: Double
+    var breakdown: Breakdown
+
+    init(_ o: SubmitOutcome, method: String, wireDType: String) {
+        let r = o.result
+        let s = r.timings.stages
+        text = r.text
+        tokens = r.tokenIDs
+        finish_reason = switch r.finishReason {
+        case .endOfSequence: "eos"
+        case .stopString: "stop"
+        case .maxTokens: "length"
+        }
+        prompt_tokens = r.promptTokenCount
+        self.method = method
+        wire_dtype = wireDType
+        ttft_ms = o.clientTimeToFirstToken?.millisecondsValue
+        coordinator_ttft_ms = r.timings.timeToFirstToken.millisecondsValue
+        time_to_second_token_ms = o.clientTimeToSecondToken?.millisecondsValue
+        prefill_ms = r.timings.prefill.millisecondsValue
+        transfer_ms = r.timings.transfer.millisecondsValue
+        decode_tokens_per_s = r.timings.decodeTokensPerSecond
+        wire_bytes = r.wireBytes
+        payload_bytes = r.payloadBytes
+        header_bytes = r.wireBytes - r.payloadBytes
+        full_kv_wire_bytes = r.fullKVWireBytes
+        wire_bytes_saved_share = r.fullKVWireBytes > 0 ? max(0, 1 - Double(r.payloadBytes) / Double(r.fullKVWireBytes)) : 0
+        prefill_worker = r.prefillWorkerID
+        decode_worker = r.decodeWorkerID
+        total_ms = o.clientTotal.millisecondsValue
+        breakdown = Breakdown(
+            queueing_ms: UnixTime.millis(from: s.receivedUnixMicros, to: s.assignedUnixMicros),
+            prefill_compute_ms: UnixTime.millis(from: s.prefillStartUnixMicros, to: s.prefillEndUnixMicros),
+            kv_encode_ms: UnixTime.millis(from: s.prefillEndUnixMicros, to: s.kvEncodedUnixMicros) ?? 0,
+            wire_ms: UnixTime.millis(from: s.kvSentUnixMicros, to: s.kvReceivedUnixMicros),
+            install_ms: UnixTime.millis(from: s.kvReceivedUnixMicros, to: s.kvInstalledUnixMicros),
+            decode_ms: UnixTime.millis(from: s.firstTokenUnixMicros, to: s.finishedUnixMicros),
+            exposed_transfer_ms: UnixTime.millis(from: s.prefillEndUnixMicros, to: s.kvReceivedUnixMicros))
+    }
+
+    var summary: String {
+        func ms(_ v: Double?) -> String { v.map { String(format: "%.1f ms", $0) } ?? "n/a" }
+        return """
+        [cluster] \(method) (\(wire_dtype) on the wire) | prompt \(prompt_tokens) tokens | prefill worker \(prefill_worker) → decode worker \(decode_worker)
+        [latency] TTFT \(ms(ttft_ms)) | 2nd token \(ms(time_to_second_token_ms)) | prefill \(ms(prefill_ms)) | KV transfer \(ms(transfer_ms)) | decode \(String(format: "%.1f", decode_tokens_per_s)) tok/s
+        [kv] wire \(wire_bytes) B (payload \(payload_bytes) + headers \(header_bytes)) vs full KV \(full_kv_wire_bytes) B: \(String(format: "%.1f%%", 100 * wire_bytes_saved_share)) fewer payload bytes
+        [stages] queue \(ms(breakdown.queueing_ms)) | prefill compute \(ms(breakdown.prefill_compute_ms)) | KV encode after prefill \(ms(breakdown.kv_encode_ms)) | wire (KVEnd) \(ms(breakdown.wire_ms)) | transfer after prefill \(ms(breakdown.exposed_transfer_ms)) | install \(ms(breakdown.install_ms))
+        """
+    }
+
+    func jsonString() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+extension Duration {
+    var millisecondsValue: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import TestSupport
+import Testing
+import Transport
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SmolLM2-135M's KV geometry (what the wire-size checks are computed from).
+private let layerCount = 30, kvHeads = 3, headDim = 64
+
+private func paragraph() throws -> String {
+    guard let text = try Fixtures.json("golden/pub_para300.json")["text"] as? String else {
+        throw HarnessError.badOutput("pub_para300.json has no text")
+    }
+    return text
+}
+
+private func tokens(_ json: [String: Any]?) -> [Int] { (json?["tokens"] as? [Any])?.compactMap { ($0 as? NSNumber)?.intValue } ?? [] }
+private func int(_ json: [String: Any]?, _ key: String) -> Int { (json?[key] as? NSNumber)?.intValue ?? -1 }
+
+/// The aggregated reference: `fastkv generate` in one process, same prompt and knobs.
+private func generate(_ args: [String], selectionOut: String? = nil) throws -> [String: Any] {
+    var all = ["generate", "--model", FastKVBinary.model, "--json"] + args
+    if let selectionOut { all += ["--selection-out", selectionOut] }
+    let out = try FastKVBinary.run(all)
+    guard out.status == 0, let json = out.json else { throw HarnessError.badOutput("generate: \(out.stderr)") }
+    return json
+}
+
+@Suite("Cluster end to end (real processes on loopback)", .serialized)
+struct ClusterEndToEndTests {
+    @Test("greedy output through the cluster equals fastkv generate (full and fastkv, f32 wire); wire bytes add up")
+    func parityAndWireBytes() throws {
+        let cluster = try LocalCluster(prefill: 2, decode: 2)
+        defer { cluster.stop() }
+        let text = try paragraph()
+        for method in [["--method", "full"], ["--method", "fastkv", "--kv-rate", "0.1", "--tsp-rate", "0.2"]] {
+            let knobs = ["--prompt", text, "--max-tokens", "16"] + method
+            let selection = cluster.directory.appendingPathComponent("selection-\(method[1]).json").path
+            let reference = try generate(knobs, selectionOut: selection)
+            let out = try cluster.submit(knobs + ["--wire-dtype", "f32", "--json", "--timeout", "60"])
+            #expect(out.status == 0, "submit failed: \(out.stderr)")
+            let json = out.json
+            #expect(tokens(json) == tokens(reference), "\(method[1]): cluster \(tokens(json)) vs generate \(tokens(reference))")
+            #expect((json?["text"] as? String) == (reference["text"] as? String))
+
+            // wire bytes = Σ_ℓ 2·Hk·C_ℓ·d·4 (f32) + the stated header overhead.
+            let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: selection))) as? [String: Any]
+            let layers = record?["layers"] as? [[String: Any]] ?? []
+            let counts = layers.map { (($0["kept"] as? [[Any]])?.first?.count) ?? -1 }
+            #expect(counts.count == layerCount)
+            let n = int(json, "prompt_tokens")
+            #expect(n == int(reference, "prompt_tokens"))
+            if method[1] == "fastkv" { #expect(counts.allSatisfy { $0 < n }, "FastKV must really compress: \(counts)") }
+            let payload = counts.reduce(0) { $0 + 2 * kvHeads * $1 * headDim * 4 }
+            let header = int(json, "header_bytes")
+            #expect(int(json, "payload_bytes") == payload)
+            #expect(header > 0 && header < 64 * 1024)
+            #expect(int(json, "wire_bytes") == payload + header)
+            #expect(int(json, "full_kv_wire_bytes") == layerCount * 2 * kvHeads * n * headDim * 4)
+            for key in ["ttft_ms", "prefill_ms", "transfer_ms", "decode_tokens_per_s", "time_to_second_token_ms"] {
+                #expect(json?[key] is NSNumber, "missing \(key)")
+            }
+            #expect((json?["breakdown"] as? [String: Any])?["prefill_compute_ms"] is NSNumber)
+            #expect(int(json, "prefill_worker") > 0 && int(json, "decode_worker") > 0)
+        }
+        try expectNoKVReserved(cluster)
+    }
+
+    @Test("16 concurrent requests all finish with the right answers")
+    func concurrentRequests() throws {
+        let cluster = try LocalCluster(prefill: 2, decode: 2)
+        defer { cluster.stop() }
+        let prompts = ["What is the capital of France?", "What is 2 + 2?"]
+        let references = try prompts.map { try generate(["--chat", "--prompt", $0, "--max-tokens", "24"]) }
+        let outputs = LockedOutputs()
+        DispatchQueue.concurrentPerform(iterations: 16) { i in
+            let result = Result {
+                try cluster.submit(["--chat", "--prompt", prompts[i % 2], "--max-tokens", "24", "--json", "--timeout", "90"],
+                                   timeout: 120)
+            }
+            outputs.set(i, result)
+        }
+        var decodeWorkers = Set<Int>()
+        for i in 0..<16 {
+            guard let out = try outputs.get(i)?.get() else { Issue.record("request \(i) has no outcome"); continue }
+            #expect(out.status == 0, "request \(i): \(out.stderr)")
+            #expect(tokens(out.json) == tokens(references[i % 2]), "request \(i)")
+            decodeWorkers.insert(int(out.json, "decode_worker"))
+        }
+        #expect(decodeWorkers.count == 2, "both decode workers should have served: \(decodeWorkers)")
+        try expectNoKVReserved(cluster)
+    }
+
+    @Test("a prefill worker killed mid-prefill: the request is retried elsewhere and still answers correctly")
+    func prefillWorkerKilled() throws {
+        let cluster = try LocalCluster(prefill: 2, decode: 1)
+        defer { cluster.stop() }
+        let text = Array(repeating: try paragraph(), count: 4).joined(separator: "\n\n")
+        let knobs = ["--prompt", text, "--max-tokens", "8"]
+        let reference = try generate(knobs)
+        let outcome = LockedOutputs()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            outcome.set(0, Result { try cluster.submit(knobs + ["--json", "--timeout", "90"], timeout: 120) })
+            done.signal()
+        }
+        // Find the prefill worker that took the request, by its queued tokens, and SIGKILL it.
+        var killed: Int?
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while killed == nil && Date() < deadline {
+            for w in (try? cluster.status()) ?? [] where (w["role"] as? String) == "prefill" && int(w, "queued_prompt_tokens") > 0 {
+                guard let endpoint = w["endpoint"] as? String, let pid = Int32(endpoint.replacingOccurrences(of: "pid ", with: "")) else { continue }
+                kill(pid, SIGKILL)
+                killed = int(w, "id")
+                break
+            }
+            usleep(50_000)
+        }
+        #expect(killed != nil, "no prefill worker was seen prefilling")
+        #expect(done.wait(timeout: .now() + 120) == .success)
+        let out = try outcome.get(0)?.get()
+        #expect(out?.status == 0, "submit failed after the kill: \(out?.stderr ?? "")")
+        #expect(tokens(out?.json) == tokens(reference))
+        #expect(int(out?.json, "prefill_worker") != killed)
+        #expect(cluster.logText("coordinator").contains("lost"))
+        try expectNoKVReserved(cluster)
+    }
+
+    @Test("malformed frames to the coordinator and to a decode worker's KV endpoint are rejected; both keep serving")
+    func malformedFrames() throws {
+        let cluster = try LocalCluster(prefill: 1, decode: 1)
+        defer { cluster.stop() }
+        let context = try ZMQContext()
+        let toCoordinator = try context.socket(.dealer)
+        try toCoordinator.connect(cluster.endpoint)
+        func expectError(_ socket: ZMQSocket, _ what: String, code: ErrorCode = .malformed) throws {
+            let reply = try socket.receive(timeout: .seconds(5))
+            let message = try Message.decode(frame: reply.header)
+            guard case .error(let e) = message else { Issue.record("\(what): expected an error, got \(message.kind)"); return }
+            #expect(e.code == code, "\(what): \(e.message)")
+        }
+        var rng = SystemRandomNumberGenerator()
+        let garbage = (0..<200).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        try toCoordinator.send(header: garbage, timeout: .seconds(2))
+        try expectError(toCoordinator, "random bytes to the coordinator")
+        let submit = try Message.submit(Submit(requestID: 7, prompt: .text("hello"), stream: true)).encoded()
+        try toCoordinator.send(header: Array(submit.prefix(submit.count / 2)), timeout: .seconds(2))
+        try expectError(toCoordinator, "truncated envelope to the coordinator")
+
+        // The decode worker's KV endpoint, and the model fingerprint from the coordinator's log.
+        let decode = try cluster.status().first { ($0["role"] as? String) == "decode" }
+        let kvEndpoint = try #require(decode?["endpoint"] as? String)
+        let capacity = int(decode, "free_kv_bytes")
+        let log = cluster.logText("coordinator")
+        let fingerprint = try #require(log.firstMatch(of: /\((llama-[0-9a-z-]+)\)/)?.1)
+        let toDecode = try context.socket(.dealer)
+        try toDecode.connect(kvEndpoint)
+        try toDecode.send(header: garbage, timeout: .seconds(2))
+        try expectError(toDecode, "random bytes to the KV endpoint")
+        try toDecode.send(header: Array(submit.prefix(submit.count / 2)), timeout: .seconds(2))
+        try expectError(toDecode, "truncated envelope to the KV endpoint")
+        let shape = ModelShape(fingerprint: Array(fingerprint.utf8), layerCount: layerCount, kvHeads: kvHeads, headDim: headDim)
+        let begin = KVBegin(requestID: 99, model: shape, wireDType: .f16, promptLength: 4,
+                            entryCounts: Array(repeating: 2, count: layerCount), sampling: Sampling(maxTokens: 4),
+                            compression: .full, deadlineUnixMillis: nil, prefillWorkerID: 1)
+        try toDecode.send(header: try Message.kvBegin(begin).encoded(), timeout: .seconds(2))
+        let tensorBytes = kvHeads * 2 * headDim * 2
+        let layer = KVLayerHeader(requestID: 99, layerIndex: 0, entryCount: 2, positions: [0, 1],
+                                  frameByteCounts: [tensorBytes, tensorBytes], keyFrameCount: 1)
+        try toDecode.send([.bytes(try Message.kvLayer(layer).encoded()), .bytes(Array(repeating: 0, count: 100)),
+                           .bytes(Array(repeating: 0, count: tensorBytes))], timeout: .seconds(2))
+        try expectError(toDecode, "KVLayer with wrong frame lengths")
+        toDecode.close()
+        toCoordinator.close()
+
+        // Both still serve, and the refused transfer's reservation is gone.
+        let out = try cluster.submit(["--chat", "--prompt", "What is the capital of France?", "--max-tokens", "16", "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect((out.json?["text"] as? String)?.contains("Paris") == true)
+        usleep(700_000)
+        let after = try cluster.status().first { ($0["role"] as? String) == "decode" }
+        #expect(int(after, "free_kv_bytes") == capacity)
+    }
+
+    @Test("an impossible deadline ends in DEADLINE_EXCEEDED; a decode worker without room answers BUSY")
+    func deadlineAndBusy() throws {
+        let cluster = try LocalCluster(prefill: 1, decode: 1, decodeArgs: ["--max-kv-bytes", "100000"])
+        defer { cluster.stop() }
+        let late = try cluster.submit(["--prompt", try paragraph(), "--max-tokens", "8", "--timeout", "0.001"], timeout: 30)
+        #expect(late.status != 0)
+        #expect(late.stderr.contains("DEADLINE_EXCEEDED"), "\(late.stderr)")
+        let busy = try cluster.submit(["--chat", "--prompt", "What is the capital of France?", "--max-tokens", "16",
+                                       "--timeout", "30"], timeout: 60)
+        #expect(busy.status != 0)
+        #expect(busy.stderr.contains("BUSY"), "\(busy.stderr)")
+        usleep(700_000)
+        let decode = try cluster.status().first { ($0["role"] as? String) == "decode" }
+        #expect(int(decode, "free_kv_bytes") == 100_000, "a refused request must not keep KV reserved")
+    }
+}
+
+/// Every decode worker is back to its full capacity once all requests ended.
+private func expectNoKVReserved(_ cluster: LocalCluster) throws {
+    usleep(700_000)   // one heartbeat
+    for w in try cluster.status() where (w["role"] as? String) == "decode" {
+        #expect(int(w, "free_kv_bytes") == 2 << 30, "decode worker \(int(w, "id")) still holds KV: \(w)")
+        #expect(int(w, "active_sequences") == 0)
+    }
+}
+
+final class LockedOutputs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Int: Result<CommandOutput, any Error>] = [:]
+    func set(_ i: Int, _ r: Result<CommandOutput, any Error>) { lock.lock(); values[i] = r; lock.unlock() }
+    func get(_ i: Int) -> Result<CommandOutput, any Error>? { lock.lock(); defer { lock.unlock() }; return values[i] }
+}

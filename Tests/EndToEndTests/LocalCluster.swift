@@ -1,0 +1,192 @@
+import Foundation
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Errors of the end-to-end harness, with the context needed to debug a failed run.
+enum HarnessError: Error, CustomStringConvertible {
+    case binaryMissing(String)
+    case startFailed(String)
+    case timedOut(String)
+    case badOutput(String)
+
+    var description: String {
+        switch self {
+        case .binaryMissing(let p): "the fastkv binary is missing at \(p): run `swift build -c release --product fastkv` (scripts/test.sh does)"
+        case .startFailed(let m): "could not start the cluster: \(m)"
+        case .timedOut(let m): "timed out: \(m)"
+        case .badOutput(let m): "unexpected output: \(m)"
+        }
+    }
+}
+
+/// What a finished `fastkv` invocation printed.
+struct CommandOutput {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var json: [String: Any]? {
+        guard let line = stdout.split(separator: "\n").last,
+              let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+        return object
+    }
+}
+
+/// The release `fastkv` binary, run as a child process with a deadline.
+enum FastKVBinary {
+    static var path: String { TestPaths.packageRoot.appendingPathComponent(".build/release/fastkv").path }
+    static var model: String { TestPaths.smolLMGGUF.path }
+
+    static func check() throws {
+        guard FileManager.default.isExecutableFile(atPath: path) else { throw HarnessError.binaryMissing(path) }
+        guard FileManager.default.fileExists(atPath: model) else {
+            throw HarnessError.binaryMissing("model \(model) (run scripts/fetch-model.sh)")
+        }
+    }
+
+    /// Runs `fastkv args…` to completion (killed after `timeout`).
+    static func run(_ args: [String], timeout: TimeInterval = 120) throws -> CommandOutput {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.currentDirectoryURL = TestPaths.packageRoot
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
+        let outData = LockedData(), errData = LockedData()
+        let group = DispatchGroup()
+        for (pipe, sink) in [(out, outData), (err, errData)] {
+            group.enter()
+            DispatchQueue.global().async {
+                sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
+                group.leave()
+            }
+        }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            _ = group.wait(timeout: .now() + 5)
+            throw HarnessError.timedOut("fastkv \(args.joined(separator: " ")) after \(timeout) s")
+        }
+        p.waitUntilExit()
+        _ = group.wait(timeout: .now() + 5)
+        return CommandOutput(status: p.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
+                             stderr: String(decoding: errData.get(), as: UTF8.self))
+    }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}
+
+/// A coordinator plus workers on loopback (the coordinator binds an OS-chosen port, so concurrent
+/// runs never collide). `stop()` kills every process it started; call it in a `defer`.
+final class LocalCluster: @unchecked Sendable {
+    let directory: URL
+    private(set) var endpoint = ""
+    private(set) var processes: [(name: String, process: Process)] = []
+
+    init(prefill: Int, decode: Int, decodeArgs: [String] = []) throws {
+        try FastKVBinary.check()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fastkv-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            try start(prefill: prefill, decode: decode, decodeArgs: decodeArgs)
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    deinit { stop() }
+
+    private func launch(_ name: String, _ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: FastKVBinary.path)
+        p.arguments = args
+        p.currentDirectoryURL = TestPaths.packageRoot
+        var env = ProcessInfo.processInfo.environment
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        p.environment = env
+        FileManager.default.createFile(atPath: log(name).path, contents: nil)
+        FileManager.default.createFile(atPath: directory.appendingPathComponent("\(name).out").path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: log(name))
+        p.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent("\(name).out"))
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        processes.append((name, p))
+        return p
+    }
+
+    func log(_ name: String) -> URL { directory.appendingPathComponent("\(name).log") }
+
+    func logText(_ name: String) -> String { (try? String(contentsOf: log(name), encoding: .utf8)) ?? "" }
+
+    private func start(prefill: Int, decode: Int, decodeArgs: [String]) throws {
+        _ = try launch("coordinator", ["coordinator", "--listen", "tcp://127.0.0.1:*", "--model", FastKVBinary.model])
+        let out = directory.appendingPathComponent("coordinator.out")
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while endpoint.isEmpty {
+            let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("coordinator listening on ") }) {
+                endpoint = String(line.dropFirst("coordinator listening on ".count))
+                break
+            }
+            guard Date() < deadline else { throw HarnessError.startFailed("no endpoint; log: \(logText("coordinator"))") }
+            guard processes[0].process.isRunning else { throw HarnessError.startFailed(logText("coordinator")) }
+            usleep(50_000)
+        }
+        for i in 0..<prefill {
+            _ = try launch("prefill-\(i)", ["prefill-worker", "--coordinator", endpoint, "--model", FastKVBinary.model])
+        }
+        for i in 0..<decode {
+            _ = try launch("decode-\(i)", ["decode-worker", "--coordinator", endpoint, "--model", FastKVBinary.model] + decodeArgs)
+        }
+        try waitForWorkers(prefill + decode, timeout: 60)
+    }
+
+    /// Polls `cluster-status` until `count` healthy workers are registered.
+    func waitForWorkers(_ count: Int, timeout: TimeInterval) throws {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while Date() < deadline {
+            if let workers = try? status(), workers.filter({ ($0["health"] as? String) == "ok" }).count >= count { return }
+            usleep(200_000)
+        }
+        throw HarnessError.startFailed("fewer than \(count) workers registered in \(timeout) s; logs in \(directory.path)")
+    }
+
+    func status() throws -> [[String: Any]] {
+        let out = try FastKVBinary.run(["cluster-status", "--coordinator", endpoint, "--json", "--timeout", "2"], timeout: 10)
+        guard out.status == 0, let workers = out.json?["workers"] as? [[String: Any]] else {
+            throw HarnessError.badOutput("cluster-status: \(out.stderr)")
+        }
+        return workers
+    }
+
+    func submit(_ args: [String], timeout: TimeInterval = 120) throws -> CommandOutput {
+        try FastKVBinary.run(["submit", "--coordinator", endpoint] + args, timeout: timeout)
+    }
+
+    func process(named name: String) -> Process? { processes.first { $0.name == name }?.process }
+
+    /// Kills every process this cluster started (SIGTERM, then SIGKILL) and waits for them.
+    func stop() {
+        for (_, p) in processes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        let deadline = Date(timeIntervalSinceNow: 3)
+        while processes.contains(where: { $0.process.isRunning }) && Date() < deadline { usleep(20_000) }
+        for (_, p) in processes where p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        processes.removeAll()
+    }
+}

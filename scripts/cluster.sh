@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# A local fastkv cluster: a coordinator plus N prefill and M decode workers, in the background.
+#
+#   scripts/cluster.sh up [--prefill N] [--decode M] [--model PATH] [--run-dir DIR] [--listen ENDPOINT]
+#                         [--max-kv-bytes B] [--threads T] [--timeout S]
+#   scripts/cluster.sh status [--run-dir DIR]
+#   scripts/cluster.sh down   [--run-dir DIR]
+#
+# `up` writes one pid file and one log per process into the run dir (default runs/cluster), waits
+# (at most --timeout seconds, default 60) until every worker has registered, and prints the
+# coordinator endpoint. `down` stops only the processes whose pid files it wrote, and only if the
+# pid still belongs to a fastkv process.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cmd="${1:-}"; shift || true
+prefill=1; decode=1; model="models/SmolLM2-135M-Instruct.Q4_1.gguf"; run_dir="runs/cluster"
+listen="tcp://127.0.0.1:5555"; max_kv=""; threads=""; wait_s=60
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --prefill) prefill="$2"; shift 2 ;;
+    --decode) decode="$2"; shift 2 ;;
+    --model) model="$2"; shift 2 ;;
+    --run-dir) run_dir="$2"; shift 2 ;;
+    --listen) listen="$2"; shift 2 ;;
+    --max-kv-bytes) max_kv="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --timeout) wait_s="$2"; shift 2 ;;
+    *) echo "cluster.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+bin="${FASTKV_BIN:-$(swift build -c release --show-bin-path 2>/dev/null)/fastkv}"
+
+# The pid in $1 is alive and is a fastkv process.
+is_fastkv() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q "fastkv"; }
+
+endpoint_file="$run_dir/coordinator.endpoint"
+
+down() {
+  [[ -d "$run_dir" ]] || { echo "cluster.sh: nothing to stop in $run_dir"; return 0; }
+  local f pid stopped=0
+  for f in "$run_dir"/*.pid; do
+    [[ -e "$f" ]] || continue
+    pid=$(cat "$f")
+    if is_fastkv "$pid"; then kill -TERM "$pid" 2>/dev/null && stopped=$((stopped + 1)); fi
+  done
+  # Wait (bounded) for them to exit, then force.
+  for _ in $(seq 1 30); do
+    local alive=0
+    for f in "$run_dir"/*.pid; do [[ -e "$f" ]] && is_fastkv "$(cat "$f")" && alive=1; done
+    [[ $alive == 0 ]] && break
+    sleep 0.1
+  done
+  for f in "$run_dir"/*.pid; do
+    [[ -e "$f" ]] || continue
+    pid=$(cat "$f"); is_fastkv "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$f"
+  done
+  rm -f "$endpoint_file"
+  echo "cluster.sh: stopped $stopped processes ($run_dir)"
+}
+
+status() {
+  [[ -f "$endpoint_file" ]] || { echo "cluster.sh: no cluster in $run_dir" >&2; exit 1; }
+  "$bin" cluster-status --coordinator "$(cat "$endpoint_file")"
+}
+
+up() {
+  [[ -x "$bin" ]] || { echo "cluster.sh: $bin is missing; run swift build -c release --product fastkv" >&2; exit 1; }
+  [[ -e "$model" ]] || { echo "cluster.sh: model $model is missing; run scripts/fetch-model.sh" >&2; exit 1; }
+  mkdir -p "$run_dir"
+  for f in "$run_dir"/*.pid; do
+    if [[ -e "$f" ]] && is_fastkv "$(cat "$f")"; then
+      echo "cluster.sh: a cluster is already running in $run_dir (scripts/cluster.sh down --run-dir $run_dir)" >&2; exit 1
+    fi
+  done
+  rm -f "$run_dir"/*.pid
+  local thread_args=() kv_args=()
+  [[ -n "$threads" ]] && thread_args=(--threads "$threads")
+  [[ -n "$max_kv" ]] && kv_args=(--max-kv-bytes "$max_kv")
+  export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+  "$bin" coordinator --listen "$listen" --model "$model" "${thread_args[@]}" \
+    < /dev/null > "$run_dir/coordinator.out" 2> "$run_dir/coordinator.log" &
+  echo $! > "$run_dir/coordinator.pid"
+  # The coordinator prints the endpoint it bound (the port may have been chosen by the OS).
+  local endpoint=""
+  for _ in $(seq 1 $((wait_s * 10))); do
+    endpoint=$(sed -n 's/^coordinator listening on //p' "$run_dir/coordinator.out" 2>/dev/null || true)
+    [[ -n "$endpoint" ]] && break
+    is_fastkv "$(cat "$run_dir/coordinator.pid")" || { cat "$run_dir/coordinator.log" >&2; down; exit 1; }
+    sleep 0.1
+  done
+  [[ -n "$endpoint" ]] || { echo "cluster.sh: the coordinator did not start within ${wait_s}s" >&2; down; exit 1; }
+  echo "$endpoint" > "$endpoint_file"
+  local i
+  for i in $(seq 1 "$prefill"); do
+    "$bin" prefill-worker --coordinator "$endpoint" --model "$model" "${thread_args[@]}" \
+      < /dev/null > "$run_dir/prefill-$i.out" 2> "$run_dir/prefill-$i.log" &
+    echo $! > "$run_dir/prefill-$i.pid"
+  done
+  for i in $(seq 1 "$decode"); do
+    "$bin" decode-worker --coordinator "$endpoint" --model "$model" "${thread_args[@]}" "${kv_args[@]}" \
+      < /dev/null > "$run_dir/decode-$i.out" 2> "$run_dir/decode-$i.log" &
+    echo $! > "$run_dir/decode-$i.pid"
+  done
+  local want=$((prefill + decode)) have=0
+  for _ in $(seq 1 $((wait_s * 4))); do
+    have=$("$bin" cluster-status --coordinator "$endpoint" --json --timeout 2 2>/dev/null \
+      | python3 -c 'import json,sys; print(sum(1 for w in json.load(sys.stdin)["workers"] if w["health"]=="ok"))' 2>/dev/null || echo 0)
+    [[ "$have" -ge "$want" ]] && break
+    sleep 0.25
+  done
+  if [[ "$have" -lt "$want" ]]; then
+    echo "cluster.sh: only $have of $want workers registered within ${wait_s}s; logs in $run_dir" >&2; down; exit 1
+  fi
+  echo "$endpoint"
+}
+
+case "$cmd" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: scripts/cluster.sh up|status|down [options]" >&2; exit 2 ;;
+esac
