@@ -75,5 +75,8 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "FastKV", "Llama", "Checkpoints", "Wire", "TestSupport"]),
         // Starts the real `fastkv` binary (release build) as coordinator and workers on loopback.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Wire", "Transport"]),
+        // `fastkv bench` and scripts/netns-cluster.sh end to end: start the real binaries and scripts
+        // (they need the release fastkv built first, as scripts/test.sh does; otherwise they skip).
+        .testTarget(name: "BenchTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -1,0 +1,193 @@
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SmolLM2-135M's KV geometry: full KV on the wire is 2 · layers · kv_heads · head_dim · N · bytes(dtype).
+private let layerCount = 30, kvHeads = 3, headDim = 64
+
+/// The release fastkv binary (scripts/test.sh builds it first); `FASTKV_BIN` overrides.
+private let fastkvBinary: String = ProcessInfo.processInfo.environment["FASTKV_BIN"]
+    ?? TestPaths.packageRoot.appendingPathComponent(".build/release/fastkv").path
+
+/// The binary that runs the cluster (coordinator, workers, submit): `FASTKV_CLUSTER_BIN`, else the
+/// same fastkv. Lets the bench be tested against a cluster built from another branch before a merge.
+private let clusterBinary: String = ProcessInfo.processInfo.environment["FASTKV_CLUSTER_BIN"] ?? fastkvBinary
+
+/// scripts/cluster.sh, or `FASTKV_CLUSTER_SCRIPT`.
+private let clusterScript: String = ProcessInfo.processInfo.environment["FASTKV_CLUSTER_SCRIPT"]
+    ?? TestPaths.packageRoot.appendingPathComponent("scripts/cluster.sh").path
+
+private struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a command in the package root with stdout/stderr in files. Not Foundation's Process: the
+/// cluster scripts leave background processes behind, and Process.waitUntilExit on Linux then never
+/// returns (nor would a pipe reach EOF); posix_spawn + waitpid waits for the script alone.
+private func run(_ executable: String, _ args: [String], environment: [String: String] = [:],
+                 in dir: URL) throws -> Run {
+    let id = UUID().uuidString
+    let out = dir.appendingPathComponent("cmd-\(id).out"), err = dir.appendingPathComponent("cmd-\(id).err")
+    let argv = ["/usr/bin/env", "--chdir=" + TestPaths.packageRoot.path]
+        + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [executable] + args
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, out.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, err.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var cArgs = argv.map { strdup($0) }
+    defer { cArgs.forEach { free($0) } }
+    cArgs.append(nil)
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, cArgs, environ)
+    guard rc == 0 else { throw CocoaError(.executableLoad, userInfo: ["reason": "posix_spawn \(executable): \(rc)"]) }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    let exited = status & 0x7f == 0
+    return Run(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
+               stdout: String(decoding: (try? Data(contentsOf: out)) ?? Data(), as: UTF8.self),
+               stderr: String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self))
+}
+
+/// Why the cluster cannot be started here, or nil when it can (binary with `submit`, cluster script, model).
+private func clusterUnavailableReason(scratch: URL) throws -> String? {
+    guard FileManager.default.isExecutableFile(atPath: fastkvBinary) else {
+        return "no fastkv binary at \(fastkvBinary) (swift build -c release --product fastkv)"
+    }
+    guard FileManager.default.fileExists(atPath: TestPaths.smolLMGGUF.path) else { return "model missing (scripts/fetch-model.sh)" }
+    guard FileManager.default.fileExists(atPath: clusterScript) else {
+        return "\(clusterScript) is missing (the cluster is not merged into this branch)"
+    }
+    let help = try run(clusterBinary, ["submit", "--help"], in: scratch)
+    guard help.status == 0 else { return "this fastkv has no submit command (the cluster is not merged into this branch)" }
+    return nil
+}
+
+private func object(_ url: URL) throws -> Any { try JSONSerialization.jsonObject(with: Data(contentsOf: url)) }
+
+@Suite("fastkv bench end to end", .serialized)
+struct BenchEndToEndTests {
+    @Test("bench rejects malformed --configs with a message naming the entry")
+    func rejectsBadConfigs() throws {
+        guard FileManager.default.isExecutableFile(atPath: fastkvBinary) else {
+            print("skipped: no fastkv binary at \(fastkvBinary)"); return
+        }
+        let tmp = try TemporaryDirectory("bench-args")
+        for (bad, needle) in [("full:0.1", "full"), ("snapkv:0.1:0.2", "tsp_rate"), ("fastkv:1.5", "kv_rate"), ("nope", "method")] {
+            let r = try run(fastkvBinary, ["bench", "--configs", bad, "--lengths", "300"], in: tmp.url)
+            #expect(r.status != 0, "\(bad) was accepted")
+            #expect(r.stderr.contains(needle), "\(bad): \(r.stderr)")
+        }
+    }
+
+    @Test("bench on a local cluster (300 and 600 tokens, full and fastkv:0.1:0.2): JSON, CSV and charts agree with the KV size formula")
+    func benchAgainstLocalCluster() throws {
+        let tmp = try TemporaryDirectory("bench-e2e")
+        if let reason = try clusterUnavailableReason(scratch: tmp.url) { print("skipped: \(reason)"); return }
+        let runDir = tmp.file("cluster").path
+        let env = ["FASTKV_BIN": clusterBinary]
+        let up = try run("/bin/bash", [clusterScript, "up", "--prefill", "1", "--decode", "1", "--run-dir", runDir,
+                                       "--listen", "tcp://127.0.0.1:*", "--model", TestPaths.smolLMGGUF.path], environment: env, in: tmp.url)
+        defer { _ = try? run("/bin/bash", [clusterScript, "down", "--run-dir", runDir], environment: env, in: tmp.url) }
+        try #require(up.status == 0, "cluster.sh up failed: \(up.stderr)")
+        let endpoint = try String(contentsOfFile: runDir + "/coordinator.endpoint", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let out = tmp.file("bench")
+        let bench = try run(fastkvBinary, ["bench", "--coordinator", endpoint, "--lengths", "300,600",
+                                           "--configs", "full,fastkv:0.1:0.2", "--requests", "1", "--max-tokens", "4",
+                                           "--wire-dtype", "f16", "--out", out.path, "--submit-executable", clusterBinary,
+                                           "--aggregated-model", TestPaths.smolLMGGUF.path], in: tmp.url)
+        try #require(bench.status == 0, "bench failed: \(bench.stderr)")
+        #expect(bench.stdout.contains("| cluster | fastkv:0.1:0.2 |"))
+
+        let results = try #require(try object(out.appendingPathComponent("results.json")) as? [String: Any])
+        let rows = try #require(results["rows"] as? [[String: Any]])
+        #expect(rows.count == 8, "2 modes × 2 configs × 2 lengths, got \(rows.count)")
+        func num(_ row: [String: Any], _ key: String) -> Double? { (row[key] as? NSNumber)?.doubleValue }
+        let cluster = rows.filter { $0["mode"] as? String == "cluster" }
+        #expect(cluster.count == 4)
+        for target in [300, 600] {
+            let full = try #require(cluster.first { $0["config"] as? String == "full" && num($0, "target_tokens") == Double(target) })
+            let fast = try #require(cluster.first { $0["config"] as? String == "fastkv:0.1:0.2" && num($0, "target_tokens") == Double(target) })
+            #expect(num(full, "errors") == 0 && num(fast, "errors") == 0)
+            let n = try #require(num(full, "prompt_tokens"))
+            #expect(n <= Double(target) && n >= Double(target) * 0.9, "prompt of \(n) tokens for target \(target)")
+            let fullPayload = Double(2 * layerCount * kvHeads * headDim * 2) * n
+            #expect(num(full, "full_kv_wire_bytes") == fullPayload)
+            let header = try #require(num(full, "header_bytes_p50"))
+            #expect(header > 0 && header < 64 * 1024)
+            #expect(num(full, "wire_bytes_p50") == fullPayload + header, "full wire bytes = payload formula + headers")
+            #expect(num(full, "wire_ratio_to_full").map { abs($0 - (fullPayload + header) / fullPayload) < 1e-9 } == true)
+            let fastWire = try #require(num(fast, "wire_bytes_p50"))
+            #expect(fastWire <= fullPayload * 0.2, "fastkv:0.1 moved \(fastWire) B of \(fullPayload)")
+            for row in [full, fast] {
+                for key in ["ttft_p50_ms", "ttft_p90_ms", "prefill_p50_ms", "e2e_p50_ms", "throughput_rps"] {
+                    #expect((num(row, key) ?? -1) > 0, "\(row["config"]!) N=\(target): \(key) = \(String(describing: row[key]))")
+                }
+                #expect(num(row, "ttft_p90_ms")! >= num(row, "ttft_p50_ms")!)
+            }
+        }
+        let aggregated = rows.filter { $0["mode"] as? String == "aggregated" }
+        #expect(aggregated.count == 4 && aggregated.allSatisfy { $0["wire_bytes_p50"] == nil && num($0, "ttft_p50_ms")! > 0 })
+
+        let csv = try String(contentsOf: out.appendingPathComponent("results.csv"), encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(csv.count == 9 && csv.allSatisfy { $0.count == csv[0].count }, "CSV: header + 8 rows of equal width")
+        if let col = csv.first?.firstIndex(of: "wire_bytes_p50"), let cfg = csv.first?.firstIndex(of: "config") {
+            let csvFull = csv.dropFirst().filter { $0[cfg] == "full" && !$0[col].isEmpty }.compactMap { Double($0[col]) }
+            let jsonFull = cluster.filter { $0["config"] as? String == "full" }.compactMap { num($0, "wire_bytes_p50") }
+            #expect(Set(csvFull) == Set(jsonFull), "CSV and JSON wire bytes agree")
+        }
+        let readme = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("commit:") && readme.contains("machine:") && readme.contains("fastkv:0.1:0.2"))
+        if (try? run("/usr/bin/env", ["gnuplot", "--version"], in: tmp.url).status) == 0 {
+            for chart in ["ttft.svg", "ttft.png", "wire.svg", "wire.png"] {
+                let size = (try? FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(chart).path)[.size] as? Int) ?? 0
+                #expect(size > 1000, "\(chart) missing or empty")
+            }
+            let svg = try String(contentsOf: out.appendingPathComponent("wire.svg"), encoding: .utf8)
+            #expect(svg.contains("cluster fastkv:0.1:0.2"), "the wire chart has a fastkv series")
+        } else {
+            print("gnuplot not installed: chart files not checked")
+        }
+    }
+
+    @Test("netns cluster (1+1 workers, 1gbit link) serves a request from the root namespace and tears down cleanly")
+    func netnsCluster() throws {
+        let tmp = try TemporaryDirectory("bench-netns")
+        if let reason = try clusterUnavailableReason(scratch: tmp.url) { print("skipped: \(reason)"); return }
+        guard getuid() == 0 else { print("skipped: network namespaces need root"); return }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
+            || FileManager.default.isExecutableFile(atPath: "/usr/bin/ip") else { print("skipped: no ip (iproute2)"); return }
+        let probe = try run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url)
+        guard probe.status == 0 else { print("skipped: ip netns unusable: \(probe.stderr)"); return }
+        if probe.stdout.contains("fkv-") { print("skipped: an fkv-* netns cluster is already running"); return }
+
+        let runDir = tmp.file("netns").path
+        let env = ["FASTKV_BIN": clusterBinary]
+        let up = try run("/bin/bash", ["scripts/netns-cluster.sh", "up", "--prefill", "1", "--decode", "1",
+                                       "--link", "1gbit", "--run-dir", runDir, "--model", TestPaths.smolLMGGUF.path], environment: env, in: tmp.url)
+        defer {
+            _ = try? run("/bin/bash", ["scripts/netns-cluster.sh", "down", "--run-dir", runDir], environment: env, in: tmp.url)
+            let after = (try? run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url).stdout) ?? ""
+            #expect(!after.contains("fkv-"), "namespaces left behind: \(after)")
+        }
+        if up.status != 0 && up.stderr.contains("cannot create network namespaces") { print("skipped: \(up.stderr)"); return }
+        try #require(up.status == 0, "netns-cluster.sh up failed: \(up.stderr)")
+        let r = try run(clusterBinary, ["submit", "--coordinator", "tcp://10.77.0.1:5555", "--prompt",
+                                       String(repeating: "The grass is green. ", count: 20), "--max-tokens", "4",
+                                       "--method", "fastkv", "--kv-rate", "0.1", "--tsp-rate", "0.2", "--json", "--timeout", "120"],
+                        in: tmp.url)
+        #expect(r.status == 0, "submit through the namespaces failed: \(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n").last.map(String.init)?.utf8 ?? "".utf8)) as? [String: Any]
+        #expect(((json?["wire_bytes"] as? NSNumber)?.intValue ?? 0) > 0)
+        #expect(((json?["tokens"] as? [Any])?.count ?? 0) >= 1)
+    }
+}
