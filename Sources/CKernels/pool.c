@@ -75,8 +75,9 @@ static void *worker_main(void *arg) {
     const size_t worker = (size_t)arg;
     for (;;) {
         int spins = 0;
-        uint64_t w;
-        while (WORD_NEXT(w = atomic_load_explicit(&pool.region, memory_order_acquire)) >= WORD_TASKS(w)) {
+        for (;;) {
+            uint64_t w = atomic_load_explicit(&pool.region, memory_order_acquire);
+            if (WORD_NEXT(w) < WORD_TASKS(w)) { run_region(w, worker); break; }
             if (++spins < FKV_SPIN_ROUNDS) { FKV_PAUSE(); continue; }
             pthread_mutex_lock(&pool.sleep_lock);
             atomic_fetch_add(&pool.sleepers, 1);
@@ -86,7 +87,6 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&pool.sleep_lock);
             spins = 0;
         }
-        run_region(w, worker);
     }
     return NULL;
 }
