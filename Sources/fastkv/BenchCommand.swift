@@ -110,21 +110,6 @@ struct BenchCommand: ParsableCommand {
         return (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    /// `--wire-dtype`, or the spelling argument-parser derives from `wireDType` (`--wire-d-type`) if
-    /// that is what this submit accepts.
-    private func submitWireDTypeFlag() throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try submitBinary())
-        p.arguments = ["submit", "--help"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return "--wire-dtype" }
-        let help = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return !help.contains("--wire-dtype") && help.contains("--wire-d-type") ? "--wire-d-type" : "--wire-dtype"
-    }
-
     /// The baseline: the same prompts through the `generate` path in this process.
     private func runAggregated(loaded: LoadedModel, configs: [BenchConfig], lengths: [Int], texts: [Int: String],
                                progress: inout BenchProgress) throws -> [BenchRow] {
@@ -166,7 +151,7 @@ struct BenchCommand: ParsableCommand {
                             scratch: URL, progress: inout BenchProgress) throws -> [BenchRow] {
         let pool = SubmitProcessPool(executable: try submitBinary(), coordinator: coordinator, concurrency: concurrency,
                                      timeoutSeconds: timeout, scratchDirectory: scratch)
-        let dtypeFlag = try submitWireDTypeFlag()
+        let dtypeFlag = "--wire-dtype"
         func args(_ c: BenchConfig, _ n: Int, _ maxTokens: Int) -> [String] {
             ["--prompt-file", files[n]!.path, "--max-tokens", String(maxTokens), dtypeFlag, wireDType.lowercased()]
                 + c.submitArguments
