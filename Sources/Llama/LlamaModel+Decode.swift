@@ -4,7 +4,16 @@ import Tensors
 final class DecodeBuffers {
     let rows: Int
     let x, xn, qkv, attn, gateUp, act, logits: Tensor
-    var scores: Tensor
+    /// Per-worker score scratch and the per-task partial attention results (grown on demand).
+    var scores = Tensor(shape: [1])
+    var partialOut = Tensor(shape: [1])
+    var partialStats = Tensor(shape: [1])
+
+    func reservePartials(tasks: Int, group: Int, headDim: Int, scratchPerWorker: Int, workers: Int) {
+        if scores.count < scratchPerWorker * workers { scores = Tensor(shape: [scratchPerWorker * workers * 2]) }
+        if partialOut.count < tasks * group * headDim { partialOut = Tensor(shape: [tasks * group * headDim]) }
+        if partialStats.count < 2 * tasks * group { partialStats = Tensor(shape: [2 * tasks * group]) }
+    }
 
     init(rows: Int, config c: ModelConfigView) {
         self.rows = rows
@@ -15,7 +24,6 @@ final class DecodeBuffers {
         gateUp = Tensor(shape: [rows, 2 * c.ffn])
         act = Tensor(shape: [rows, c.ffn])
         logits = Tensor(shape: [rows, c.vocab])
-        scores = Tensor(shape: [1])
     }
 }
 
@@ -47,9 +55,6 @@ extension LlamaModel {
             throw LlamaError.contextOverflow(needed: Int(p) + 1, limit: c.contextLength)
         }
         let buffers = decodeBuffersFor(rows: m)
-        let maxLength = caches.map { cache in cache.layers.map(\.count).max() ?? 0 }.max()! + 1
-        let scoreFloats = ComputePool.threadCount * c.headCount * maxLength
-        if buffers.scores.count < scoreFloats { buffers.scores = Tensor(shape: [scoreFloats * 2]) }
         let qkvWidth = v.qkvWidth
         weights.embeddings.gatherRows(tokens, into: buffers.x)
         for (l, layer) in weights.layers.enumerated() {
@@ -77,30 +82,58 @@ extension LlamaModel {
         return (0..<m).map { buffers.logits.row($0) }
     }
 
-    /// Attention of each sequence's new token over its cache; tasks are (sequence, KV head) pairs.
+    /// Attention of each sequence's new token over its cache. Tasks are (sequence, KV head, key
+    /// chunk) triples: a long cache is split into chunks so every thread gets an equal share even
+    /// when there are fewer KV heads than threads (3 heads on 2 threads would leave one idle a third
+    /// of the time); the chunks' partial softmax results are merged exactly afterwards.
     private func attendDecode(layer l: Int, rows m: Int, caches: [KVCache], buffers: DecodeBuffers) {
         let c = config, d = c.headDim, kvHeads = c.kvHeadCount, group = c.headCount / kvHeads
         let qkvWidth = view.qkvWidth
         let scale = 1 / Float(d).squareRoot()
-        let scoresPerWorker = buffers.scores.count / ComputePool.threadCount
+        let threads = ComputePool.threadCount
+        let longest = caches.map { $0.layers[l].count }.max() ?? 0
+        // Chunks per (sequence, head): enough tasks for ~4 per thread, never chunks under 128 keys.
+        let wanted = (4 * threads + m * kvHeads - 1) / (m * kvHeads)
+        let chunks = max(1, min(wanted, longest / Self.minimumKeysPerChunk))
+        let chunkLength = (longest + chunks - 1) / chunks
+        let tasks = m * kvHeads * chunks
+        buffers.reservePartials(tasks: tasks, group: group, headDim: d,
+                                scratchPerWorker: group * max(chunkLength, 1), workers: threads)
+        let scratchPerWorker = buffers.scores.count / threads
         buffers.qkv.withUnsafeMutablePointer { qkv in
-            buffers.attn.withUnsafeMutablePointer { out in
-                buffers.scores.withUnsafeMutablePointer { scores in
-                    ComputePool.run(tasks: m * kvHeads) { task, worker in
-                        let i = task / kvHeads, h = task % kvHeads
-                        let cacheLayer = caches[i].layers[l]
-                        cacheLayer.withHeadPointers { k, v, headStride in
-                            Attention.attendOne(query: qkv + i * qkvWidth + h * group * d, group: group,
-                                                keys: k + h * headStride, values: v + h * headStride,
-                                                length: cacheLayer.count, headDim: d, scale: scale,
-                                                out: out + i * c.headCount * d + h * group * d,
-                                                scratch: scores + worker * scoresPerWorker)
-                        }
-                    }
+        buffers.attn.withUnsafeMutablePointer { out in
+        buffers.scores.withUnsafeMutablePointer { scores in
+        buffers.partialOut.withUnsafeMutablePointer { pOut in
+        buffers.partialStats.withUnsafeMutablePointer { pStats in
+            let pMax = pStats, pSum = pStats + tasks * group
+            ComputePool.run(tasks: tasks) { task, worker in
+                let chunk = task % chunks, h = (task / chunks) % kvHeads, i = task / (chunks * kvHeads)
+                let cacheLayer = caches[i].layers[l]
+                let j0 = min(chunk * chunkLength, cacheLayer.count)
+                let length = min(chunkLength, cacheLayer.count - j0)
+                cacheLayer.withHeadPointers { k, v, headStride in
+                    Attention.attendPartial(query: qkv + i * qkvWidth + h * group * d, group: group,
+                                            keys: k + h * headStride + j0 * d, values: v + h * headStride + j0 * d,
+                                            length: length, headDim: d, scale: scale,
+                                            out: pOut + task * group * d, maxima: pMax + task * group,
+                                            sums: pSum + task * group, scratch: scores + worker * scratchPerWorker)
                 }
             }
+            for pair in 0..<(m * kvHeads) {
+                let i = pair / kvHeads, h = pair % kvHeads, first = pair * chunks
+                Attention.mergePartials(chunks: chunks, group: group, headDim: d, outs: pOut + first * group * d,
+                                        maxima: pMax + first * group, sums: pSum + first * group,
+                                        into: out + i * c.headCount * d + h * group * d)
+            }
+        }
+        }
+        }
+        }
         }
     }
+
+    /// Decode attention never splits a cache into chunks shorter than this.
+    static var minimumKeysPerChunk: Int { 128 }
 
     private func decodeBuffersFor(rows: Int) -> DecodeBuffers {
         if let b = decodeBuffers, b.rows >= rows { return b }

@@ -90,4 +90,21 @@ public enum Attention {
                                  out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         fkv_attend_one(q, group, keys, values, length, d, scale, out, scratch)
     }
+
+    /// `attendOne` over one chunk of the keys, unnormalised, for splitting a long cache across
+    /// threads: out[g] = Σ_j e^{s_j − maxima[g]}·v_j, sums[g] = Σ_j e^{s_j − maxima[g]}.
+    public static func attendPartial(query q: UnsafePointer<Float>, group: Int, keys: UnsafePointer<Float>,
+                                     values: UnsafePointer<Float>, length: Int, headDim d: Int, scale: Float,
+                                     out: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>,
+                                     sums: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        fkv_attend_partial(q, group, keys, values, length, d, scale, out, maxima, sums, scratch)
+    }
+
+    /// Merges `chunks` results of `attendPartial` for the same heads (outs [chunks][G][d], maxima and
+    /// sums [chunks][G]) into the normalised output [G][d].
+    public static func mergePartials(chunks: Int, group: Int, headDim d: Int, outs: UnsafePointer<Float>,
+                                     maxima: UnsafePointer<Float>, sums: UnsafePointer<Float>,
+                                     into out: UnsafeMutablePointer<Float>) {
+        fkv_attend_merge(chunks, group, d, outs, maxima, sums, out)
+    }
 }

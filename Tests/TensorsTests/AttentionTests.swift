@@ -23,10 +23,9 @@ struct AttentionTests {
         #expect(diff < 1e-5, "max |Δ| \(diff) for n = \(n)")
     }
 
-    @Test(arguments: [1, 7, 300])
-    func decodeAttentionMatchesReference(length: Int) {
-        let group = 3, d = 64
-        var rng = TestRandom(9)
+    @Test(arguments: [(1, 3, 64), (7, 3, 64), (300, 3, 64), (16, 5, 64), (33, 1, 128), (97, 4, 128), (50, 2, 32)])
+    func decodeAttentionMatchesReference(length: Int, group: Int, d: Int) {
+        var rng = TestRandom(UInt64(9 + length))
         let q = rng.floats(group * d), k = rng.floats(length * d, 2), v = rng.floats(length * d)
         var out = [Float](repeating: 0, count: group * d)
         var scratch = [Float](repeating: 0, count: group * length)
@@ -46,5 +45,43 @@ struct AttentionTests {
             let diff = Reference.maxAbsDiff(ref, Array(out[(g * d)..<((g + 1) * d)]))
             #expect(diff < 1e-5, "head \(g): max |Δ| \(diff)")
         }
+    }
+
+    /// A cache split into chunks and merged gives the one-pass result (what threaded decode does).
+    @Test(arguments: [(300, [100, 0, 150, 50]), (64, [1, 63]), (1000, [512, 488])])
+    func chunkedDecodeAttentionMerges(length: Int, chunks: [Int]) {
+        let group = 3, d = 64
+        var rng = TestRandom(UInt64(length))
+        let q = rng.floats(group * d), k = rng.floats(length * d, 4), v = rng.floats(length * d)
+        var whole = [Float](repeating: 0, count: group * d), merged = whole
+        var scratch = [Float](repeating: 0, count: group * length)
+        var outs = [Float](repeating: 0, count: chunks.count * group * d)
+        var maxima = [Float](repeating: 0, count: chunks.count * group), sums = maxima
+        Attention.attendOne(query: q, group: group, keys: k, values: v, length: length, headDim: d, scale: 0.125,
+                            out: &whole, scratch: &scratch)
+        var start = 0
+        for (c, n) in chunks.enumerated() {
+            k.withUnsafeBufferPointer { kp in
+                v.withUnsafeBufferPointer { vp in
+                    outs.withUnsafeMutableBufferPointer { o in
+                        maxima.withUnsafeMutableBufferPointer { mx in
+                            sums.withUnsafeMutableBufferPointer { sm in
+                                Attention.attendPartial(query: q, group: group, keys: kp.baseAddress! + start * d,
+                                                        values: vp.baseAddress! + start * d, length: n, headDim: d,
+                                                        scale: 0.125, out: o.baseAddress! + c * group * d,
+                                                        maxima: mx.baseAddress! + c * group,
+                                                        sums: sm.baseAddress! + c * group, scratch: &scratch)
+                            }
+                        }
+                    }
+                }
+            }
+            start += n
+        }
+        Attention.mergePartials(chunks: chunks.count, group: group, headDim: d, outs: outs, maxima: maxima,
+                                sums: sums, into: &merged)
+        let diff = Reference.maxAbsDiff(whole, merged)
+        #expect(diff < 1e-5, "chunks \(chunks): max |Δ| \(diff)")
+        #expect(sums.enumerated().allSatisfy { i, s in chunks[i / group] == 0 ? s == 0 : s >= 1 })
     }
 }

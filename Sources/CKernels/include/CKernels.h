@@ -40,6 +40,17 @@ void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, 
 void fkv_attend_one(const float *q, size_t group, const float *k, const float *v, size_t len,
                     size_t d, float scale, float *out, float *scratch);
 
+/// The same over one chunk of the keys, unnormalised: out[g] = Σ_j e^{s_j − mx[g]}·v_j with
+/// mx[g] = max_j s_j and sum[g] = Σ_j e^{s_j − mx[g]} (s = q_g·kᵀ·scale). len = 0 gives mx = −∞,
+/// sum = 0, out = 0. scratch: >= G*len floats.
+void fkv_attend_partial(const float *q, size_t group, const float *k, const float *v, size_t len, size_t d,
+                        float scale, float *out, float *mx, float *sum, float *scratch);
+
+/// Merges `chunks` partial results of the same G heads (outs: [chunks][G][d], mxs/sums:
+/// [chunks][G]) into the normalised attention output out: [G][d].
+void fkv_attend_merge(size_t chunks, size_t group, size_t d, const float *outs, const float *mxs,
+                      const float *sums, float *out);
+
 /// Runs fn(ctx, task, worker) for task in [0, tasks) on the pool. The caller's thread takes part
 /// as worker 0; `worker` < fkv_get_threads() indexes per-thread scratch. Tasks are handed out in
 /// increasing order. A call made while another region runs executes inline as worker 0.
