@@ -28,8 +28,10 @@ public enum WeightFormat: Sendable, Equatable {
 /// A weight matrix W [rows, cols] (rows = output features, row-major) kept in two forms:
 /// - `packed`: the checkpoint's own format, streamed by the matrix-vector kernels in decode, where
 ///   bytes per token are the bound (Q4_1 is 0.625 B/weight against 4 for f32);
-/// - `dense`: an f32 copy for `cblas_sgemm` in prefill, where FLOPs are the bound. Matrices used
-///   only one row at a time (the tied LM head / embeddings) skip it to save memory.
+/// - an f32 copy for prefill, where FLOPs are the bound: packed once into 64-feature panels for our
+///   AVX-512 GEMM (`fkv_gemm_packed`, no per-call repacking), or row-major for `cblas_sgemm` on CPUs
+///   without AVX-512 (or with `FASTKV_GEMM=openblas`). Matrices used only one row at a time (the
+///   tied LM head / embeddings) skip it to save memory.
 /// Both hold exactly the same weight values; they differ only in summation order.
 public final class WeightMatrix: @unchecked Sendable {
     public let rows: Int
@@ -37,8 +39,10 @@ public final class WeightMatrix: @unchecked Sendable {
     public let format: WeightFormat
     private let packed: UnsafeMutableRawPointer
     private let packedBytes: Int
-    /// f32 copy used by sgemm; nil when the matrix is only ever applied to a few rows.
-    public let dense: Tensor?
+    /// f32 copy used in prefill (panel-packed when `panelPacked`, else row-major); nil when the matrix
+    /// is only ever applied to a few rows.
+    private let dense: Tensor?
+    private let panelPacked: Bool
 
     /// Up to this many input rows go through the packed kernel; more go through sgemm.
     public static let packedRowLimit = 8
@@ -57,14 +61,37 @@ public final class WeightMatrix: @unchecked Sendable {
         let storage = aligned_alloc(64, (packedBytes + 63) / 64 * 64)!
         if expected > 0 { storage.copyMemory(from: bytes.baseAddress!, byteCount: expected) }
         packed = storage
+        panelPacked = denseCopy && fkv_gemm_available() != 0
         if denseCopy {
             let t = Tensor(shape: [rows, columns])
             t.withUnsafeMutablePointer { p in
                 for r in 0..<rows { fkv_dequant_row(format.kernelFormat, storage, columns, r, p + r * columns) }
             }
-            dense = t
+            if panelPacked {
+                let panels = Tensor(shape: [fkv_gemm_packed_floats(rows, columns)])
+                t.withUnsafeMutablePointer { src in
+                    panels.withUnsafeMutablePointer { fkv_gemm_pack(src, rows, columns, $0) }
+                }
+                dense = panels
+            } else {
+                dense = t
+            }
         } else {
             dense = nil
+        }
+    }
+
+    /// The f32 prefill copy as row-major [rows, columns] values (nil without one); for tests.
+    public func denseValues() -> [Float]? {
+        guard let dense else { return nil }
+        guard panelPacked else { return dense.toArray() }
+        let panel = 64
+        return dense.withUnsafeBufferPointer { p in
+            var out = [Float](repeating: 0, count: rows * columns)
+            for r in 0..<rows {
+                for c in 0..<columns { out[r * columns + c] = p[(r / panel) * columns * panel + c * panel + r % panel] }
+            }
+            return out
         }
     }
 
@@ -110,7 +137,11 @@ public final class WeightMatrix: @unchecked Sendable {
         x.withUnsafeMutablePointer { xp in
             y.withUnsafeMutablePointer { ybase in
                 let yp = ybase + yRow * ldy
-                if let dense, m > Self.packedRowLimit {
+                if let dense, m > Self.packedRowLimit, panelPacked {
+                    dense.withUnsafeMutablePointer { wp in
+                        fkv_gemm_packed(m, rows, columns, xp, ldx, wp, yp + yOffset, ldy, accumulate ? 1 : 0)
+                    }
+                } else if let dense, m > Self.packedRowLimit {
                     // Split the output features across the pool; each slice is a single-threaded sgemm
                     // (OpenBLAS's own threads are off, so one pool owns the cores).
                     BLAS.ensureSingleThreaded()

@@ -73,11 +73,11 @@ struct WeightMatrixTests {
         let out = Tensor(shape: [rows, columns])
         w.gatherRows((0..<rows).map(Int32.init), into: out)
         #expect(out.toArray() == packed.values, "gatherRows must reproduce the dequantised values bit for bit")
-        #expect(w.dense!.toArray() == packed.values, "the dense f32 copy must hold the same values")
+        #expect(w.denseValues()! == packed.values, "the dense f32 copy must hold the same values")
     }
 
     /// Both paths (packed kernel for few rows, sgemm for many) against a Double reference.
-    @Test(arguments: formats, [1, 3, 8, 9, 40])
+    @Test(arguments: formats, [1, 3, 8, 9, 40, 200])
     func productMatchesReference(format: WeightFormat, m: Int) {
         let rows = 67, columns = 128
         let packed = PackedWeights(format: format, rows: rows, columns: columns, seed: 11)
@@ -100,6 +100,37 @@ struct WeightMatrixTests {
         #expect(worst < 1e-4, "max |Δ| \(worst) > 1e-4 (format \(format), m \(m))")
     }
 
+    /// The prefill GEMM across its blocking edges: k beyond one 512-wide block, a ragged last panel,
+    /// row tails of every size, strided input and output, overwrite and accumulate.
+    @Test(arguments: [(13, 1100, 130), (7, 64, 513), (101, 576, 65)])
+    func prefillProductAcrossBlockEdges(m: Int, columns: Int, rows: Int) {
+        var rng = TestRandom(UInt64(m * 31 + rows))
+        let values = rng.floats(rows * columns)
+        let bytes = values.withUnsafeBytes { Array($0) }
+        let w = bytes.withUnsafeBytes { WeightMatrix(format: .f32, rows: rows, columns: columns, bytes: $0, denseCopy: true) }
+        #expect(w.denseValues()! == values)
+        let ldx = columns + 3, ldy = rows + 5
+        let x = Tensor(shape: [m, ldx], values: rng.floats(m * ldx))
+        for accumulate in [false, true] {
+            let y = Tensor(shape: [m, ldy], values: rng.floats(m * ldy))
+            let before = y.toArray()
+            w.apply(x, rows: m, ldx: ldx, into: y, ldy: ldy, accumulate: accumulate)
+            var worst: Float = 0
+            for j in 0..<m {
+                for r in 0..<ldy {
+                    var expected = Double(before[j * ldy + r])
+                    if r < rows {
+                        var dot = 0.0
+                        for c in 0..<columns { dot += Double(x[j * ldx + c]) * Double(values[r * columns + c]) }
+                        expected = dot + (accumulate ? expected : 0)
+                    }
+                    worst = max(worst, abs(Float(expected) - y[j * ldy + r]))
+                }
+            }
+            #expect(worst < 1e-3, "max |Δ| \(worst) (m \(m), k \(columns), n \(rows), accumulate \(accumulate))")
+        }
+    }
+
     @Test func stackingConcatenatesRows() {
         let a = PackedWeights(format: .q4_1, rows: 3, columns: 64, seed: 1)
         let b = PackedWeights(format: .q4_1, rows: 2, columns: 64, seed: 2)
@@ -107,6 +138,6 @@ struct WeightMatrixTests {
         let wb = b.bytes.withUnsafeBytes { WeightMatrix(format: .q4_1, rows: 2, columns: 64, bytes: $0, denseCopy: false) }
         let s = WeightMatrix.stacking([wa, wb], denseCopy: true)
         #expect(s.rows == 5)
-        #expect(s.dense!.toArray() == a.values + b.values)
+        #expect(s.denseValues()! == a.values + b.values)
     }
 }

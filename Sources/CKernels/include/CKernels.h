@@ -51,6 +51,21 @@ void fkv_attend_partial(const float *q, size_t group, const float *k, const floa
 void fkv_attend_merge(size_t chunks, size_t group, size_t d, const float *outs, const float *mxs,
                       const float *sums, float *out);
 
+/// Whether fkv_gemm_packed can run on this CPU (AVX-512F/DQ); otherwise use cblas_sgemm.
+int fkv_gemm_available(void);
+
+/// Floats needed to pack a W of n rows (output features) × k columns for fkv_gemm_packed.
+size_t fkv_gemm_packed_floats(size_t n, size_t k);
+
+/// Packs W [n][k] row-major into panels of 64 output features, [k][64] each, zero padded.
+/// `packed` must be 64-byte aligned and hold fkv_gemm_packed_floats(n, k) floats.
+void fkv_gemm_pack(const float *w, size_t n, size_t k, float *packed);
+
+/// C[m][n] (+)= A[m][k] · Wᵀ with W packed by fkv_gemm_pack; A rows lda apart, C rows ldc apart.
+/// Parallel over (64-feature panel, 96-row block) tasks. Requires fkv_gemm_available().
+void fkv_gemm_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                     float *c, size_t ldc, int accumulate);
+
 /// Runs fn(ctx, task, worker) for task in [0, tasks) on the pool. The caller's thread takes part
 /// as worker 0; `worker` < fkv_get_threads() indexes per-thread scratch. Tasks are handed out in
 /// increasing order. A call made while another region runs executes inline as worker 0.
