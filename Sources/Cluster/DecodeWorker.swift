@@ -1,4 +1,5 @@
 import Engine
+import FastKV
 import Foundation
 import Llama
 import Transport

@@ -26,7 +26,9 @@ public enum CompressedPrefill {
         let fullFlops = PrefillFlops.estimate(config: c, enteringTokens: Array(repeating: n, count: c.layerCount))
         switch config.method {
         case .full, .fastkv, .snapkv, .streamingllm:
-            let cache = model.makeCache(capacity: n + decodeReserve)
+            // Reserve what the method will keep (its budgets are known before the pass), not N.
+            let planned = KVPlan.entryCounts(config: config, promptLength: n, layerCount: c.layerCount).max() ?? n
+            let cache = model.makeCache(capacity: planned + decodeReserve)
             let output: LlamaModel.PrefillOutput
             switch config.method {
             case .fastkv, .snapkv:

@@ -1,6 +1,3 @@
-import FastKV
-import Llama
-
 /// The per-layer KV entry counts a prefill will store, computed before it runs.
 ///
 /// Budgets are deterministic functions of the prompt length and the knobs (spec §1.2, §1.4; the
@@ -10,7 +7,7 @@ import Llama
 /// fails the request (`ClusterError.planMismatch`) rather than sending a layer the receiver would
 /// reject.
 public enum KVPlan {
-    public static func entryCounts(config c: EngineCompression, promptLength N: Int, layerCount L: Int) -> [Int] {
+    public static func entryCounts(config c: CompressionConfig, promptLength N: Int, layerCount L: Int) -> [Int] {
         let w = c.windowSize
         switch c.method {
         case .full:
@@ -45,7 +42,7 @@ public enum KVPlan {
 
     /// The first token's position after install: N, except GemFilter, whose second pass renumbers the
     /// k kept tokens 0..<k (spec §3).
-    public static func nextPosition(method: EngineCompression.Method, promptLength: Int, entryCounts: [Int]) -> Int {
+    public static func nextPosition(method: CompressionConfig.Method, promptLength: Int, entryCounts: [Int]) -> Int {
         method == .gemfilter ? (entryCounts.first ?? promptLength) : promptLength
     }
 
