@@ -16,10 +16,12 @@ public final class LoadedModel: @unchecked Sendable {
     public var config: ModelConfig { model.config }
 
     /// Opens a GGUF file or an HF directory.
-    public static func load(path: String) throws -> LoadedModel {
+    /// - Parameter forPrefill: keep the f32 copies of the weights that make prefill fast; a process
+    ///   that only tokenizes and routes (the coordinator) passes false and holds ~5× less memory.
+    public static func load(path: String, forPrefill: Bool = true) throws -> LoadedModel {
         let url = URL(fileURLWithPath: path)
         let checkpoint = try openCheckpoint(at: url)
-        let model = try LlamaModel(checkpoint: checkpoint)
+        let model = try LlamaModel(checkpoint: checkpoint, prefillCopies: forPrefill)
         let tokenizer: Tokenizer
         switch checkpoint.tokenizerSource {
         case let .gguf(vocab):

@@ -27,7 +27,10 @@ public final class LlamaWeights: @unchecked Sendable {
     public let ropeFrequencyFactors: [Float]?
 
     /// Loads and validates every tensor. Throws `LlamaError` naming the file and tensor on any mismatch.
-    public init(checkpoint: any Checkpoint) throws {
+    /// - Parameter prefillCopies: also keep the f32 copies prefill's GEMM uses (4 B/weight). A
+    ///   process that never runs prefill (the coordinator) passes false; products then still work,
+    ///   through the packed kernels.
+    public init(checkpoint: any Checkpoint, prefillCopies: Bool = true) throws {
         let c = checkpoint.config
         let file = checkpoint.url.path
         try Self.validate(c, file: file)
@@ -81,11 +84,11 @@ public final class LlamaWeights: @unchecked Sendable {
             }
             layers.append(Layer(
                 attentionNorm: try vector(p + "input_layernorm.weight", hidden),
-                qkv: WeightMatrix.stacking([q, k, v], denseCopy: true),
-                output: try matrix(p + "self_attn.o_proj.weight", hidden, c.headCount * d, dense: true),
+                qkv: WeightMatrix.stacking([q, k, v], denseCopy: prefillCopies),
+                output: try matrix(p + "self_attn.o_proj.weight", hidden, c.headCount * d, dense: prefillCopies),
                 mlpNorm: try vector(p + "post_attention_layernorm.weight", hidden),
-                gateUp: WeightMatrix.stacking([gate, up], denseCopy: true),
-                down: try matrix(p + "mlp.down_proj.weight", hidden, c.intermediateSize, dense: true)))
+                gateUp: WeightMatrix.stacking([gate, up], denseCopy: prefillCopies),
+                down: try matrix(p + "mlp.down_proj.weight", hidden, c.intermediateSize, dense: prefillCopies)))
         }
         self.layers = layers
         finalNorm = try vector("model.norm.weight", hidden)

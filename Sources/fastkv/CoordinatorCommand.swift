@@ -17,7 +17,8 @@ struct CoordinatorCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             configureWorkerThreads(modelOptions.threads)
-            let loaded = try modelOptions.load()
+            // The coordinator tokenizes and routes; it never runs prefill.
+            let loaded = try modelOptions.load(forPrefill: false)
             var config = Coordinator.Configuration()
             config.listen = listen
             config.defaultTimeout = .milliseconds(Int64(timeout * 1000))

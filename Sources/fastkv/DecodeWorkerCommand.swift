@@ -22,7 +22,7 @@ struct DecodeWorkerCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             configureWorkerThreads(modelOptions.threads)
-            let loaded = try modelOptions.load()
+            let loaded = try modelOptions.load(forPrefill: false)   // decode only: no prefill GEMM copies
             try DecodeWorker(loaded: loaded, coordinator: endpoint.coordinator, kvListen: kvListen,
                              maxKVBytes: maxKVBytes).run(stop: StopSignal())
         }

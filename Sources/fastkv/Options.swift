@@ -15,13 +15,14 @@ struct ModelOptions: ParsableArguments {
         if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads must be in 1...64") }
     }
 
-    func load() throws -> LoadedModel {
+    /// - Parameter forPrefill: false for processes that never run prefill (see `LoadedModel.load`).
+    func load(forPrefill: Bool = true) throws -> LoadedModel {
         if let threads { ComputePool.configure(threads: threads) }
         guard FileManager.default.fileExists(atPath: model) else {
             throw EngineError.modelLoad(path: model, reason:
                 "no such file or directory (run scripts/fetch-model.sh for the default model)")
         }
-        return try LoadedModel.load(path: model)
+        return try LoadedModel.load(path: model, forPrefill: forPrefill)
     }
 }
 
