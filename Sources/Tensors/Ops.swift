@@ -8,7 +8,7 @@ public enum Ops {
         x.withUnsafeMutablePointer { xp in
             out.withUnsafeMutablePointer { op in
                 weight.withUnsafeMutablePointer { wp in
-                    for r in 0..<rows {
+                    forEachRowRange(rows) { r in
                         let src = xp + r * width, dst = op + r * width
                         // HF computes the mean of squares in f32 and multiplies by rsqrt, then by weight.
                         let scale = 1 / (sumOfSquares(src, width) / Float(width) + epsilon).squareRoot()
@@ -31,7 +31,7 @@ public enum Ops {
         precondition(half == table.halfDim && positions.count >= rows, "RoPE shape mismatch")
         x.withUnsafeMutablePointer { xp in
             table.withTables { cosp, sinp in
-                for r in 0..<rows {
+                forEachRowRange(rows) { r in
                     let pos = Int(positions[r])
                     precondition(pos >= 0 && pos < table.positionCount, "position \(pos) beyond RoPE table")
                     let c = cosp + pos * half, s = sinp + pos * half
@@ -62,7 +62,7 @@ public enum Ops {
         precondition(gateUp.count >= rows * 2 * width && out.count >= rows * width, "siluMultiply shape mismatch")
         gateUp.withUnsafeMutablePointer { gp in
             out.withUnsafeMutablePointer { op in
-                for r in 0..<rows {
+                forEachRowRange(rows) { r in
                     let g = gp + r * 2 * width, u = g + width, o = op + r * width
                     var i = 0
                     while i + 16 <= width {
@@ -99,5 +99,21 @@ public enum Ops {
         src.withUnsafeMutablePointer { sp in
             dst.withUnsafeMutablePointer { dp in (dp + at * width).update(from: sp + from * width, count: count * width) }
         }
+    }
+}
+
+/// Runs `body(r)` for every row r in 0..<rows: inline for a few rows (decode), else split over the
+/// compute pool in contiguous ranges, so prefill's row-wise kernels are not a serial section.
+@inline(__always)
+func forEachRowRange(_ rows: Int, _ body: (Int) -> Void) {
+    let minimumRowsPerTask = 32
+    let tasks = min(ComputePool.threadCount * 2, rows / minimumRowsPerTask)
+    if tasks <= 1 {
+        for r in 0..<rows { body(r) }
+        return
+    }
+    let per = (rows + tasks - 1) / tasks
+    ComputePool.run(tasks: tasks) { task, _ in
+        for r in (task * per)..<min(rows, (task + 1) * per) { body(r) }
     }
 }
