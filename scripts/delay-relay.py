@@ -68,6 +68,22 @@ def _reset(sock):
     sock.close()
 
 
+def _send_all(sock, chunks):
+    """Writes the chunks in order with scatter/gather sends (no joined copy); returns the byte count."""
+    total = sum(len(c) for c in chunks)
+    views = [memoryview(c) for c in chunks]
+    while views:
+        sent = sock.sendmsg(views[:64])
+        while sent:
+            if sent >= len(views[0]):
+                sent -= len(views[0])
+                views.pop(0)
+            else:
+                views[0] = views[0][sent:]
+                sent = 0
+    return total
+
+
 class Direction:
     """src -> dst: a reader thread stamps chunks, a writer thread sends each DELAY after it arrived."""
 
@@ -135,11 +151,10 @@ class Direction:
                             break
                         batch.append(item)
                 if batch:
-                    data = batch[0] if len(batch) == 1 else b"".join(batch)
-                    self.dst.sendall(data)
+                    size = _send_all(self.dst, batch)
                     with self.cond:
                         was_full = self.buffered >= max_buffer
-                        self.buffered -= len(data)
+                        self.buffered -= size
                         if was_full:
                             self.cond.notify_all()
                 if eof:
@@ -231,7 +246,14 @@ class Relay:
         while True:
             client, peer = listener.accept()
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            Connection(self, client, f"{peer[0]}:{peer[1]}").start()
+            # Threads inherit the signal mask: with TERM/INT blocked in every relay thread, the kernel
+            # delivers them to this (main) thread, whose accept() they interrupt, so the relay exits
+            # at once instead of leaving the signal to a thread stuck in recv().
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+            try:
+                Connection(self, client, f"{peer[0]}:{peer[1]}").start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def cli():
@@ -265,6 +287,8 @@ def cli():
         print(f"delay-relay: cannot listen on {args.listen}: {e}", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # A parent may have left TERM/INT blocked in the inherited mask (a test runner's thread does).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     bound = listener.getsockname()
     print(f"delay-relay listening on {bound[0]}:{bound[1]} -> {target[0]}:{target[1]} (delay {delay:g} s)", flush=True)
     try:

@@ -35,9 +35,11 @@ struct DelayRelayTests {
         #expect(clock.now - connected >= .milliseconds(150), "the target saw the connection after \(clock.now - connected)")
 
         // Large: several 256 KiB relay chunks, so order across chunks is checked too.
-        var payload = [UInt8](repeating: 0, count: 1 << 20)
-        var rng = SystemRandomNumberGenerator()
-        for i in payload.indices { payload[i] = UInt8.random(in: 0...255, using: &rng) }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15   // xorshift: varied bytes, no syscall per byte
+        let payload = (0..<(1 << 20)).map { _ -> UInt8 in
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return UInt8(truncatingIfNeeded: state)
+        }
         let t0 = clock.now
         try TCP.sendAll(client, payload)
         let there = try TCP.receive(server, count: payload.count, timeout: 10)
@@ -69,6 +71,9 @@ struct DelayRelayTests {
         let rest = try TCP.receive(server, count: 1, timeout: 5, allowEOF: true)
         #expect(rest.isEmpty, "expected EOF")
         #expect(clock.now - t >= .milliseconds(50), "EOF passed on after \(clock.now - t)")
+
+        // SIGTERM stops it promptly, open connection or not (netns-cluster.sh down relies on it).
+        #expect(relay.terminate(), "the relay needed SIGKILL")
     }
 
     @Test("the relay rejects a malformed delay or address with exit status 2")
@@ -106,6 +111,7 @@ struct DelayRelayTests {
 /// A child process with stdout/stderr in files (posix_spawn; terminated with SIGTERM, then SIGKILL).
 private final class Spawned {
     let pid: pid_t
+    private var reaped = false
 
     init(_ executable: String, _ args: [String], stdout: URL, stderr: URL) throws {
         var actions = posix_spawn_file_actions_t()
@@ -135,15 +141,20 @@ private final class Spawned {
         throw TCP.Failure("no '\(needle)' from the relay within \(timeout) s")
     }
 
-    func terminate() {
+    /// SIGTERM, then SIGKILL after 2 s; true when SIGTERM was enough.
+    @discardableResult
+    func terminate() -> Bool {
+        if reaped { return true }
+        reaped = true
         kill(pid, SIGTERM)
         var status: Int32 = 0
         for _ in 0..<100 {
-            if waitpid(pid, &status, WNOHANG) == pid { return }
+            if waitpid(pid, &status, WNOHANG) == pid { return true }
             usleep(20_000)
         }
         kill(pid, SIGKILL)
         _ = waitpid(pid, &status, 0)
+        return false
     }
 }
 
