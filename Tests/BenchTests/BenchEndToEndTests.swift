@@ -232,4 +232,65 @@ struct BenchEndToEndTests {
         #expect(((json?["wire_bytes"] as? NSNumber)?.intValue ?? 0) > 0)
         #expect(((json?["tokens"] as? [Any])?.count ?? 0) >= 1)
     }
+
+    @Test("netns cluster with a 20 ms link delay: KV and control go through the delay relays, which `down` stops")
+    func netnsClusterWithDelay() throws {
+        let tmp = try TemporaryDirectory("bench-netns-delay")
+        if let reason = try clusterUnavailableReason(scratch: tmp.url) { print("skipped: \(reason)"); return }
+        guard getuid() == 0 else { print("skipped: network namespaces need root"); return }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { print("skipped: no python3"); return }
+        let probe = try run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url)
+        guard probe.status == 0 else { print("skipped: ip netns unusable: \(probe.stderr)"); return }
+        if probe.stdout.contains("fkv-") { print("skipped: an fkv-* netns cluster is already running"); return }
+
+        let runDir = tmp.file("netns").path
+        let env = ["FASTKV_BIN": clusterBinary]
+        let up = try run("/bin/bash", ["scripts/netns-cluster.sh", "up", "--prefill", "1", "--decode", "1",
+                                       "--link", "1gbit,20ms", "--run-dir", runDir, "--model", TestPaths.smolLMGGUF.path],
+                         environment: env, in: tmp.url)
+        var relayPids: [pid_t] = []
+        defer {
+            _ = try? run("/bin/bash", ["scripts/netns-cluster.sh", "down", "--run-dir", runDir], environment: env, in: tmp.url)
+            let after = (try? run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url).stdout) ?? ""
+            #expect(!after.contains("fkv-"), "namespaces left behind: \(after)")
+            // Gone, or a zombie awaiting its reaper (empty cmdline), within a couple of seconds.
+            func running(_ pid: pid_t) -> Bool {
+                ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("delay-relay")
+            }
+            for pid in relayPids {
+                for _ in 0..<40 where running(pid) { usleep(50_000) }
+                #expect(!running(pid), "relay \(pid) still running after down")
+            }
+        }
+        if up.status != 0 && up.stderr.contains("cannot create network namespaces") { print("skipped: \(up.stderr)"); return }
+        try #require(up.status == 0, "netns-cluster.sh up failed: \(up.stderr)")
+        #expect(up.stderr.contains("delay relays"), "up: \(up.stderr)")
+        for name in ["relay-coordinator.pid", "relay-decode-1.pid"] {
+            let text = try String(contentsOfFile: runDir + "/" + name, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let pid = try #require(pid_t(text), "\(name): '\(text)'")
+            #expect(kill(pid, 0) == 0, "\(name) is not running")
+            relayPids.append(pid)
+        }
+        // The decode worker advertises the relay in its namespace, not its bound endpoint.
+        let status = try run(clusterBinary, ["cluster-status", "--coordinator", "tcp://10.77.0.1:5555", "--json"], in: tmp.url)
+        let workers = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["workers"] as? [[String: Any]]
+        #expect(workers?.contains { $0["role"] as? String == "decode" && $0["endpoint"] as? String == "tcp://10.77.0.101:6001" } == true,
+                "cluster-status: \(status.stdout)")
+
+        let r = try run(clusterBinary, ["submit", "--coordinator", "tcp://10.77.0.1:5555", "--prompt",
+                                       String(repeating: "The grass is green. ", count: 20), "--max-tokens", "4",
+                                       "--method", "fastkv", "--kv-rate", "0.1", "--tsp-rate", "0.2", "--json", "--timeout", "120"],
+                        in: tmp.url)
+        try #require(r.status == 0, "submit through the relays failed: \(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n").last.map(String.init)?.utf8 ?? "".utf8)) as? [String: Any])
+        let breakdown = json["breakdown"] as? [String: Any] ?? [:]
+        let exposed = (breakdown["exposed_transfer_ms"] as? NSNumber)?.doubleValue ?? -1
+        let ttft = (json["ttft_ms"] as? NSNumber)?.doubleValue ?? -1
+        let prefill = (json["prefill_ms"] as? NSNumber)?.doubleValue ?? -1
+        // Lower bounds the relays guarantee: KVEnd crosses one delayed link after prefill; Assignment,
+        // KV and the first token each cross one between Submit and the first token.
+        #expect(exposed >= 20, "exposed transfer \(exposed) ms with a 20 ms link")
+        #expect(ttft - prefill >= 60, "TTFT \(ttft) − prefill \(prefill) ms with a 20 ms link")
+        #expect(((json["tokens"] as? [Any])?.count ?? 0) >= 1)
+    }
 }
