@@ -10,11 +10,25 @@
 #   fastkv bench --coordinator tcp://10.77.0.1:5555 ...
 #
 # Addresses (10.77.0.0/24, created here): coordinator .1, prefill i .(10+i), decode j .(100+j), root
-# namespace .254. RATE is a tc rate (1gbit, 10gbit, 500mbit). DELAY (e.g. 0.2ms) is NOT emulated:
-# this kernel has no netem and the workers have no separate advertise address a delay relay could sit
-# behind; the script says so when a delay is given. Rate is what the wire-bytes/transfer results need.
-# `down` stops the processes and deletes the namespaces and the root veth recorded in the run dir's
-# state file, and nothing else. Needs root and iproute2.
+# namespace .254. RATE is a tc rate (1gbit, 10gbit, 500mbit; empty = no rate limit, e.g. `--link ,20ms`),
+# applied with tc tbf on both ends of every host's link.
+#
+# DELAY (e.g. 0.2ms, 20ms; a bare number is ms) is the one-way delay between two emulated hosts, so a
+# round trip between them gains 2 x DELAY. This kernel has no netem, so it is emulated in userspace by
+# scripts/delay-relay.py (TCP relay: every chunk is held DELAY before it is written on, in order, with
+# bounded buffering; a new connection reaches the target 3 x DELAY after it was accepted, like TCP's
+# handshake on the link), one relay per destination, inside that destination's namespace:
+#   - KV path: decode worker j binds its KV ROUTER on 127.0.0.1:6000 inside fkv-dj (unreachable from
+#     other hosts) and advertises tcp://10.77.0.(100+j):6001 (`--kv-advertise`), where a relay in fkv-dj
+#     forwards to it; so every prefill -> decode KV connection crosses the links and the relay.
+#   - Control path: a relay in fkv-coord listens on 10.77.0.1:5556 and forwards to the coordinator on
+#     10.77.0.1:5555; the workers are given :5556, so registration, heartbeats, Assignments, tokens
+#     and Results are delayed too. Clients in the root namespace use :5555 directly (not delayed).
+# Without a DELAY no relay runs and the workers connect directly. Relay pids are recorded in the run
+# dir like the fastkv processes; their logs are relay-*.log.
+#
+# `down` stops the processes (fastkv and relays) and deletes the namespaces and the root veth recorded
+# in the run dir's state file, and nothing else. Needs root, iproute2 and python3.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +52,11 @@ net_ns="fkv-net"; bridge="br0"; host_veth="fkv-host"
 subnet_prefix="10.77.0"; coord_ep="tcp://$subnet_prefix.1:5555"
 
 die() { echo "netns-cluster.sh: $*" >&2; exit 1; }
-is_fastkv() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q "fastkv"; }
+relay_py="$PWD/scripts/delay-relay.py"
+# Debian's interpreter when present (a pyenv shim costs a fraction of a second per start); any python3 works.
+python=$( [[ -x /usr/bin/python3 ]] && echo /usr/bin/python3 || command -v python3 || echo python3)
+# A recorded pid is only signalled while it still runs one of ours (fastkv or the delay relay).
+is_ours() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -Eq "fastkv|delay-relay\.py"; }
 
 # tbf burst: 2.5 ms of traffic at the rate, at least 256 KiB (a veth GSO packet is up to 64 KiB).
 burst_for() {
@@ -57,16 +75,16 @@ down() {
   local f pid stopped=0
   for f in "$run_dir"/*.pid; do
     [[ -e "$f" ]] || continue
-    pid=$(cat "$f"); is_fastkv "$pid" && kill -TERM "$pid" 2>/dev/null && stopped=$((stopped + 1))
+    pid=$(cat "$f"); is_ours "$pid" && kill -TERM "$pid" 2>/dev/null && stopped=$((stopped + 1))
   done
   for _ in $(seq 1 30); do
     local alive=0
-    for f in "$run_dir"/*.pid; do [[ -e "$f" ]] && is_fastkv "$(cat "$f")" && alive=1; done
+    for f in "$run_dir"/*.pid; do [[ -e "$f" ]] && is_ours "$(cat "$f")" && alive=1; done
     [[ $alive == 0 ]] && break; sleep 0.1
   done
   for f in "$run_dir"/*.pid; do
     [[ -e "$f" ]] || continue
-    pid=$(cat "$f"); is_fastkv "$pid" && kill -KILL "$pid" 2>/dev/null || true; rm -f "$f"
+    pid=$(cat "$f"); is_ours "$pid" && kill -KILL "$pid" 2>/dev/null || true; rm -f "$f"
   done
   local kind name
   while read -r kind name; do
@@ -97,6 +115,22 @@ shape() {
   ip netns exec "$1" tc qdisc add dev "$2" root tbf rate "$rate" burst "$burst" latency 50ms
 }
 
+# Starts a delay relay named $1 in namespace $2, listening on $3 (HOST:PORT) and forwarding to $4,
+# and waits until it accepts.
+start_relay() {
+  local name="$1" ns="$2" listen="$3" target="$4"
+  ip netns exec "$ns" "$python" "$relay_py" --listen "$listen" --target "$target" --delay "$delay" \
+    > "$run_dir/relay-$name.out" 2> "$run_dir/relay-$name.log" &
+  echo $! > "$run_dir/relay-$name.pid"
+  for _ in $(seq 1 400); do
+    grep -q "listening" "$run_dir/relay-$name.out" 2>/dev/null && return 0
+    kill -0 "$(cat "$run_dir/relay-$name.pid")" 2>/dev/null || break   # our child: its pid is not reused
+    sleep 0.05
+  done
+  echo "netns-cluster.sh: delay relay $name ($listen -> $target in $ns) did not start: $(cat "$run_dir/relay-$name.log")" >&2
+  down; exit 1
+}
+
 up() {
   [[ $(id -u) == 0 ]] || die "needs root (network namespaces); run as root or use scripts/cluster.sh for loopback"
   command -v ip > /dev/null || die "needs iproute2 (ip); apt-get install -y iproute2"
@@ -104,10 +138,18 @@ up() {
   [[ -x "$bin" ]] || die "$bin is missing; run swift build -c release --product fastkv"
   [[ -e "$model" ]] || die "model $model is missing; run scripts/fetch-model.sh"
   [[ -f "$state" ]] && die "a netns cluster is recorded in $state; run scripts/netns-cluster.sh down --run-dir $run_dir"
-  rate=""; burst=""; delay=""
+  rate=""; burst=""; delay=""; delay_s=0
   if [[ -n "$link" ]]; then
     rate="${link%%,*}"; [[ "$link" == *,* ]] && delay="${link#*,}"
-    burst=$(burst_for "$rate") || die "--link rate '$rate' is not a tc rate (e.g. 1gbit, 10gbit, 500mbit)"
+    if [[ -n "$rate" ]]; then
+      burst=$(burst_for "$rate") || die "--link rate '$rate' is not a tc rate (e.g. 1gbit, 10gbit, 500mbit)"
+    fi
+    if [[ -n "$delay" ]]; then
+      command -v "$python" > /dev/null || die "link delay needs python3 (scripts/delay-relay.py); apt-get install -y python3"
+      delay_s=$("$python" "$relay_py" --parse-delay "$delay" 2>&1) || die "--link delay: $delay_s"
+      # A zero delay needs no relay.
+      "$python" -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' "$delay_s" || delay=""
+    fi
   fi
   local ns
   for ns in "$net_ns" fkv-coord $(seq -f "fkv-p%g" 1 "$prefill") $(seq -f "fkv-d%g" 1 "$decode"); do
@@ -132,19 +174,36 @@ up() {
   for i in $(seq 1 "$prefill"); do add_host "fkv-p$i" "$subnet_prefix.$((10 + i))"; done
   for i in $(seq 1 "$decode"); do add_host "fkv-d$i" "$subnet_prefix.$((100 + i))"; done
   trap - ERR
-  [[ -n "$delay" ]] && echo "netns-cluster.sh: note: link delay '$delay' is NOT emulated (no netem in this kernel); rate $rate is" >&2
+
+  # Where the workers reach the coordinator, and each decode worker's KV bind/advertise endpoints.
+  local worker_coord_ep="$coord_ep"
+  local -a kv_args=()
+  if [[ -n "$delay" ]]; then
+    worker_coord_ep="tcp://$subnet_prefix.1:5556"
+    start_relay coordinator fkv-coord "$subnet_prefix.1:5556" "$subnet_prefix.1:5555"
+    for i in $(seq 1 "$decode"); do
+      start_relay "decode-$i" "fkv-d$i" "$subnet_prefix.$((100 + i)):6001" "127.0.0.1:6000"
+    done
+    echo "netns-cluster.sh: link delay $delay one way (${delay_s} s) emulated by delay relays: workers -> coordinator" \
+      "via $worker_coord_ep, prefill -> decode j via $subnet_prefix.(100+j):6001${rate:+; rate $rate with tbf}" >&2
+  fi
 
   export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
   ip netns exec fkv-coord "$bin" coordinator --listen "$coord_ep" --model "$model" \
     > "$run_dir/coordinator.out" 2> "$run_dir/coordinator.log" &
   echo $! > "$run_dir/coordinator.pid"
   for i in $(seq 1 "$prefill"); do
-    ip netns exec "fkv-p$i" "$bin" prefill-worker --coordinator "$coord_ep" --model "$model" 2> "$run_dir/prefill-$i.log" &
+    ip netns exec "fkv-p$i" "$bin" prefill-worker --coordinator "$worker_coord_ep" --model "$model" 2> "$run_dir/prefill-$i.log" &
     echo $! > "$run_dir/prefill-$i.pid"
   done
   for i in $(seq 1 "$decode"); do
-    ip netns exec "fkv-d$i" "$bin" decode-worker --coordinator "$coord_ep" --model "$model" \
-      --kv-listen "tcp://$subnet_prefix.$((100 + i)):*" 2> "$run_dir/decode-$i.log" &
+    if [[ -n "$delay" ]]; then
+      kv_args=(--kv-listen "tcp://127.0.0.1:6000" --kv-advertise "tcp://$subnet_prefix.$((100 + i)):6001")
+    else
+      kv_args=(--kv-listen "tcp://$subnet_prefix.$((100 + i)):*")
+    fi
+    ip netns exec "fkv-d$i" "$bin" decode-worker --coordinator "$worker_coord_ep" --model "$model" \
+      "${kv_args[@]}" 2> "$run_dir/decode-$i.log" &
     echo $! > "$run_dir/decode-$i.pid"
   done
   echo "$coord_ep" > "$run_dir/coordinator.endpoint"

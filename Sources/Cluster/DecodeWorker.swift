@@ -18,6 +18,9 @@ public final class DecodeWorker: @unchecked Sendable {
     public let workerID: UInt64
     public let coordinator: String
     public let kvListen: String
+    /// The KV endpoint announced to the coordinator (and so to prefill workers) when it is not the
+    /// bound one: e.g. a delay relay or a NAT address in front of `kvListen`. nil = the bound endpoint.
+    public let kvAdvertise: String?
     /// A transfer with no message for this long is dropped and its reservation released.
     public var stalledTransferTimeout: Duration = .seconds(10)
     let shape: ModelShape
@@ -32,10 +35,12 @@ public final class DecodeWorker: @unchecked Sendable {
     private var nextReservation: UInt64 = 1
     private let clock = ContinuousClock()
 
-    public init(loaded: LoadedModel, coordinator: String, kvListen: String, maxKVBytes: Int, workerID: UInt64? = nil) {
+    public init(loaded: LoadedModel, coordinator: String, kvListen: String, kvAdvertise: String? = nil,
+                maxKVBytes: Int, workerID: UInt64? = nil) {
         self.loaded = loaded
         self.coordinator = coordinator
         self.kvListen = kvListen
+        self.kvAdvertise = kvAdvertise
         self.workerID = workerID ?? WorkerIdentity.newWorkerID()
         shape = WorkerIdentity.shape(of: loaded)
         budget = KVMemoryBudget(capacityBytes: maxKVBytes)
@@ -47,7 +52,8 @@ public final class DecodeWorker: @unchecked Sendable {
         var kvOptions = SocketOptions()
         kvOptions.receiveHighWaterMark = 64
         let kvSocket = try context.socket(.router, options: kvOptions)
-        let kvEndpoint = try kvSocket.bind(kvListen)
+        let boundKVEndpoint = try kvSocket.bind(kvListen)
+        let kvEndpoint = kvAdvertise ?? boundKVEndpoint
         let outEndpoint = "inproc://decode-out-\(workerID)"
         let fromCompute = try context.socket(.pair)
         try fromCompute.bind(outEndpoint)
@@ -61,7 +67,7 @@ public final class DecodeWorker: @unchecked Sendable {
         let computeThread = Thread { batch.run(context: context, outEndpoint: outEndpoint, stop: stop) }
         computeThread.stackSize = 16 << 20
         computeThread.start()
-        log("serving; KV endpoint \(kvEndpoint), \(budget.capacityBytes) KV bytes; coordinator \(coordinator)")
+        log("serving; KV endpoint \(kvEndpoint)\(kvAdvertise == nil ? "" : " (bound \(boundKVEndpoint))"), \(budget.capacityBytes) KV bytes; coordinator \(coordinator)")
         let poller = ZMQPoller([link.socket, kvSocket, fromCompute])
         while !stop.isStopped {
             link.tick(health: .ok, queuedPromptTokens: 0, freeKVBytes: budget.freeBytes,
@@ -269,5 +275,37 @@ public final class DecodeWorker: @unchecked Sendable {
         do { try socket.send(header: try Message.error(report).encoded(), to: peer, timeout: .milliseconds(100)) } catch {
             log("could not answer \(peer): \(error)")
         }
+    }
+}
+
+extension DecodeWorker {
+    /// Checks an endpoint other processes are told to connect to (`--kv-advertise`): `tcp://HOST:PORT`
+    /// with a concrete host (not `*`, not 0.0.0.0 / ::) and a port in 1...65535, or `ipc://PATH`.
+    /// Returns it unchanged; throws `ClusterError.badRequest` naming what is wrong.
+    public static func validateAdvertisedEndpoint(_ endpoint: String) throws -> String {
+        func bad(_ why: String) -> ClusterError {
+            .badRequest("KV advertise endpoint '\(endpoint)' \(why); expected tcp://HOST:PORT (a connectable host "
+                + "and a port in 1...65535) or ipc://PATH")
+        }
+        if endpoint.hasPrefix("ipc://") {
+            guard endpoint.count > "ipc://".count, !endpoint.contains("*") else { throw bad("has no usable path") }
+            return endpoint
+        }
+        guard endpoint.hasPrefix("tcp://") else { throw bad("is not a tcp:// or ipc:// endpoint") }
+        let rest = endpoint.dropFirst("tcp://".count)
+        guard let colon = rest.lastIndex(of: ":") else { throw bad("has no port") }
+        var host = String(rest[..<colon])
+        let port = String(rest[rest.index(after: colon)...])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains("*"), !host.contains(";"), !host.contains("/") else {
+            throw bad("has no concrete host")
+        }
+        guard !["0.0.0.0", "::", "0:0:0:0:0:0:0:0"].contains(host) else {
+            throw bad("names the wildcard address, which other hosts cannot connect to")
+        }
+        guard let p = Int(port), (1...65535).contains(p), port.allSatisfy(\.isASCII) else {
+            throw bad(port == "*" ? "has port *; advertise the concrete port" : "has no port in 1...65535")
+        }
+        return endpoint
     }
 }

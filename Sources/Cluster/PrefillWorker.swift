@@ -169,6 +169,9 @@ public final class PrefillWorker: @unchecked Sendable {
         try kv.send(header: try encoder.encodeBegin(), timeout: sendTimeout())
         var scratchK = [Float](repeating: 0, count: 1), scratchV = [Float](repeating: 0, count: 1)
         var lastEncoded: UInt64 = 0
+        // Encoding runs inside the prefill loop, layer by layer, so it is part of prefill compute in
+        // StageTimes (KV encode *after* prefill is ~0); the summed per-layer time goes to the log.
+        var encodeTime = Duration.zero
         let result = try CompressedPrefill.run(model: loaded.model, tokens: a.tokenIDs, config: config,
                                                decodeReserve: 0) { index, layer in
             try checkStillWanted()
@@ -180,6 +183,7 @@ public final class PrefillWorker: @unchecked Sendable {
                 scratchK = [Float](repeating: 0, count: floats)
                 scratchV = [Float](repeating: 0, count: floats)
             }
+            let encodeStart = ContinuousClock.now
             let encoded = try scratchK.withUnsafeMutableBufferPointer { k in
                 try scratchV.withUnsafeMutableBufferPointer { v in
                     layer.copyEntries(keys: k.baseAddress!, values: v.baseAddress!)
@@ -189,6 +193,7 @@ public final class PrefillWorker: @unchecked Sendable {
                 }
             }
             lastEncoded = UnixTime.nowMicros()
+            encodeTime += ContinuousClock.now - encodeStart
             try kv.send(encoded.outgoingFrames, timeout: sendTimeout())
         }
         let prefillEnd = UnixTime.nowMicros()
@@ -198,9 +203,9 @@ public final class PrefillWorker: @unchecked Sendable {
         let times = StageTimes(prefillStartUnixMicros: prefillStart, prefillEndUnixMicros: prefillEnd,
                                kvEncodedUnixMicros: lastEncoded, kvSentUnixMicros: UnixTime.nowMicros())
         try kv.send(header: try encoder.encodeEnd(firstToken: first, times: times), timeout: sendTimeout())
-        log(String(format: "request %llu attempt %d: %d tokens, %@, prefill %.1f ms, %d wire bytes (%d payload) → %@",
+        log(String(format: "request %llu attempt %d: %d tokens, %@, prefill %.1f ms (of which KV copy+encode %.1f ms), %d wire bytes (%d payload) → %@",
                    a.requestID, a.attempt, n, WireConversion.methodName(a.compression.method),
-                   Double(prefillEnd - prefillStart) / 1000, encoder.wireBytes, encoder.payloadBytes,
+                   Double(prefillEnd - prefillStart) / 1000, Double(encodeTime.components.seconds) * 1000 + Double(encodeTime.components.attoseconds) / 1e15, encoder.wireBytes, encoder.payloadBytes,
                    a.decodeKVEndpoint))
     }
 }

@@ -75,32 +75,43 @@ struct BenchCommand: ParsableCommand {
             }
 
             let steal0 = MachineInfo.stealCounters()
-            var progress = BenchProgress(total: configList.count * lengthList.count * requests
-                                         * ((noAggregated ? 0 : 1) + (coordinator == nil ? 0 : 1)))
-            var rows: [BenchRow] = []
-            if !noAggregated {
-                rows += try runAggregated(loaded: loaded, configs: configList, lengths: lengthList, texts: promptTexts,
-                                          progress: &progress)
-            }
-            if let coordinator {
-                rows += try runCluster(coordinator: coordinator, configs: configList, lengths: lengthList,
-                                       files: promptFiles, scratch: promptDir, progress: &progress)
-            }
-            progress.finish()
-            var steal: Double?
-            if let a = steal0, let b = MachineInfo.stealCounters(), b.total > a.total { steal = (b.steal - a.steal) / (b.total - a.total) }
-
-            let results = BenchResults(
+            let expectedRows = configList.count * lengthList.count * ((noAggregated ? 0 : 1) + (coordinator == nil ? 0 : 1))
+            var progress = BenchProgress(total: expectedRows * requests)
+            var results = BenchResults(
                 commit: MachineInfo.gitCommit(), date: ISO8601DateFormatter().string(from: Date()),
+                complete: false, rows_expected: expectedRows,
                 machine: .init(nproc: ProcessInfo.processInfo.activeProcessorCount, cpu_model: MachineInfo.cpuModel(),
-                               memory_bytes: Int(ProcessInfo.processInfo.physicalMemory), cpu_steal_share_during_run: steal),
+                               memory_bytes: Int(ProcessInfo.processInfo.physicalMemory), cpu_steal_share_during_run: nil),
                 settings: .init(coordinator: coordinator, lengths: lengthList, configs: configList.map(\.label),
                                 requests: requests, concurrency: concurrency, max_tokens: maxTokens,
                                 wire_dtype: wireDType.lowercased(),
                                 prompt: promptFile.map { "file \($0)" } ?? "passkey filler (seeded per length, needle at depth 0.5)",
                                 aggregated_model: noAggregated ? nil : aggregatedModel,
                                 submit_executable: coordinator == nil ? nil : try submitBinary()),
-                rows: rows)
+                rows: [])
+            func refreshSteal() {
+                if let a = steal0, let b = MachineInfo.stealCounters(), b.total > a.total {
+                    results.machine.cpu_steal_share_during_run = (b.steal - a.steal) / (b.total - a.total)
+                }
+            }
+            // Every finished (mode, config, length) row is written out at once (atomically), so an
+            // interrupted sweep leaves valid results.json / results.csv / README.md with the rows so far.
+            func emit(_ row: BenchRow) throws {
+                results.rows.append(row)
+                refreshSteal()
+                try writeTables(results, to: outDir)
+            }
+            if !noAggregated {
+                try runAggregated(loaded: loaded, configs: configList, lengths: lengthList, texts: promptTexts,
+                                  progress: &progress, emit: emit)
+            }
+            if let coordinator {
+                try runCluster(coordinator: coordinator, configs: configList, lengths: lengthList,
+                               files: promptFiles, scratch: promptDir, progress: &progress, emit: emit)
+            }
+            progress.finish()
+            refreshSteal()
+            results.complete = true
             try write(results, to: outDir)
         }
     }
@@ -112,7 +123,7 @@ struct BenchCommand: ParsableCommand {
 
     /// The baseline: the same prompts through the `generate` path in this process.
     private func runAggregated(loaded: LoadedModel, configs: [BenchConfig], lengths: [Int], texts: [Int: String],
-                               progress: inout BenchProgress) throws -> [BenchRow] {
+                               progress: inout BenchProgress, emit: (BenchRow) throws -> Void) throws {
         let generator = Generator(loaded)
         let sampling = SamplingParameters(maxTokens: maxTokens)
         func once(_ ids: [Int32], _ config: BenchConfig) throws -> BenchSample {
@@ -130,7 +141,6 @@ struct BenchCommand: ParsableCommand {
         }
         let warm = try loaded.encodePrompt(texts[BenchPrompts.warmupTokens]!, chat: false)
         for c in configs { _ = try once(warm, c) }
-        var rows: [BenchRow] = []
         for c in configs {
             for n in lengths {
                 let ids = try loaded.encodePrompt(texts[n]!, chat: false)
@@ -140,15 +150,14 @@ struct BenchCommand: ParsableCommand {
                     samples.append(try once(ids, c))
                     progress.step("aggregated \(c.label) N=\(n)")
                 }
-                rows.append(BenchRow(mode: "aggregated", config: c, targetTokens: n, samples: samples, errors: 0,
-                                     wallMs: (clock.now - t0).milliseconds))
+                try emit(BenchRow(mode: "aggregated", config: c, targetTokens: n, samples: samples, errors: 0,
+                                  wallMs: (clock.now - t0).milliseconds))
             }
         }
-        return rows
     }
 
     private func runCluster(coordinator: String, configs: [BenchConfig], lengths: [Int], files: [Int: URL],
-                            scratch: URL, progress: inout BenchProgress) throws -> [BenchRow] {
+                            scratch: URL, progress: inout BenchProgress, emit: (BenchRow) throws -> Void) throws {
         let pool = SubmitProcessPool(executable: try submitBinary(), coordinator: coordinator, concurrency: concurrency,
                                      timeoutSeconds: timeout, scratchDirectory: scratch)
         let dtypeFlag = "--wire-dtype"
@@ -161,7 +170,6 @@ struct BenchCommand: ParsableCommand {
         for (c, o) in zip(configs, warm.outcomes) {
             if case let .failure(e) = o.result { throw BenchError.io("warm-up request for \(c.label) failed: \(e)") }
         }
-        var rows: [BenchRow] = []
         for c in configs {
             for n in lengths {
                 let batch = try pool.run(Array(repeating: args(c, n, maxTokens), count: requests)) { _ in
@@ -176,29 +184,37 @@ struct BenchCommand: ParsableCommand {
                         progress.note("request failed (\(c.label), N=\(n)): \(e)")
                     }
                 }
-                rows.append(BenchRow(mode: "cluster", config: c, targetTokens: n, samples: samples, errors: errors,
-                                     wallMs: batch.wallMs))
+                try emit(BenchRow(mode: "cluster", config: c, targetTokens: n, samples: samples, errors: errors,
+                                  wallMs: batch.wallMs))
             }
         }
-        return rows
     }
 
-    private func write(_ results: BenchResults, to dir: URL) throws {
+    /// results.json, results.csv, the chart data and README.md (no charts) for the rows so far. Each
+    /// file is replaced atomically, so a reader (or an interrupted run) never sees a torn file.
+    private func writeTables(_ results: BenchResults, to dir: URL, charts: [String] = []) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(results).write(to: dir.appendingPathComponent("results.json"))
-        try Data(BenchReport.csv(results.rows).utf8).write(to: dir.appendingPathComponent("results.csv"))
+        try encoder.encode(results).write(to: dir.appendingPathComponent("results.json"), options: .atomic)
+        try Data(BenchReport.csv(results.rows).utf8).write(to: dir.appendingPathComponent("results.csv"), options: .atomic)
+        let all = BenchReport.chartData(results.rows)
+        let wire = BenchReport.chartData(results.rows, where: { $0.wire_bytes_p50 != nil })
+        try Data(all.text.utf8).write(to: dir.appendingPathComponent("chart-data.dat"), options: .atomic)
+        try Data(wire.text.utf8).write(to: dir.appendingPathComponent("chart-wire.dat"), options: .atomic)
+        try Data(BenchReport.readme(results, table: BenchReport.markdownTable(results.rows), charts: charts).utf8)
+            .write(to: dir.appendingPathComponent("README.md"), options: .atomic)
+    }
+
+    /// The final write: the tables, then the charts, then README.md again naming them.
+    private func write(_ results: BenchResults, to dir: URL) throws {
+        try writeTables(results, to: dir)
         let all = BenchReport.chartData(results.rows)
         let wire = BenchReport.chartData(results.rows, where: { $0.wire_bytes_p50 != nil })
         let aggregatedCount = BenchReport.chartData(results.rows, where: { $0.mode == "aggregated" }).seriesCount
-        try Data(all.text.utf8).write(to: dir.appendingPathComponent("chart-data.dat"))
-        try Data(wire.text.utf8).write(to: dir.appendingPathComponent("chart-wire.dat"))
         let charts = renderCharts(dir: dir, seriesCount: all.seriesCount, wireSeriesCount: wire.seriesCount,
                                   aggregatedCount: aggregatedCount)
-        let table = BenchReport.markdownTable(results.rows)
-        try Data(BenchReport.readme(results, table: table, charts: charts).utf8)
-            .write(to: dir.appendingPathComponent("README.md"))
-        print(table)
+        if !charts.isEmpty { try writeTables(results, to: dir, charts: charts) }
+        print(BenchReport.markdownTable(results.rows))
         printError("bench: wrote \(dir.path)/{README.md,results.json,results.csv\(charts.isEmpty ? "" : "," + charts.joined(separator: ","))}")
     }
 

@@ -18,6 +18,8 @@ struct BenchSample: Sendable {
     var kvEncodeMs: Double?
     var wireMs: Double?
     var installMs: Double?
+    /// Prefill end → KV installed on the decode worker (submit's `breakdown.exposed_transfer_ms`).
+    var exposedTransferMs: Double?
 
     /// Reads one `fastkv submit --json` object. Tolerant: keys the cluster does not report stay nil,
     /// breakdown keys are accepted with or without the `_ms` suffix.
@@ -46,6 +48,7 @@ struct BenchSample: Sendable {
         kvEncodeMs = double(b, "kv_encode_ms", "kv_encode")
         wireMs = double(b, "wire_ms", "wire")
         installMs = double(b, "install_ms", "install")
+        exposedTransferMs = double(b, "exposed_transfer_ms", "exposed_transfer")
     }
 
     init(promptTokens: Int, ttftMs: Double, prefillMs: Double, secondTokenMs: Double?, decodeTokensPerSecond: Double,

@@ -14,9 +14,19 @@ struct DecodeWorkerCommand: ParsableCommand {
     var maxKVBytes: Int = 2 << 30
     @Option(help: "Where prefill workers push KV (port * = any free port).")
     var kvListen: String = "tcp://127.0.0.1:*"
+    @Option(help: ArgumentHelp(
+        "KV endpoint to announce to the coordinator instead of the bound one, e.g. a delay relay or NAT address in front of --kv-listen.",
+        discussion: "tcp://HOST:PORT with a concrete host and port (no *, no 0.0.0.0), or ipc://PATH. Prefill workers connect here; whatever listens here must forward to --kv-listen.",
+        valueName: "endpoint"))
+    var kvAdvertise: String?
 
     func validate() throws {
         if maxKVBytes < 0 { throw ValidationError("--max-kv-bytes must be ≥ 0") }
+        if let kvAdvertise {
+            do { _ = try DecodeWorker.validateAdvertisedEndpoint(kvAdvertise) } catch ClusterError.badRequest(let why) {
+                throw ValidationError("--kv-advertise: \(why)")
+            }
+        }
     }
 
     func run() throws {
@@ -24,7 +34,7 @@ struct DecodeWorkerCommand: ParsableCommand {
             configureWorkerThreads(modelOptions.threads)
             let loaded = try modelOptions.load(forPrefill: false)   // decode only: no prefill GEMM copies
             try DecodeWorker(loaded: loaded, coordinator: endpoint.coordinator, kvListen: kvListen,
-                             maxKVBytes: maxKVBytes).run(stop: StopSignal())
+                             kvAdvertise: kvAdvertise, maxKVBytes: maxKVBytes).run(stop: StopSignal())
         }
     }
 }

@@ -13,8 +13,9 @@ struct SubmitReport: Encodable {
         var wire_ms: Double?
         var install_ms: Double?
         var decode_ms: Double?
-        /// KV transfer left on the TTFT path after prefill compute ended (KVEnd received − prefill end):
-        /// with per-layer pipelining most of the transfer overlaps compute.
+        /// KV transfer left on the TTFT path after prefill compute ended (KV installed on the decode
+        /// worker − prefill end, two workers' clocks): with per-layer pipelining most of the transfer
+        /// overlaps compute, and this is the rest.
         var exposed_transfer_ms: Double?
     }
 
@@ -74,7 +75,8 @@ struct SubmitReport: Encodable {
             wire_ms: UnixTime.millis(from: s.kvSentUnixMicros, to: s.kvReceivedUnixMicros),
             install_ms: UnixTime.millis(from: s.kvReceivedUnixMicros, to: s.kvInstalledUnixMicros),
             decode_ms: UnixTime.millis(from: s.firstTokenUnixMicros, to: s.finishedUnixMicros),
-            exposed_transfer_ms: UnixTime.millis(from: s.prefillEndUnixMicros, to: s.kvReceivedUnixMicros))
+            exposed_transfer_ms: UnixTime.millis(from: s.prefillEndUnixMicros,
+                                                 to: s.kvInstalledUnixMicros ?? s.kvReceivedUnixMicros))
     }
 
     var summary: String {

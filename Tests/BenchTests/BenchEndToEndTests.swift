@@ -86,6 +86,30 @@ struct BenchEndToEndTests {
         }
     }
 
+    @Test("bench writes each finished row at once: a sweep that dies half way leaves valid, partial results")
+    func partialResultsSurviveAFailure() throws {
+        let tmp = try TemporaryDirectory("bench-partial")
+        guard FileManager.default.isExecutableFile(atPath: fastkvBinary) else { print("skipped: no fastkv binary"); return }
+        guard FileManager.default.fileExists(atPath: TestPaths.smolLMGGUF.path) else { print("skipped: model missing"); return }
+        // The aggregated row runs and is written; then the cluster half fails (nothing listens on the
+        // coordinator endpoint), and the bench exits with an error.
+        let out = tmp.file("bench")
+        let bench = try run(fastkvBinary, ["bench", "--coordinator", "tcp://127.0.0.1:9", "--lengths", "100",
+                                           "--configs", "full", "--requests", "1", "--max-tokens", "2", "--timeout", "3",
+                                           "--out", out.path, "--submit-executable", clusterBinary,
+                                           "--aggregated-model", TestPaths.smolLMGGUF.path], in: tmp.url)
+        #expect(bench.status != 0, "the cluster half should have failed: \(bench.stderr)")
+        let results = try #require(try object(out.appendingPathComponent("results.json")) as? [String: Any])
+        #expect(results["complete"] as? Bool == false)
+        #expect((results["rows_expected"] as? NSNumber)?.intValue == 2)
+        let rows = try #require(results["rows"] as? [[String: Any]])
+        #expect(rows.count == 1 && rows.first?["mode"] as? String == "aggregated")
+        let csv = try String(contentsOf: out.appendingPathComponent("results.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 2 && csv[0].contains("exposed_transfer_p50_ms") && csv[1].hasPrefix("aggregated,full,"))
+        let readme = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("Partial run:** 1 of 2 rows") && readme.contains("| aggregated | full |"))
+    }
+
     @Test("bench on a local cluster (300 and 600 tokens, full and fastkv:0.1:0.2): JSON, CSV and charts agree with the KV size formula")
     func benchAgainstLocalCluster() throws {
         let tmp = try TemporaryDirectory("bench-e2e")
@@ -132,10 +156,16 @@ struct BenchEndToEndTests {
                     #expect((num(row, key) ?? -1) > 0, "\(row["config"]!) N=\(target): \(key) = \(String(describing: row[key]))")
                 }
                 #expect(num(row, "ttft_p90_ms")! >= num(row, "ttft_p50_ms")!)
+                // The transfer left after prefill: present, non-negative, inside the request's TTFT and e2e.
+                let exposed = try #require(num(row, "exposed_transfer_p50_ms"), "\(row["config"]!) N=\(target): no exposed_transfer_p50_ms")
+                #expect(exposed >= 0 && exposed <= num(row, "e2e_p50_ms")! && exposed <= num(row, "ttft_p50_ms")!,
+                        "exposed \(exposed) ms vs TTFT \(num(row, "ttft_p50_ms")!) / e2e \(num(row, "e2e_p50_ms")!)")
             }
         }
+        #expect(results["complete"] as? Bool == true && num(results, "rows_expected") == 8)
         let aggregated = rows.filter { $0["mode"] as? String == "aggregated" }
         #expect(aggregated.count == 4 && aggregated.allSatisfy { $0["wire_bytes_p50"] == nil && num($0, "ttft_p50_ms")! > 0 })
+        #expect(aggregated.allSatisfy { $0["exposed_transfer_p50_ms"] == nil }, "the aggregated path moves no KV")
 
         let csv = try String(contentsOf: out.appendingPathComponent("results.csv"), encoding: .utf8)
             .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
@@ -145,8 +175,20 @@ struct BenchEndToEndTests {
             let jsonFull = cluster.filter { $0["config"] as? String == "full" }.compactMap { num($0, "wire_bytes_p50") }
             #expect(Set(csvFull) == Set(jsonFull), "CSV and JSON wire bytes agree")
         }
+        let exposedColumn = try #require(csv.first?.firstIndex(of: "exposed_transfer_p50_ms"), "CSV has exposed_transfer_p50_ms")
+        if let mode = csv.first?.firstIndex(of: "mode"), let cfg = csv.first?.firstIndex(of: "config"),
+           let tokens = csv.first?.firstIndex(of: "prompt_tokens") {
+            for line in csv.dropFirst() {
+                let value = line[exposedColumn]
+                if line[mode] == "aggregated" { #expect(value.isEmpty, "aggregated rows have no exposed transfer"); continue }
+                let json = cluster.first { $0["config"] as? String == String(line[cfg]) && num($0, "prompt_tokens") == Double(line[tokens]) }
+                #expect(Double(value) != nil && Double(value).map { abs($0 - (json.flatMap { num($0, "exposed_transfer_p50_ms") } ?? -1)) < 1e-6 } == true,
+                        "CSV exposed \(value) vs JSON")
+            }
+        }
         let readme = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
         #expect(readme.contains("commit:") && readme.contains("machine:") && readme.contains("fastkv:0.1:0.2"))
+        #expect(readme.contains("| exposed |") && !readme.contains("Partial run"))
         if (try? run("/usr/bin/env", ["gnuplot", "--version"], in: tmp.url).status) == 0 {
             for chart in ["ttft.svg", "ttft.png", "wire.svg", "wire.png"] {
                 let size = (try? FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(chart).path)[.size] as? Int) ?? 0
@@ -189,5 +231,66 @@ struct BenchEndToEndTests {
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n").last.map(String.init)?.utf8 ?? "".utf8)) as? [String: Any]
         #expect(((json?["wire_bytes"] as? NSNumber)?.intValue ?? 0) > 0)
         #expect(((json?["tokens"] as? [Any])?.count ?? 0) >= 1)
+    }
+
+    @Test("netns cluster with a 20 ms link delay: KV and control go through the delay relays, which `down` stops")
+    func netnsClusterWithDelay() throws {
+        let tmp = try TemporaryDirectory("bench-netns-delay")
+        if let reason = try clusterUnavailableReason(scratch: tmp.url) { print("skipped: \(reason)"); return }
+        guard getuid() == 0 else { print("skipped: network namespaces need root"); return }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { print("skipped: no python3"); return }
+        let probe = try run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url)
+        guard probe.status == 0 else { print("skipped: ip netns unusable: \(probe.stderr)"); return }
+        if probe.stdout.contains("fkv-") { print("skipped: an fkv-* netns cluster is already running"); return }
+
+        let runDir = tmp.file("netns").path
+        let env = ["FASTKV_BIN": clusterBinary]
+        let up = try run("/bin/bash", ["scripts/netns-cluster.sh", "up", "--prefill", "1", "--decode", "1",
+                                       "--link", "1gbit,20ms", "--run-dir", runDir, "--model", TestPaths.smolLMGGUF.path],
+                         environment: env, in: tmp.url)
+        var relayPids: [pid_t] = []
+        defer {
+            _ = try? run("/bin/bash", ["scripts/netns-cluster.sh", "down", "--run-dir", runDir], environment: env, in: tmp.url)
+            let after = (try? run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url).stdout) ?? ""
+            #expect(!after.contains("fkv-"), "namespaces left behind: \(after)")
+            // Gone, or a zombie awaiting its reaper (empty cmdline), within a couple of seconds.
+            func running(_ pid: pid_t) -> Bool {
+                ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("delay-relay")
+            }
+            for pid in relayPids {
+                for _ in 0..<40 where running(pid) { usleep(50_000) }
+                #expect(!running(pid), "relay \(pid) still running after down")
+            }
+        }
+        if up.status != 0 && up.stderr.contains("cannot create network namespaces") { print("skipped: \(up.stderr)"); return }
+        try #require(up.status == 0, "netns-cluster.sh up failed: \(up.stderr)")
+        #expect(up.stderr.contains("delay relays"), "up: \(up.stderr)")
+        for name in ["relay-coordinator.pid", "relay-decode-1.pid"] {
+            let text = try String(contentsOfFile: runDir + "/" + name, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let pid = try #require(pid_t(text), "\(name): '\(text)'")
+            #expect(kill(pid, 0) == 0, "\(name) is not running")
+            relayPids.append(pid)
+        }
+        // The decode worker advertises the relay in its namespace, not its bound endpoint.
+        let status = try run(clusterBinary, ["cluster-status", "--coordinator", "tcp://10.77.0.1:5555", "--json"], in: tmp.url)
+        let workers = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["workers"] as? [[String: Any]]
+        #expect(workers?.contains { $0["role"] as? String == "decode" && $0["endpoint"] as? String == "tcp://10.77.0.101:6001" } == true,
+                "cluster-status: \(status.stdout)")
+
+        let r = try run(clusterBinary, ["submit", "--coordinator", "tcp://10.77.0.1:5555", "--prompt",
+                                       String(repeating: "The grass is green. ", count: 20), "--max-tokens", "4",
+                                       "--method", "fastkv", "--kv-rate", "0.1", "--tsp-rate", "0.2", "--json", "--timeout", "120"],
+                        in: tmp.url)
+        try #require(r.status == 0, "submit through the relays failed: \(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n").last.map(String.init)?.utf8 ?? "".utf8)) as? [String: Any])
+        let breakdown = json["breakdown"] as? [String: Any] ?? [:]
+        let exposed = (breakdown["exposed_transfer_ms"] as? NSNumber)?.doubleValue ?? -1
+        let ttft = (json["ttft_ms"] as? NSNumber)?.doubleValue ?? -1
+        let prefill = (json["prefill_ms"] as? NSNumber)?.doubleValue ?? -1
+        // Lower bounds the relays guarantee: KVEnd crosses one delayed link after prefill; Assignment,
+        // KV and the first token each cross one between Submit and the first token.
+        #expect(exposed >= 20, "exposed transfer \(exposed) ms with a 20 ms link")
+        #expect(ttft - prefill >= 60, "TTFT \(ttft) − prefill \(prefill) ms with a 20 ms link")
+        #expect(((json["tokens"] as? [Any])?.count ?? 0) >= 1)
     }
 }
