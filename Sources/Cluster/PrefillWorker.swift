@@ -166,7 +166,15 @@ public final class PrefillWorker: @unchecked Sendable {
             let left = Int64(d) - Int64(UnixTime.nowMicros())
             return .microseconds(max(1000, min(left, 10_000_000)))
         }
-        try kv.send(header: try encoder.encodeBegin(), timeout: sendTimeout())
+        // KVBegin goes out with the first layer, so connecting to the decode worker (a TCP handshake,
+        // several one-way delays on a slow link) overlaps layer 0's compute instead of preceding it.
+        let beginFrame = try encoder.encodeBegin()
+        var begun = false
+        func sendBeginOnce() throws {
+            guard !begun else { return }
+            try kv.send(header: beginFrame, timeout: sendTimeout())
+            begun = true
+        }
         var scratchK = [Float](repeating: 0, count: 1), scratchV = [Float](repeating: 0, count: 1)
         var lastEncoded: UInt64 = 0
         // Encoding runs inside the prefill loop, layer by layer, so it is part of prefill compute in
@@ -175,6 +183,7 @@ public final class PrefillWorker: @unchecked Sendable {
         let result = try CompressedPrefill.run(model: loaded.model, tokens: a.tokenIDs, config: config,
                                                decodeReserve: 0) { index, layer in
             try checkStillWanted()
+            try sendBeginOnce()
             guard layer.count == plan[index] else {
                 throw ClusterError.planMismatch(layer: index, planned: plan[index], produced: layer.count)
             }
@@ -198,6 +207,7 @@ public final class PrefillWorker: @unchecked Sendable {
         }
         let prefillEnd = UnixTime.nowMicros()
         try checkStillWanted()
+        try sendBeginOnce()
         var sampler = Sampler(WireConversion.parameters(a.sampling))
         let first = sampler.next(result.logits)
         let times = StageTimes(prefillStartUnixMicros: prefillStart, prefillEndUnixMicros: prefillEnd,
