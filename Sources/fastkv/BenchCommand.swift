@@ -141,8 +141,10 @@ struct BenchCommand: ParsableCommand {
         }
         let warm = try loaded.encodePrompt(texts[BenchPrompts.warmupTokens]!, chat: false)
         for c in configs { _ = try once(warm, c) }
-        for c in configs {
-            for n in lengths {
+        // Length-major: every config of one length runs back to back, so their ratios share the
+        // machine's conditions even when a long sweep outlasts a quiet spell.
+        for n in lengths {
+            for c in configs {
                 let ids = try loaded.encodePrompt(texts[n]!, chat: false)
                 let clock = ContinuousClock(), t0 = clock.now
                 var samples: [BenchSample] = []
@@ -170,8 +172,8 @@ struct BenchCommand: ParsableCommand {
         for (c, o) in zip(configs, warm.outcomes) {
             if case let .failure(e) = o.result { throw BenchError.io("warm-up request for \(c.label) failed: \(e)") }
         }
-        for c in configs {
-            for n in lengths {
+        for n in lengths {
+            for c in configs {
                 let batch = try pool.run(Array(repeating: args(c, n, maxTokens), count: requests)) { _ in
                     progress.step("cluster \(c.label) N=\(n)")
                 }
