@@ -104,15 +104,9 @@ up() {
       < /dev/null > "$run_dir/decode-$i.out" 2> "$run_dir/decode-$i.log" &
     echo $! > "$run_dir/decode-$i.pid"
   done
-  local want=$((prefill + decode)) have=0
-  for _ in $(seq 1 $((wait_s * 4))); do
-    have=$("$bin" cluster-status --coordinator "$endpoint" --json --timeout 2 2>/dev/null \
-      | python3 -c 'import json,sys; print(sum(1 for w in json.load(sys.stdin)["workers"] if w["health"]=="ok"))' 2>/dev/null || echo 0)
-    [[ "$have" -ge "$want" ]] && break
-    sleep 0.25
-  done
-  if [[ "$have" -lt "$want" ]]; then
-    echo "cluster.sh: only $have of $want workers registered within ${wait_s}s; logs in $run_dir" >&2; down; exit 1
+  if ! "$bin" cluster-status --coordinator "$endpoint" --wait-prefill "$prefill" --wait-decode "$decode" \
+       --wait-seconds "$wait_s" > /dev/null 2> "$run_dir/wait.err"; then
+    echo "cluster.sh: $(tail -1 "$run_dir/wait.err"); logs in $run_dir" >&2; down; exit 1
   fi
   echo "$endpoint"
 }

@@ -57,6 +57,29 @@ final class ControlLink {
         }
     }
 
+    /// Decodes every control message waiting on the socket, absorbs the membership ones and hands
+    /// the rest to `handle`; malformed frames are logged and dropped.
+    func receiveAll(_ handle: (Message) -> Void) throws {
+        while let received = try socket.receiveIfAvailable() {
+            let message: Message
+            do { message = try Message.decode(frame: received.header) } catch {
+                log("dropped a malformed control message (\(received.byteCount) bytes): \(error)")
+                continue
+            }
+            if let message = absorb(message) { handle(message) }
+        }
+    }
+
+    /// Forwards every report the compute thread queued on `reports` (already encoded) to the
+    /// coordinator, best effort like `send`.
+    func forwardAll(from reports: ZMQSocket) throws {
+        while let m = try reports.receiveIfAvailable() {
+            do { try socket.send(header: m.header.bytes, timeout: .seconds(2)) } catch {
+                log("could not forward \(m.byteCount) bytes to the coordinator: \(error)")
+            }
+        }
+    }
+
     /// Best effort: a control message that cannot leave within `timeout` is logged and dropped (the
     /// coordinator's own deadlines cover the request).
     func send(_ message: Message, timeout: Duration = .seconds(2)) {

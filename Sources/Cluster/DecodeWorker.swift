@@ -79,9 +79,7 @@ public final class DecodeWorker: @unchecked Sendable {
             case .timedOut: continue
             case .ready(let r): ready = r
             }
-            if ready.contains(0) {
-                while let m = try link.socket.receiveIfAvailable() { handleControl(m, link: link) }
-            }
+            if ready.contains(0) { try link.receiveAll { handleControl($0, link: link) } }
             if ready.contains(1) {
                 var drained = 0
                 while drained < 64, let m = try kvSocket.receiveIfAvailable() {
@@ -89,23 +87,11 @@ public final class DecodeWorker: @unchecked Sendable {
                     drained += 1
                 }
             }
-            if ready.contains(2) {
-                while let m = try fromCompute.receiveIfAvailable() {
-                    do { try link.socket.send(header: m.header.bytes, timeout: .seconds(2)) } catch {
-                        log("could not forward \(m.byteCount) bytes to the coordinator: \(error)")
-                    }
-                }
-            }
+            if ready.contains(2) { try link.forwardAll(from: fromCompute) }
         }
     }
 
-    private func handleControl(_ received: ReceivedMessage, link: ControlLink) {
-        let message: Message
-        do { message = try Message.decode(frame: received.header) } catch {
-            log("dropped a malformed control message (\(received.byteCount) bytes): \(error)")
-            return
-        }
-        guard let message = link.absorb(message) else { return }
+    private func handleControl(_ message: Message, link: ControlLink) {
         switch message {
         case .cancel(let c):
             cancelled.cancel(c.requestID, reason: c.reason)

@@ -57,26 +57,12 @@ public final class PrefillWorker: @unchecked Sendable {
             case .timedOut: continue
             case .ready(let r): ready = r
             }
-            if ready.contains(0) {
-                while let m = try link.socket.receiveIfAvailable() { handleControl(m, link: link) }
-            }
-            if ready.contains(1) {
-                while let m = try fromCompute.receiveIfAvailable() {
-                    do { try link.socket.send(header: m.header.bytes, timeout: .seconds(2)) } catch {
-                        log("could not forward a report to the coordinator: \(error)")
-                    }
-                }
-            }
+            if ready.contains(0) { try link.receiveAll(handleControl) }
+            if ready.contains(1) { try link.forwardAll(from: fromCompute) }
         }
     }
 
-    private func handleControl(_ received: ReceivedMessage, link: ControlLink) {
-        let message: Message
-        do { message = try Message.decode(frame: received.header) } catch {
-            log("dropped a malformed control message (\(received.byteCount) bytes): \(error)")
-            return
-        }
-        guard let message = link.absorb(message) else { return }
+    private func handleControl(_ message: Message) {
         switch message {
         case .assignment(let a):
             load.addQueued(a.tokenIDs.count)

@@ -12,6 +12,40 @@ struct ClusterStatusCommand: ParsableCommand {
     var timeout: Double = 5
     @Flag(help: "Print one JSON object.")
     var json = false
+    @Option(help: "Wait until at least this many healthy prefill workers are registered (scripts' readiness check).")
+    var waitPrefill = 0
+    @Option(help: "Wait until at least this many healthy decode workers are registered.")
+    var waitDecode = 0
+    @Option(help: "Give up waiting after this many seconds (exit 1).")
+    var waitSeconds: Double = 60
+
+    func validate() throws {
+        guard timeout > 0, waitSeconds > 0, waitPrefill >= 0, waitDecode >= 0 else {
+            throw ValidationError("--timeout and --wait-seconds must be > 0, --wait-prefill/--wait-decode ≥ 0")
+        }
+    }
+
+    /// Polls the coordinator until the wanted healthy workers are there (or the wait runs out).
+    private func waitForWorkers() throws -> StatusReply {
+        let client = try ClusterClient(coordinator: endpoint.coordinator)
+        let deadline = ContinuousClock.now + .milliseconds(Int64(waitSeconds * 1000))
+        var last = "coordinator not reachable"
+        while true {
+            do {
+                let reply = try client.status(timeout: .milliseconds(Int64(min(timeout, waitSeconds) * 1000)))
+                let healthy = reply.workers.filter { $0.health == .ok }
+                let p = healthy.filter { $0.role == .prefill }.count, d = healthy.filter { $0.role == .decode }.count
+                if p >= waitPrefill && d >= waitDecode { return reply }
+                last = "\(p) of \(waitPrefill) prefill and \(d) of \(waitDecode) decode workers healthy"
+            } catch {
+                last = "\(error)"
+            }
+            guard ContinuousClock.now < deadline else {
+                throw ValidationError("workers not ready within \(waitSeconds) s: \(last)")
+            }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+    }
 
     struct Row: Encodable {
         var role: String
@@ -26,8 +60,9 @@ struct ClusterStatusCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let reply = try ClusterClient(coordinator: endpoint.coordinator)
-                .status(timeout: .milliseconds(Int64(timeout * 1000)))
+            let reply = waitPrefill + waitDecode > 0
+                ? try waitForWorkers()
+                : try ClusterClient(coordinator: endpoint.coordinator).status(timeout: .milliseconds(Int64(timeout * 1000)))
             let rows = reply.workers.map { w in
                 Row(role: w.role == .prefill ? "prefill" : w.role == .decode ? "decode" : "other", id: w.workerID,
                     endpoint: w.kvEndpoint.isEmpty ? w.controlEndpoint : w.kvEndpoint,

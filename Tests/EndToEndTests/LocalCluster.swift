@@ -151,17 +151,18 @@ final class LocalCluster: @unchecked Sendable {
         for i in 0..<decode {
             _ = try launch("decode-\(i)", ["decode-worker", "--coordinator", endpoint, "--model", FastKVBinary.model] + decodeArgs)
         }
-        try waitForWorkers(prefill + decode, timeout: 60)
+        try waitForWorkers(prefill: prefill, decode: decode, timeout: 60)
     }
 
-    /// Polls `cluster-status` until `count` healthy workers are registered.
-    func waitForWorkers(_ count: Int, timeout: TimeInterval) throws {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while Date() < deadline {
-            if let workers = try? status(), workers.filter({ ($0["health"] as? String) == "ok" }).count >= count { return }
-            usleep(200_000)
+    /// `cluster-status --wait-prefill/--wait-decode` (what the scripts use for readiness): returns
+    /// when the healthy workers are registered, exits 1 with the reason when they are not in time.
+    func waitForWorkers(prefill: Int, decode: Int, timeout: TimeInterval) throws {
+        let out = try FastKVBinary.run(["cluster-status", "--coordinator", endpoint, "--wait-prefill", String(prefill),
+                                        "--wait-decode", String(decode), "--wait-seconds", String(timeout)],
+                                       timeout: timeout + 15)
+        guard out.status == 0 else {
+            throw HarnessError.startFailed("\(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines)); logs in \(directory.path)")
         }
-        throw HarnessError.startFailed("fewer than \(count) workers registered in \(timeout) s; logs in \(directory.path)")
     }
 
     func status() throws -> [[String: Any]] {

@@ -66,6 +66,8 @@ import TestSupport
         (["generate", "--prompt", "hi", "--temperature", "-1"], "temperature"),
         (["generate", "--prompt-file", "/nonexistent.txt"], "cannot read"),
         (["generate"], "--prompt"),
+        (["cluster-status", "--coordinator", "tcp://127.0.0.1:9", "--wait-prefill", "1", "--wait-seconds", "1"],
+         "workers not ready within"),
     ])
     func badInputExitsNonZeroWithAMessage(arguments: [String], message: String) throws {
         let r = try CommandRunner.fastkv(arguments, timeout: 60)
