@@ -19,7 +19,7 @@ public final class PrefillWorker: @unchecked Sendable {
     let shape: ModelShape
     let log: Log
     let queue = LockedQueue<Assignment>()
-    let cancelled = CancelledRequests()
+    let attempts = PrefillAttempts()
     let load = WorkerLoad()
 
     public init(loaded: LoadedModel, coordinator: String, workerID: UInt64? = nil) {
@@ -65,10 +65,11 @@ public final class PrefillWorker: @unchecked Sendable {
     private func handleControl(_ message: Message) {
         switch message {
         case .assignment(let a):
+            attempts.register(a.requestID, attempt: a.attempt)
             load.addQueued(a.tokenIDs.count)
             queue.push(a)
         case .cancel(let c):
-            cancelled.cancel(c.requestID, reason: c.reason)
+            attempts.cancel(c.requestID, reason: c.reason)
         default:
             log("ignored \(message.kind) on the control socket")
         }
@@ -100,7 +101,7 @@ public final class PrefillWorker: @unchecked Sendable {
                                      message: "prefill failed: \(error)", workerID: workerID)
                 log("request \(a.requestID) attempt \(a.attempt): \(error)")
             }
-            cancelled.forget(a.requestID)
+            attempts.finish(a.requestID, attempt: a.attempt)
             if let report {
                 do { try out.send(header: try Message.error(report).encoded(), timeout: .seconds(2)) } catch {
                     log("could not hand an error report to the I/O thread: \(error)")
@@ -123,7 +124,9 @@ public final class PrefillWorker: @unchecked Sendable {
         let prefillStart = UnixTime.nowMicros()
         let deadlineMicros = a.deadlineUnixMillis.map { $0 * 1000 }
         func checkStillWanted() throws {
-            if let reason = cancelled.reason(a.requestID) { throw ClusterError.cancelled(requestID: a.requestID, reason: reason) }
+            if let reason = attempts.reason(a.requestID, attempt: a.attempt) {
+                throw ClusterError.cancelled(requestID: a.requestID, reason: reason)
+            }
             if let d = deadlineMicros, UnixTime.nowMicros() > d {
                 throw ClusterError.deadlineExceeded(operation: "prefill of request \(a.requestID)", after: .zero)
             }
@@ -152,13 +155,23 @@ public final class PrefillWorker: @unchecked Sendable {
             let left = Int64(d) - Int64(UnixTime.nowMicros())
             return .microseconds(max(1000, min(left, 10_000_000)))
         }
+        // A send blocked on a dead or stalled decode worker ends as soon as the attempt is cancelled.
+        let attemptStop = attempts.stopSignal(a.requestID, attempt: a.attempt)
+        func sendKV(_ frames: [OutgoingFrame]) throws {
+            do {
+                try kv.send(frames, timeout: sendTimeout(), stop: attemptStop)
+            } catch .stopped {
+                try checkStillWanted()
+                throw ClusterError.cancelled(requestID: a.requestID, reason: "cancelled")
+            }
+        }
         // KVBegin goes out with the first layer, so connecting to the decode worker (a TCP handshake,
         // several one-way delays on a slow link) overlaps layer 0's compute instead of preceding it.
         let beginFrame = try encoder.encodeBegin()
         var begun = false
         func sendBeginOnce() throws {
             guard !begun else { return }
-            try kv.send(header: beginFrame, timeout: sendTimeout())
+            try sendKV([.bytes(beginFrame)])
             begun = true
         }
         var scratchK = [Float](repeating: 0, count: 1), scratchV = [Float](repeating: 0, count: 1)
@@ -189,7 +202,7 @@ public final class PrefillWorker: @unchecked Sendable {
             }
             lastEncoded = UnixTime.nowMicros()
             encodeTime += ContinuousClock.now - encodeStart
-            try kv.send(encoded.outgoingFrames, timeout: sendTimeout())
+            try sendKV(encoded.outgoingFrames)
         }
         let prefillEnd = UnixTime.nowMicros()
         try checkStillWanted()
@@ -198,7 +211,7 @@ public final class PrefillWorker: @unchecked Sendable {
         let first = sampler.next(result.logits)
         let times = StageTimes(prefillStartUnixMicros: prefillStart, prefillEndUnixMicros: prefillEnd,
                                kvEncodedUnixMicros: lastEncoded, kvSentUnixMicros: UnixTime.nowMicros())
-        try kv.send(header: try encoder.encodeEnd(firstToken: first, times: times), timeout: sendTimeout())
+        try sendKV([.bytes(try encoder.encodeEnd(firstToken: first, times: times))])
         log(String(format: "request %llu attempt %d: %d tokens, %@, prefill %.1f ms (of which KV copy+encode %.1f ms), %d wire bytes (%d payload) → %@",
                    a.requestID, a.attempt, n, WireConversion.methodName(a.compression.method),
                    Double(prefillEnd - prefillStart) / 1000, Double(encodeTime.components.seconds) * 1000 + Double(encodeTime.components.attoseconds) / 1e15, encoder.wireBytes, encoder.payloadBytes,

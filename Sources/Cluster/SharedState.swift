@@ -1,4 +1,5 @@
 import Synchronization
+import Transport
 
 /// Request ids that were cancelled, shared by a worker's I/O thread (which learns of cancels) and its
 /// compute thread (which stops work between layers or decode steps).
@@ -10,6 +11,62 @@ public final class CancelledRequests: Sendable {
     public func cancel(_ id: UInt64, reason: String) { ids.withLock { $0[id] = reason } }
     public func reason(_ id: UInt64) -> String? { ids.withLock { $0[id] } }
     public func forget(_ id: UInt64) { _ = ids.withLock { $0.removeValue(forKey: id) } }
+}
+
+/// The prefill attempts a worker knows of, for cancelling exactly the right one. Cancel messages
+/// name only the request, but the coordinator always cancels an attempt before it assigns the next
+/// one (on the same connection, so in that order), so a Cancel applies to the attempts known when it
+/// arrives, and a newer Assignment supersedes every older attempt of its request. Each attempt has a
+/// StopSignal that also interrupts a send blocked on a dead decode worker.
+public final class PrefillAttempts: Sendable {
+    private struct Attempt { let stop = StopSignal(); var reason: String? }
+    private let attempts = Mutex<[UInt64: [Int: Attempt]]>([:])
+
+    public init() {}
+
+    /// A new attempt arrived (I/O thread): older attempts of the request are superseded.
+    public func register(_ requestID: UInt64, attempt: Int) {
+        attempts.withLock { all in
+            var known = all[requestID] ?? [:]
+            for (k, var a) in known where k < attempt && a.reason == nil {
+                a.reason = "superseded by attempt \(attempt)"
+                a.stop.stop()
+                known[k] = a
+            }
+            known[attempt] = Attempt()
+            all[requestID] = known
+        }
+    }
+
+    /// A Cancel arrived (I/O thread): every attempt of the request known now stops.
+    public func cancel(_ requestID: UInt64, reason: String) {
+        attempts.withLock { all in
+            guard var known = all[requestID] else { return }
+            for (k, var a) in known where a.reason == nil {
+                a.reason = reason
+                a.stop.stop()
+                known[k] = a
+            }
+            all[requestID] = known
+        }
+    }
+
+    public func reason(_ requestID: UInt64, attempt: Int) -> String? {
+        attempts.withLock { $0[requestID]?[attempt]?.reason }
+    }
+
+    /// Raised when the attempt is cancelled or superseded (pass it to blocking sends).
+    public func stopSignal(_ requestID: UInt64, attempt: Int) -> StopSignal {
+        attempts.withLock { $0[requestID]?[attempt]?.stop } ?? StopSignal()
+    }
+
+    /// The attempt ended (compute thread).
+    public func finish(_ requestID: UInt64, attempt: Int) {
+        attempts.withLock { all in
+            all[requestID]?[attempt] = nil
+            if all[requestID]?.isEmpty == true { all[requestID] = nil }
+        }
+    }
 }
 
 /// A worker's load figures for heartbeats: written by the compute side, read by the I/O side.

@@ -129,6 +129,40 @@ struct ClusterEndToEndTests {
         try expectNoKVReserved(cluster)
     }
 
+    @Test("a decode worker killed mid-decode: the request is prefilled again on the other pair and answers correctly")
+    func decodeWorkerKilled() throws {
+        let cluster = try LocalCluster(prefill: 1, decode: 2)
+        defer { cluster.stop() }
+        let knobs = ["--prompt", try paragraph(), "--max-tokens", "160"]
+        let reference = try generate(knobs)
+        let outcome = LockedOutputs()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            outcome.set(0, Result { try cluster.submit(knobs + ["--json", "--timeout", "90"], timeout: 120) })
+            done.signal()
+        }
+        // Find the decode worker holding the sequence and SIGKILL it while it decodes.
+        var killed: Int?
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while killed == nil && Date() < deadline {
+            for w in (try? cluster.status()) ?? [] where (w["role"] as? String) == "decode" && int(w, "active_sequences") > 0 {
+                guard let pid = cluster.pid(ofDecodeWorkerWithEndpoint: w["endpoint"] as? String ?? "") else { continue }
+                kill(pid, SIGKILL)
+                killed = int(w, "id")
+                break
+            }
+            usleep(20_000)
+        }
+        #expect(killed != nil, "no decode worker was seen decoding")
+        #expect(done.wait(timeout: .now() + 120) == .success)
+        let out = try outcome.get(0)?.get()
+        #expect(out?.status == 0, "submit failed after the kill: \(out?.stderr ?? "")")
+        #expect(tokens(out?.json) == tokens(reference), "the answer must be the full greedy continuation, once")
+        #expect(int(out?.json, "decode_worker") != killed)
+        #expect(cluster.logText("coordinator").contains("lost"))
+        try expectNoKVReserved(cluster)
+    }
+
     @Test("malformed frames to the coordinator and to a decode worker's KV endpoint are rejected; both keep serving")
     func malformedFrames() throws {
         let cluster = try LocalCluster(prefill: 1, decode: 1)

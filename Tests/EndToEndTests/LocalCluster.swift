@@ -179,6 +179,13 @@ final class LocalCluster: @unchecked Sendable {
 
     func process(named name: String) -> Process? { processes.first { $0.name == name }?.process }
 
+    /// The decode worker whose log says it serves KV on `endpoint` (what `cluster-status` lists).
+    func pid(ofDecodeWorkerWithEndpoint endpoint: String) -> Int32? {
+        guard !endpoint.isEmpty else { return nil }
+        return processes.first { $0.name.hasPrefix("decode-") && logText($0.name).contains("KV endpoint \(endpoint)") }?
+            .process.processIdentifier
+    }
+
     /// Kills every process this cluster started (SIGTERM, then SIGKILL) and waits for them.
     func stop() {
         for (_, p) in processes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
