@@ -99,41 +99,28 @@ struct ClusterEndToEndTests {
         let cluster = try LocalCluster(prefill: 2, decode: 1)
         defer { cluster.stop() }
         let text = Array(repeating: try paragraph(), count: 4).joined(separator: "\n\n")
-        let knobs = ["--prompt", text, "--max-tokens", "8"]
-        let reference = try generate(knobs)
-        let outcome = LockedOutputs()
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            outcome.set(0, Result { try cluster.submit(knobs + ["--json", "--timeout", "90"], timeout: 120) })
-            done.signal()
-        }
-        // Find the prefill worker that took the request, by its queued tokens, and SIGKILL it.
-        var killed: Int?
-        let deadline = Date(timeIntervalSinceNow: 30)
-        while killed == nil && Date() < deadline {
-            for w in (try? cluster.status()) ?? [] where (w["role"] as? String) == "prefill" && int(w, "queued_prompt_tokens") > 0 {
-                guard let endpoint = w["endpoint"] as? String, let pid = Int32(endpoint.replacingOccurrences(of: "pid ", with: "")) else { continue }
-                kill(pid, SIGKILL)
-                killed = int(w, "id")
-                break
-            }
-            usleep(50_000)
-        }
-        #expect(killed != nil, "no prefill worker was seen prefilling")
-        #expect(done.wait(timeout: .now() + 120) == .success)
-        let out = try outcome.get(0)?.get()
-        #expect(out?.status == 0, "submit failed after the kill: \(out?.stderr ?? "")")
-        #expect(tokens(out?.json) == tokens(reference))
-        #expect(int(out?.json, "prefill_worker") != killed)
-        #expect(cluster.logText("coordinator").contains("lost"))
-        try expectNoKVReserved(cluster)
+        // The prefill worker that took the request shows queued tokens; its endpoint is "pid N".
+        try expectAnswerSurvivesKill(cluster, knobs: ["--prompt", text, "--max-tokens", "8"], role: "prefill",
+                                     busy: { int($0, "queued_prompt_tokens") > 0 },
+                                     pid: { Int32(($0["endpoint"] as? String ?? "").replacingOccurrences(of: "pid ", with: "")) })
     }
 
     @Test("a decode worker killed mid-decode: the request is prefilled again on the other pair and answers correctly")
     func decodeWorkerKilled() throws {
         let cluster = try LocalCluster(prefill: 1, decode: 2)
         defer { cluster.stop() }
-        let knobs = ["--prompt", try paragraph(), "--max-tokens", "160"]
+        // The decode worker holding the sequence (or its incoming KV) shows an active sequence.
+        try expectAnswerSurvivesKill(cluster, knobs: ["--prompt", try paragraph(), "--max-tokens", "160"], role: "decode",
+                                     busy: { int($0, "active_sequences") > 0 },
+                                     pid: { cluster.pid(ofDecodeWorkerWithEndpoint: $0["endpoint"] as? String ?? "") })
+    }
+
+    /// Submits `knobs`, SIGKILLs the `role` worker `busy` picks out while it serves the request, and
+    /// expects the full greedy answer (exactly once) from the workers that are left, with nothing
+    /// left reserved.
+    private func expectAnswerSurvivesKill(_ cluster: LocalCluster, knobs: [String], role: String,
+                                          busy: ([String: Any]) -> Bool,
+                                          pid: ([String: Any]) -> Int32?) throws {
         let reference = try generate(knobs)
         let outcome = LockedOutputs()
         let done = DispatchSemaphore(value: 0)
@@ -141,24 +128,23 @@ struct ClusterEndToEndTests {
             outcome.set(0, Result { try cluster.submit(knobs + ["--json", "--timeout", "90"], timeout: 120) })
             done.signal()
         }
-        // Find the decode worker holding the sequence and SIGKILL it while it decodes.
         var killed: Int?
         let deadline = Date(timeIntervalSinceNow: 30)
         while killed == nil && Date() < deadline {
-            for w in (try? cluster.status()) ?? [] where (w["role"] as? String) == "decode" && int(w, "active_sequences") > 0 {
-                guard let pid = cluster.pid(ofDecodeWorkerWithEndpoint: w["endpoint"] as? String ?? "") else { continue }
-                kill(pid, SIGKILL)
+            for w in (try? cluster.status()) ?? [] where (w["role"] as? String) == role && busy(w) {
+                guard let target = pid(w) else { continue }
+                kill(target, SIGKILL)
                 killed = int(w, "id")
                 break
             }
             usleep(20_000)
         }
-        #expect(killed != nil, "no decode worker was seen decoding")
+        #expect(killed != nil, "no \(role) worker was seen serving the request")
         #expect(done.wait(timeout: .now() + 120) == .success)
         let out = try outcome.get(0)?.get()
         #expect(out?.status == 0, "submit failed after the kill: \(out?.stderr ?? "")")
         #expect(tokens(out?.json) == tokens(reference), "the answer must be the full greedy continuation, once")
-        #expect(int(out?.json, "decode_worker") != killed)
+        #expect(int(out?.json, "\(role)_worker") != killed)
         #expect(cluster.logText("coordinator").contains("lost"))
         try expectNoKVReserved(cluster)
     }

@@ -45,47 +45,12 @@ enum FastKVBinary {
         }
     }
 
-    /// Runs `fastkv args…` to completion (killed after `timeout`).
+    /// Runs `fastkv args…` to completion (killed after `timeout`, which is an error here).
     static func run(_ args: [String], timeout: TimeInterval = 120) throws -> CommandOutput {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        p.currentDirectoryURL = TestPaths.packageRoot
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
-        let outData = LockedData(), errData = LockedData()
-        let group = DispatchGroup()
-        for (pipe, sink) in [(out, outData), (err, errData)] {
-            group.enter()
-            DispatchQueue.global().async {
-                sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
-                group.leave()
-            }
-        }
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-            _ = group.wait(timeout: .now() + 5)
-            throw HarnessError.timedOut("fastkv \(args.joined(separator: " ")) after \(timeout) s")
-        }
-        p.waitUntilExit()
-        _ = group.wait(timeout: .now() + 5)
-        return CommandOutput(status: p.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
-                             stderr: String(decoding: errData.get(), as: UTF8.self))
+        let r = try CommandRunner.run(URL(fileURLWithPath: path), args, timeout: timeout)
+        if r.timedOut { throw HarnessError.timedOut("fastkv \(args.joined(separator: " ")) after \(timeout) s") }
+        return CommandOutput(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
-    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
 }
 
 /// A coordinator plus workers on loopback (the coordinator binds an OS-chosen port, so concurrent

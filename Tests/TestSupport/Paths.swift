@@ -35,6 +35,8 @@ public struct CommandResult: Sendable {
     public var status: Int32
     public var stdout: String
     public var stderr: String
+    /// The child outlived `timeout` and was killed (status and output are what it left).
+    public var timedOut = false
 }
 
 public enum CommandRunner {
@@ -46,6 +48,7 @@ public enum CommandRunner {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        process.standardInput = FileHandle.nullDevice
         try process.run()
         // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
         let outData = LockedData(), errData = LockedData()
@@ -58,17 +61,18 @@ public enum CommandRunner {
             }
         }
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning {
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        let timedOut = process.isRunning
+        if timedOut {
             process.terminate()
             usleep(200_000)
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
-        group.wait()
+        _ = group.wait(timeout: .now() + 5)   // a grandchild holding the pipes must not hang the test
         return CommandResult(status: process.terminationStatus,
                              stdout: String(decoding: outData.get(), as: UTF8.self),
-                             stderr: String(decoding: errData.get(), as: UTF8.self))
+                             stderr: String(decoding: errData.get(), as: UTF8.self), timedOut: timedOut)
     }
 
     /// Runs the release `fastkv` binary; fails clearly if it has not been built.
