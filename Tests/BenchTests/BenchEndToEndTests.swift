@@ -201,16 +201,21 @@ struct BenchEndToEndTests {
         }
     }
 
+    /// Why the netns tests cannot run here (nil when they can): they need the cluster binary, root,
+    /// a working `ip netns` (iproute2) and no fkv-* namespaces of another run.
+    private func netnsSkipReason(_ tmp: TemporaryDirectory) throws -> String? {
+        if let reason = try clusterUnavailableReason(scratch: tmp.url) { return reason }
+        guard getuid() == 0 else { return "network namespaces need root" }
+        let probe = try run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url)
+        guard probe.status == 0 else { return "ip netns unusable (iproute2 installed?): \(probe.stderr)" }
+        if probe.stdout.contains("fkv-") { return "an fkv-* netns cluster is already running" }
+        return nil
+    }
+
     @Test("netns cluster (1+1 workers, 1gbit link) serves a request from the root namespace and tears down cleanly")
     func netnsCluster() throws {
         let tmp = try TemporaryDirectory("bench-netns")
-        if let reason = try clusterUnavailableReason(scratch: tmp.url) { print("skipped: \(reason)"); return }
-        guard getuid() == 0 else { print("skipped: network namespaces need root"); return }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
-            || FileManager.default.isExecutableFile(atPath: "/usr/bin/ip") else { print("skipped: no ip (iproute2)"); return }
-        let probe = try run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url)
-        guard probe.status == 0 else { print("skipped: ip netns unusable: \(probe.stderr)"); return }
-        if probe.stdout.contains("fkv-") { print("skipped: an fkv-* netns cluster is already running"); return }
+        if let reason = try netnsSkipReason(tmp) { print("skipped: \(reason)"); return }
 
         let runDir = tmp.file("netns").path
         let env = ["FASTKV_BIN": clusterBinary]
@@ -236,12 +241,8 @@ struct BenchEndToEndTests {
     @Test("netns cluster with a 20 ms link delay: KV and control go through the delay relays, which `down` stops")
     func netnsClusterWithDelay() throws {
         let tmp = try TemporaryDirectory("bench-netns-delay")
-        if let reason = try clusterUnavailableReason(scratch: tmp.url) { print("skipped: \(reason)"); return }
-        guard getuid() == 0 else { print("skipped: network namespaces need root"); return }
+        if let reason = try netnsSkipReason(tmp) { print("skipped: \(reason)"); return }
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { print("skipped: no python3"); return }
-        let probe = try run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url)
-        guard probe.status == 0 else { print("skipped: ip netns unusable: \(probe.stderr)"); return }
-        if probe.stdout.contains("fkv-") { print("skipped: an fkv-* netns cluster is already running"); return }
 
         let runDir = tmp.file("netns").path
         let env = ["FASTKV_BIN": clusterBinary]
