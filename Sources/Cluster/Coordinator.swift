@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Engine
 import FastKV
 import Foundation
@@ -148,24 +149,23 @@ public final class Coordinator {
         if let bad = ids.first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
             return reject(.badRequest, "token id \(bad) is outside the vocabulary of \(c.vocabularySize)")
         }
-        let sampling = s.sampling ?? Sampling()
-        do { try WireConversion.parameters(sampling).validate() } catch { return reject(.badRequest, "\(error)") }
+        let sampling = s.sampling ?? .greedy
         guard sampling.maxTokens >= 1, ids.count + sampling.maxTokens - 1 <= c.contextLength else {
             return reject(.badRequest, "prompt (\(ids.count) tokens) + max tokens (\(sampling.maxTokens)) exceeds the context of \(c.contextLength)")
         }
         let compression = s.compression ?? .full
-        do { try WireConversion.compression(compression).validate(layerCount: c.layerCount) } catch {
+        do { try compression.validate(layerCount: c.layerCount) } catch {
             return reject(.badRequest, "\(error)")
         }
         let now = UnixTime.nowMicros()
         let timeout = s.timeout ?? configuration.defaultTimeout
-        let timeoutMillis = UInt64(max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let timeoutMillis = UInt64(max(0, timeout.wholeMilliseconds))
         let request = CoordinatorRequest(
             id: s.requestID, client: client, tokenIDs: ids, sampling: sampling, compression: compression,
             wireDType: s.wireDType ?? .f16, stream: s.stream, deadlineUnixMillis: now / 1000 + timeoutMillis,
             receivedUnixMicros: now, phase: .waiting(since: now))
         requests[s.requestID] = request
-        log("request \(s.requestID): \(ids.count) prompt tokens, \(WireConversion.methodName(compression.method)), timeout \(timeoutMillis) ms")
+        log("request \(s.requestID): \(ids.count) prompt tokens, \(compression.method.rawValue), timeout \(timeoutMillis) ms")
         place(s.requestID)
     }
 
@@ -208,7 +208,7 @@ public final class Coordinator {
 
     /// The f32 bytes the decode worker will reserve, from the same plan the prefill worker announces.
     private func estimatedBytes(_ r: CoordinatorRequest) -> Int {
-        let counts = KVPlan.entryCounts(config: WireConversion.compression(r.compression), promptLength: r.tokenIDs.count,
+        let counts = KVPlan.entryCounts(config: r.compression, promptLength: r.tokenIDs.count,
                                         layerCount: shape.layerCount)
         return KVPlan.installBytes(entryCounts: counts, decodeSteps: r.sampling.maxTokens, kvHeads: shape.kvHeads,
                                    headDim: shape.headDim)
@@ -255,14 +255,14 @@ public final class Coordinator {
 
     private func workerError(_ e: ErrorReport, from worker: WorkerEntry) {
         guard let id = e.requestID else {
-            log("worker \(worker.id): \(ErrorCode.label(e.code)): \(e.message)")
+            log("worker \(worker.id): \(e.code.label): \(e.message)")
             return
         }
         guard var r = requests[id], let p = r.phase.placement, p.prefill == worker.id || p.decode == worker.id else {
-            log("request \(id): ignored a stale \(ErrorCode.label(e.code)) from worker \(worker.id): \(e.message)")
+            log("request \(id): ignored a stale \(e.code.label) from worker \(worker.id): \(e.message)")
             return
         }
-        log("request \(id): \(ErrorCode.label(e.code)) from worker \(worker.id): \(e.message)")
+        log("request \(id): \(e.code.label) from worker \(worker.id): \(e.message)")
         let retryable: Bool
         switch e.code {
         case .busy:
@@ -276,7 +276,7 @@ public final class Coordinator {
             retryable = false
         }
         if retryable && r.attempts < configuration.maxAttempts && r.forwardedTokens == 0 {
-            cancelOnWorkers(p, requestID: id, reason: "retrying after \(ErrorCode.label(e.code))")
+            cancelOnWorkers(p, requestID: id, reason: "retrying after \(e.code.label)")
             r.phase = .waiting(since: UnixTime.nowMicros())
             requests[id] = r
             place(id)
@@ -296,11 +296,11 @@ public final class Coordinator {
         if error.code != .deadlineExceeded && error.code != .cancelled && UnixTime.nowMillis() > r.deadlineUnixMillis {
             // The deadline is what the client asked about; the proximate cause goes in the message.
             error = ErrorReport(requestID: id, code: .deadlineExceeded,
-                                message: "deadline of \(r.deadlineUnixMillis - r.receivedUnixMicros / 1000) ms passed (last failure: \(ErrorCode.label(error.code)): \(error.message))",
+                                message: "deadline of \(r.deadlineUnixMillis - r.receivedUnixMicros / 1000) ms passed (last failure: \(error.code.label): \(error.message))",
                                 workerID: error.workerID)
         }
-        if let p = r.phase.placement { cancelOnWorkers(p, requestID: id, reason: ErrorCode.label(error.code)) }
-        log("request \(id): failed: \(ErrorCode.label(error.code)): \(error.message)")
+        if let p = r.phase.placement { cancelOnWorkers(p, requestID: id, reason: error.code.label) }
+        log("request \(id): failed: \(error.code.label): \(error.message)")
         if tellClient { send(.error(error), to: r.client) }
     }
 

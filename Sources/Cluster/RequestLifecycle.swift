@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Transport
 import Wire
 
@@ -41,8 +42,8 @@ struct CoordinatorRequest {
     let id: UInt64
     let client: RoutingID
     let tokenIDs: [Int32]
-    let sampling: Sampling
-    let compression: WireCompression
+    let sampling: SamplingParameters
+    let compression: CompressionConfig
     let wireDType: WireDType
     let stream: Bool
     let deadlineUnixMillis: UInt64
