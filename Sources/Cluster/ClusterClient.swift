@@ -77,9 +77,9 @@ public final class ClusterClient {
 
     /// Submits a request and waits for its result (or error), calling `onTokens` for streamed tokens.
     /// `clientTimeout` bounds the whole wait; on expiry the coordinator is told to cancel.
-    public func submit(_ request: ClusterRequest, requestID: UInt64 = UInt64.random(in: 1...UInt64(Int64.max)),
+    public func submit(_ request: GenerationRequest, requestID: UInt64 = UInt64.random(in: 1...UInt64(Int64.max)),
                        clientTimeout: Duration, onTokens: (StreamedTokens) -> Void = { _ in }) throws -> SubmitOutcome {
-        try submit(request.submit(requestID: requestID), clientTimeout: clientTimeout) { chunk in
+        try submit(Submit(requestID: requestID, request: request), clientTimeout: clientTimeout) { chunk in
             onTokens(StreamedTokens(index: chunk.index, tokenIDs: chunk.tokenIDs, text: chunk.text))
         }
     }

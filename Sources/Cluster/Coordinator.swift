@@ -139,9 +139,9 @@ public final class Coordinator {
         guard requests[s.requestID] == nil else { return reject(.badRequest, "request id \(s.requestID) is already active") }
         let c = loaded.config
         let ids: [Int32]
-        switch s.prompt {
+        switch s.request.prompt {
         case .text(let text):
-            do { ids = try loaded.encodePrompt(text, chat: s.chat) } catch { return reject(.badRequest, "\(error)") }
+            do { ids = try loaded.encodePrompt(text, chat: s.request.chat) } catch { return reject(.badRequest, "\(error)") }
         case .tokenIDs(let given):
             ids = given
         }
@@ -149,20 +149,20 @@ public final class Coordinator {
         if let bad = ids.first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
             return reject(.badRequest, "token id \(bad) is outside the vocabulary of \(c.vocabularySize)")
         }
-        let sampling = s.sampling ?? .greedy
+        let sampling = s.request.sampling ?? .greedy
         guard sampling.maxTokens >= 1, ids.count + sampling.maxTokens - 1 <= c.contextLength else {
             return reject(.badRequest, "prompt (\(ids.count) tokens) + max tokens (\(sampling.maxTokens)) exceeds the context of \(c.contextLength)")
         }
-        let compression = s.compression ?? .full
+        let compression = s.request.compression ?? .full
         do { try compression.validate(layerCount: c.layerCount) } catch {
             return reject(.badRequest, "\(error)")
         }
         let now = UnixTime.nowMicros()
-        let timeout = s.timeout ?? configuration.defaultTimeout
+        let timeout = s.request.timeout ?? configuration.defaultTimeout
         let timeoutMillis = UInt64(max(0, timeout.wholeMilliseconds))
         let request = CoordinatorRequest(
             id: s.requestID, client: client, tokenIDs: ids, sampling: sampling, compression: compression,
-            wireDType: s.wireDType ?? .f16, stream: s.stream, deadlineUnixMillis: now / 1000 + timeoutMillis,
+            wireDType: s.request.wireDType ?? .f16, stream: s.request.stream, deadlineUnixMillis: now / 1000 + timeoutMillis,
             receivedUnixMicros: now, phase: .waiting(since: now))
         requests[s.requestID] = request
         log("request \(s.requestID): \(ids.count) prompt tokens, \(compression.method.rawValue), timeout \(timeoutMillis) ms")

@@ -27,9 +27,9 @@ struct SubmitCommand: ParsableCommand {
         try runReportingErrors {
             let compression = try compressionOptions.config()
             let timeoutDuration = Duration.milliseconds(Int64((timeout * 1000).rounded(.up)))
-            let request = ClusterRequest(prompt: .text(try promptOptions.text()), chat: promptOptions.chat,
-                                         sampling: try samplingOptions.parameters(), compression: compression,
-                                         wireDType: wireDType, timeout: timeoutDuration, stream: true)
+            let request = GenerationRequest(prompt: .text(try promptOptions.text()), chat: promptOptions.chat,
+                                            sampling: try samplingOptions.parameters(), compression: compression,
+                                            wireDType: wireDType, timeout: timeoutDuration, stream: true)
             let client = try ClusterClient(coordinator: endpoint.coordinator)
             let outcome = try client.submit(request, clientTimeout: timeoutDuration + .seconds(5)) { tokens in
                 if !json { FileHandle.standardOutput.write(Data(tokens.text.utf8)) }

@@ -49,8 +49,8 @@ struct MessageRoundTripTests {
                                                   allowed: 0...Int64(UInt32.max))) {
             try Message.submit(submit).encoded()
         }
-        submit.sampling = nil
-        submit.timeout = .seconds(-1)
+        submit.request.sampling = nil
+        submit.request.timeout = .seconds(-1)
         #expect(throws: WireError.self) { try Message.submit(submit).encoded() }
         let ack = RegisterAck(workerID: 1, heartbeatInterval: .seconds(-1), heartbeatMissesAllowed: 1)
         #expect(throws: WireError.self) { try Message.registerAck(ack).encoded() }

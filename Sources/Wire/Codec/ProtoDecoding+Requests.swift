@@ -7,7 +7,7 @@ import FastKVProto
 extension Submit {
     init(proto p: UnsafeMutablePointer<Fastkv__Submit>?, limits: WireLimits) throws(WireError) {
         let s = try protoPresent(p, "Envelope.submit")
-        let prompt: Prompt
+        let prompt: GenerationRequest.Prompt
         switch s.prompt_case {
         case FASTKV__SUBMIT__PROMPT_TEXT: prompt = .text(protoString(s.text))
         case FASTKV__SUBMIT__PROMPT_TOKEN_IDS:

@@ -7,7 +7,7 @@ extension Submit {
     func proto(_ a: CArena) throws(WireError) -> UnsafeMutablePointer<Fastkv__Submit> {
         let p: UnsafeMutablePointer<Fastkv__Submit> = a.message(fastkv__submit__init)
         p.pointee.request_id = requestID
-        switch prompt {
+        switch request.prompt {
         case .text(let text):
             p.pointee.prompt_case = FASTKV__SUBMIT__PROMPT_TEXT
             p.pointee.text = a.string(text)
@@ -18,12 +18,12 @@ extension Submit {
             p.pointee.prompt_case = FASTKV__SUBMIT__PROMPT_TOKEN_IDS
             p.pointee.token_ids = t
         }
-        p.pointee.chat = chat ? 1 : 0
-        p.pointee.sampling = try sampling?.proto(a)
-        p.pointee.compression = try compression?.proto(a)
-        p.pointee.wire_dtype = wireDType?.proto ?? FASTKV__WIRE_DTYPE__WIRE_DTYPE_UNSPECIFIED
-        p.pointee.timeout_ms = try timeout.map { (t) throws(WireError) in try WireCheck.millis32("Submit.timeout_ms", t) } ?? 0
-        p.pointee.stream = stream ? 1 : 0
+        p.pointee.chat = request.chat ? 1 : 0
+        p.pointee.sampling = try request.sampling?.proto(a)
+        p.pointee.compression = try request.compression?.proto(a)
+        p.pointee.wire_dtype = request.wireDType?.proto ?? FASTKV__WIRE_DTYPE__WIRE_DTYPE_UNSPECIFIED
+        p.pointee.timeout_ms = try request.timeout.map { (t) throws(WireError) in try WireCheck.millis32("Submit.timeout_ms", t) } ?? 0
+        p.pointee.stream = request.stream ? 1 : 0
         return p
     }
 }

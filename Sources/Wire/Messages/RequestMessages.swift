@@ -2,44 +2,23 @@ import RequestVocabulary
 // A request's control messages, from the client's Submit to the Result (or an ErrorReport).
 // The KV transfer in between is in KVMessages.swift.
 
-/// What the client asks the model to continue.
-public enum Prompt: Sendable, Hashable {
-    /// Tokenized by the coordinator (workers only ever see token ids).
-    case text(String)
-    case tokenIDs([Int32])
-}
-
-/// client → coordinator.
+/// client → coordinator: one generation request under the client's id.
 public struct Submit: Sendable, Hashable {
     /// Chosen by the client, nonzero; echoed in every reply about this request.
     public var requestID: UInt64
-    public var prompt: Prompt
-    /// Apply the model's chat template to a `.text` prompt.
-    public var chat: Bool
-    /// nil = the coordinator's defaults.
-    public var sampling: SamplingParameters?
-    /// nil = the coordinator's default policy.
-    public var compression: CompressionConfig?
-    /// nil = the coordinator's default.
-    public var wireDType: WireDType?
-    /// Relative to arrival at the coordinator, because the client's clock need not agree with the
-    /// cluster's; the coordinator turns it into an absolute deadline. nil = the coordinator's default.
-    /// Whole milliseconds on the wire.
-    public var timeout: Duration?
-    /// Stream `TokenChunk`s while decoding.
-    public var stream: Bool
+    public var request: GenerationRequest
 
-    public init(requestID: UInt64, prompt: Prompt, chat: Bool = false, sampling: SamplingParameters? = nil,
-                compression: CompressionConfig? = nil, wireDType: WireDType? = nil, timeout: Duration? = nil,
-                stream: Bool = false) {
+    public init(requestID: UInt64, request: GenerationRequest) {
         self.requestID = requestID
-        self.prompt = prompt
-        self.chat = chat
-        self.sampling = sampling
-        self.compression = compression
-        self.wireDType = wireDType
-        self.timeout = timeout
-        self.stream = stream
+        self.request = request
+    }
+
+    public init(requestID: UInt64, prompt: GenerationRequest.Prompt, chat: Bool = false,
+                sampling: SamplingParameters? = nil, compression: CompressionConfig? = nil,
+                wireDType: WireDType? = nil, timeout: Duration? = nil, stream: Bool = false) {
+        self.init(requestID: requestID, request: GenerationRequest(
+            prompt: prompt, chat: chat, sampling: sampling, compression: compression, wireDType: wireDType,
+            timeout: timeout, stream: stream))
     }
 }
 
