@@ -9,6 +9,9 @@ public final class LoadedModel: @unchecked Sendable {
     public let model: LlamaModel
     public let tokenizer: Tokenizer
     public let chatFormat: ChatFormat?
+    /// The system prompt the model's template inserts when a conversation has none (SmolLM2's
+    /// "You are a helpful AI assistant named SmolLM, …"), as HF `apply_chat_template` does.
+    public let defaultSystemPrompt: String?
     /// Identifies architecture, dimensions and weights; two processes that disagree on it must not
     /// exchange KV.
     public let fingerprint: String
@@ -42,10 +45,14 @@ public final class LoadedModel: @unchecked Sendable {
         }
         let fingerprint = Fingerprint.of(config: model.config, weights: model.weights)
         return LoadedModel(path: url, model: model, tokenizer: tokenizer,
-                           chatFormat: ChatFormat.detect(fromTemplate: checkpoint.chatTemplate), fingerprint: fingerprint)
+                           chatFormat: ChatFormat.detect(fromTemplate: checkpoint.chatTemplate),
+                           defaultSystemPrompt: ChatFormat.defaultSystemPrompt(fromTemplate: checkpoint.chatTemplate),
+                           fingerprint: fingerprint)
     }
 
-    init(path: URL, model: LlamaModel, tokenizer: Tokenizer, chatFormat: ChatFormat?, fingerprint: String) {
+    init(path: URL, model: LlamaModel, tokenizer: Tokenizer, chatFormat: ChatFormat?, defaultSystemPrompt: String?,
+         fingerprint: String) {
+        self.defaultSystemPrompt = defaultSystemPrompt
         self.path = path
         self.model = model
         self.tokenizer = tokenizer
@@ -53,16 +60,28 @@ public final class LoadedModel: @unchecked Sendable {
         self.fingerprint = fingerprint
     }
 
-    /// Token ids of a prompt. With `chat` the text is one user turn plus the generation prompt in
-    /// the model's own chat format. BOS is added when the tokenizer asks for it and the text does
-    /// not already start with it.
+    /// Token ids of a prompt. With `chat` the text is one user turn of a conversation (see
+    /// `encodeChat`). BOS is added when the tokenizer asks for it and the text does not already start
+    /// with it.
     public func encodePrompt(_ text: String, chat: Bool) throws -> [Int32] {
-        var prompt = text
-        if chat {
-            guard let format = chatFormat else { throw EngineError.noChatTemplate(path: path.path) }
-            prompt = format.render([ChatMessage(role: "user", content: text)], addGenerationPrompt: true)
-        }
-        var ids = tokenizer.encode(prompt)
+        if chat { return try encodeChat([ChatMessage(role: "user", content: text)]) }
+        return withBOS(tokenizer.encode(text))
+    }
+
+    /// Token ids of a conversation as HF transformers' `apply_chat_template(messages,
+    /// add_generation_prompt=True)` makes them for this model: its chat format, its default system
+    /// prompt when the conversation does not start with a system message, then the opening of the
+    /// assistant turn. Like transformers, special-token text inside a message is read as the special
+    /// token (Tests/Fixtures/smollm2/chat_ids.json holds its ids for varied conversations).
+    public func encodeChat(_ messages: [ChatMessage]) throws -> [Int32] {
+        guard let format = chatFormat else { throw EngineError.noChatTemplate(path: path.path) }
+        guard !messages.isEmpty else { throw EngineError.invalidRequest("a chat needs at least one message") }
+        let text = format.render(messages, addGenerationPrompt: true, defaultSystemPrompt: defaultSystemPrompt)
+        return withBOS(tokenizer.encode(text))
+    }
+
+    private func withBOS(_ encoded: [Int32]) -> [Int32] {
+        var ids = encoded
         if tokenizer.addBOS, let bos = tokenizer.bosTokenId, ids.first != bos { ids.insert(bos, at: 0) }
         return ids
     }

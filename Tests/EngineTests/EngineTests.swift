@@ -29,11 +29,22 @@ enum SharedEngine {
         }
     }
 
-    @Test func chatPromptIsOneUserTurnPlusGenerationPrompt() throws {
+    /// `--chat` is the model's template as HF `apply_chat_template(..., add_generation_prompt=True)`
+    /// renders it, SmolLM2's default system prompt included, for every committed conversation.
+    @Test func chatIdsEqualTransformersApplyChatTemplate() throws {
         let loaded = try SharedEngine.get()
-        let golden = try Fixtures.json("golden/pub_chat_capital.json")
         #expect(loaded.chatFormat == .chatML)
-        #expect(try loaded.encodePrompt("What is the capital of France?", chat: true) == (golden["ids"] as! [Any]).int32s)
+        #expect(loaded.defaultSystemPrompt == "You are a helpful AI assistant named SmolLM, trained by Hugging Face")
+        let cases = try #require(Fixtures.json("chat_ids.json")["cases"] as? [[String: Any]])
+        #expect(cases.count >= 10)
+        for c in cases {
+            let messages = (c["messages"] as! [[String: String]]).map { ChatMessage(role: $0["role"]!, content: $0["content"]!) }
+            let expected = (c["ids"] as! [Any]).int32s
+            #expect(try loaded.encodeChat(messages) == expected, "\(c["name"]!)")
+        }
+        let first = cases[0]
+        #expect(try loaded.encodePrompt("What is the capital of France?", chat: true) == (first["ids"] as! [Any]).int32s)
+        #expect(throws: EngineError.self) { try loaded.encodeChat([]) }
     }
 
     @Test func answersTheCapitalOfFrance() throws {

@@ -43,6 +43,24 @@ struct ChatFormatTests {
         #expect(TestData.smol.encode(prompt) == ids)
     }
 
+    /// The template of the converted HF directory plus our tokenizer give exactly the ids of
+    /// transformers' apply_chat_template (Tests/Fixtures/smollm2/chat_ids.json, scripts/gen-chat-fixtures.py).
+    @Test(.enabled(if: TestData.hasSmolLM, "needs SmolLM2's tokenizer.json"))
+    func smolLMConversationsEncodeToTransformersIds() throws {
+        let config = try TestData.json(TestData.smolTokenizerConfig)
+        let template = try #require(config["chat_template"] as? String)
+        let format = try #require(ChatFormat.detect(fromTemplate: template))
+        let system = ChatFormat.defaultSystemPrompt(fromTemplate: template)
+        let cases = try #require(try TestData.json(TestPaths.fixtures.appendingPathComponent("chat_ids.json"))["cases"]
+            as? [[String: Any]])
+        for c in cases {
+            let messages = (c["messages"] as! [[String: String]]).map { ChatMessage(role: $0["role"]!, content: $0["content"]!) }
+            let text = format.render(messages, addGenerationPrompt: true, defaultSystemPrompt: system)
+            #expect(text == c["text"] as? String, "\(c["name"]!)")
+            #expect(TestData.smol.encode(text) == (c["ids"] as! [Int]).map(Int32.init), "\(c["name"]!)")
+        }
+    }
+
     @Test func templatesRenderAsJinjaDoes() throws {
         let (templates, renders) = try Self.fixtures()
         #expect(renders.count == 12)
