@@ -90,17 +90,26 @@ final class DecodeBatch: @unchecked Sendable {
             }
             load.setActive(active.count)
             if active.isEmpty { continue }
-            let logits: [[Float]]
+            var logits: [[Float]]
             do {
                 logits = try loaded.model.decode(tokens: active.map(\.lastToken), caches: active.map(\.installed.cache))
             } catch {
+                // One bad sequence (a token or position the model refuses) must fail only its own
+                // request: run this step one sequence at a time and drop just the ones that fail.
+                logits = []
+                var kept: [Active] = []
                 for a in active {
-                    budget.release(key: a.installed.reservationKey)
-                    emit(.error(ErrorReport(requestID: a.requestID, code: .internal, message: "decode step failed: \(error)",
-                                            workerID: workerID)))
+                    do {
+                        logits.append(try loaded.model.decode(tokens: [a.lastToken], caches: [a.installed.cache])[0])
+                        kept.append(a)
+                    } catch {
+                        budget.release(key: a.installed.reservationKey)
+                        log("request \(a.requestID): decode step failed: \(error)")
+                        emit(.error(ErrorReport(requestID: a.requestID, code: .internal,
+                                                message: "decode step failed: \(error)", workerID: workerID)))
+                    }
                 }
-                active.removeAll()
-                continue
+                active = kept
             }
             var still: [Active] = []
             for (i, var a) in active.enumerated() {
@@ -123,9 +132,10 @@ final class DecodeBatch: @unchecked Sendable {
         let begin = a.installed.begin
         let t = a.times
         let steps = a.decoder.tokens.count - 1
-        let decodeSeconds = Double(now - (t.firstTokenUnixMicros ?? now)) / 1e6
-        let prefill = Duration.microseconds(Int64((t.prefillEndUnixMicros ?? 0) &- (t.prefillStartUnixMicros ?? 0)))
-        let transfer = Duration.microseconds(Int64(max(0, Int64(t.kvReceivedUnixMicros ?? 0) - Int64(begin.sentUnixMicros))))
+        // Stage instants come from other hosts' clocks (and from peers): saturating, never trapping.
+        let decodeSeconds = UnixTime.elapsed(from: t.firstTokenUnixMicros, to: now).seconds
+        let prefill = UnixTime.elapsed(from: t.prefillStartUnixMicros, to: t.prefillEndUnixMicros)
+        let transfer = UnixTime.elapsed(from: begin.sentUnixMicros, to: t.kvReceivedUnixMicros)
         let full = (try? KVWireSize.fullPayloadBytes(promptLength: begin.promptLength, model: shape, dtype: begin.wireDType)) ?? 0
         let result = RequestResult(
             requestID: begin.requestID, text: a.decoder.text, tokenIDs: a.decoder.tokens,

@@ -128,6 +128,8 @@ public final class DecodeWorker: @unchecked Sendable {
                 return
             }
             do {
+                // Checked against KVBegin before anything is sized by the header's entry count.
+                try t.receiver.validate(header)
                 let floats = shape.kvHeads * header.entryCount * shape.headDim
                 var keys = [Float](repeating: 0, count: floats), values = [Float](repeating: 0, count: floats)
                 try keys.withUnsafeMutableBufferPointer { k in

@@ -123,7 +123,7 @@ public final class PrefillWorker: @unchecked Sendable {
     /// Runs one assignment: KVBegin, prefill with a KVLayer per finished layer, KVEnd.
     func serve(_ a: Assignment, context: ZMQContext) throws {
         let prefillStart = UnixTime.nowMicros()
-        let deadlineMicros = a.deadlineUnixMillis.map { $0 * 1000 }
+        let deadlineMicros = a.deadlineUnixMillis.map(UnixTime.micros(fromMillis:))
         func checkStillWanted() throws {
             if let reason = attempts.reason(a.requestID, attempt: a.attempt) {
                 throw ClusterError.cancelled(requestID: a.requestID, reason: reason)
@@ -153,8 +153,8 @@ public final class PrefillWorker: @unchecked Sendable {
         try kv.connect(a.decodeKVEndpoint)
         func sendTimeout() -> Duration {
             guard let d = deadlineMicros else { return .seconds(10) }
-            let left = Int64(d) - Int64(UnixTime.nowMicros())
-            return .microseconds(max(1000, min(left, 10_000_000)))
+            let left = UnixTime.elapsed(from: UnixTime.nowMicros(), to: d)
+            return max(.milliseconds(1), min(left, .seconds(10)))
         }
         // A send blocked on a dead or stalled decode worker ends as soon as the attempt is cancelled.
         let attemptStop = attempts.stopSignal(a.requestID, attempt: a.attempt)

@@ -194,6 +194,34 @@ struct ClusterEndToEndTests {
         try toDecode.send([.bytes(try Message.kvLayer(layer).encoded()), .bytes(Array(repeating: 0, count: 100)),
                            .bytes(Array(repeating: 0, count: tensorBytes))], timeout: .seconds(2))
         try expectError(toDecode, "KVLayer with wrong frame lengths")
+
+        // An entry count other than KVBegin announced is refused before anything is sized by it.
+        let other = KVBegin(requestID: 100, model: shape, wireDType: .f16, promptLength: 4,
+                            entryCounts: Array(repeating: 2, count: layerCount), sampling: try SamplingParameters(maxTokens: 4),
+                            compression: .full, deadlineUnixMillis: nil, prefillWorkerID: 1)
+        try toDecode.send(header: try Message.kvBegin(other).encoded(), timeout: .seconds(2))
+        let inflated = KVLayerHeader(requestID: 100, layerIndex: 1, entryCount: 3, positions: [0, 1, 2],
+                                     frameByteCounts: [tensorBytes * 3 / 2, tensorBytes * 3 / 2], keyFrameCount: 1)
+        try toDecode.send([.bytes(try Message.kvLayer(inflated).encoded()), .bytes(Array(repeating: 0, count: tensorBytes * 3 / 2)),
+                           .bytes(Array(repeating: 0, count: tensorBytes * 3 / 2))], timeout: .seconds(2))
+        try expectError(toDecode, "KVLayer with more entries than KVBegin announced")
+
+        // A complete transfer whose timestamps are impossible (sent at UInt64.max, prefill ending
+        // before it started): installed and decoded, durations saturate, nothing traps.
+        var skewed = other
+        skewed.requestID = 101
+        skewed.sentUnixMicros = .max
+        try toDecode.send(header: try Message.kvBegin(skewed).encoded(), timeout: .seconds(2))
+        for l in 0..<layerCount {
+            let h = KVLayerHeader(requestID: 101, layerIndex: l, entryCount: 2, positions: [0, 1],
+                                  frameByteCounts: [tensorBytes, tensorBytes], keyFrameCount: 1)
+            try toDecode.send([.bytes(try Message.kvLayer(h).encoded()), .bytes(Array(repeating: 0, count: tensorBytes)),
+                               .bytes(Array(repeating: 0, count: tensorBytes))], timeout: .seconds(2))
+        }
+        let end = KVEnd(requestID: 101, firstToken: 1, layerCount: layerCount, payloadBytes: 2 * tensorBytes * layerCount,
+                        times: StageTimes(prefillStartUnixMicros: .max, prefillEndUnixMicros: 1, kvSentUnixMicros: 5))
+        try toDecode.send(header: try Message.kvEnd(end).encoded(), timeout: .seconds(2))
+        usleep(500_000)
         toDecode.close()
         toCoordinator.close()
 

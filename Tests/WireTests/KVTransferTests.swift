@@ -71,6 +71,22 @@ struct KVTransferTests {
         }
     }
 
+    /// What a decode worker runs before allocating for a layer: the same checks as accept, nothing marked.
+    @Test("validate checks a layer header against KVBegin without marking it")
+    func validateBeforeAllocating() throws {
+        let receiver = try KVTransferReceiver(begin: Self.begin(), localModel: Self.model)
+        let inflated = KVLayerHeader(requestID: 77, layerIndex: 0, entryCount: 6, positions: [0, 1, 2, 3, 4, 5],
+                                     frameByteCounts: [6 * 2 * 8 * 2, 6 * 2 * 8 * 2], keyFrameCount: 1)
+        #expect(throws: WireError.countMismatch(field: "KVLayer[0].entry_count", expected: 5, found: 6)) {
+            try receiver.validate(inflated)
+        }
+        let good = KVLayerHeader(requestID: 77, layerIndex: 2, entryCount: 3, positions: [0, 1, 5],
+                                 frameByteCounts: [3 * 2 * 8 * 2, 3 * 2 * 8 * 2], keyFrameCount: 1)
+        try receiver.validate(good)
+        try receiver.validate(good)   // not marked: validating twice is fine, accepting twice is not
+        #expect(receiver.receivedLayerCount == 0 && receiver.receivedPayloadBytes == 0)
+    }
+
     @Test("order and completeness are enforced")
     func ordering() throws {
         let begin = Self.begin(dtype: .f32, entryCounts: [1, 1, 1, 1])

@@ -42,6 +42,14 @@ public struct KVTransferReceiver: Sendable {
     /// Checks a layer header (request, index, not seen before, entry count as announced, positions in
     /// 0..<promptLength, frame layout) and marks the layer received. Call before decoding its payload.
     public mutating func accept(_ header: KVLayerHeader) throws(WireError) {
+        try validate(header)
+        received[header.layerIndex] = true
+        receivedPayloadBytes += 2 * tensorBytes[header.layerIndex]
+    }
+
+    /// The checks of `accept` without marking anything: what a receiver runs before it allocates
+    /// room for the layer, so a hostile entry count never sizes an allocation.
+    public func validate(_ header: KVLayerHeader) throws(WireError) {
         guard end == nil else { throw .transferOutOfOrder("layer \(header.layerIndex) after KVEnd") }
         guard header.requestID == begin.requestID else {
             throw .requestMismatch(expected: begin.requestID, found: header.requestID)
@@ -60,8 +68,6 @@ public struct KVTransferReceiver: Sendable {
             throw .valueOutOfRange(field: "KVLayer[\(header.layerIndex)].positions[]", value: Int64(p),
                                    allowed: 0...Int64(begin.promptLength - 1))
         }
-        received[header.layerIndex] = true
-        receivedPayloadBytes += 2 * tensorBytes[header.layerIndex]
     }
 
     /// `accept(header)`, then validates the frames and converts them into `keys`/`values`
