@@ -39,13 +39,19 @@ extension Scheduler {
 
     /// Picks a pair for the request and assigns it: prefill on the worker with the fewest queued
     /// prompt tokens, decode on the one with the most free KV after what is pending on it. A request
-    /// that has used its attempts fails; one that finds no pair (none registered, or all excluded)
-    /// stays in the waiting queue.
+    /// that has used its attempts fails, and so does one no decode worker could ever hold (when
+    /// configured); one that finds no pair (none registered, or all excluded) stays in the waiting
+    /// queue.
     mutating func place(_ id: UInt64, load: inout PendingLoad) {
         guard var r = requests[id] else { return }
         guard r.attempts < configuration.maxAttempts else {
             return fail(id, ErrorReport(requestID: id, code: .workerLost,
                                         message: "gave up after \(r.attempts) attempts (\(r.excludedPrefill.count) prefill and \(r.excludedDecode.count) decode workers failed)"))
+        }
+        if configuration.refuseWhatNoDecodeWorkerCanHold, let largest = registry.largestDecodeCapacity,
+           r.reservedKVBytes > largest {
+            return fail(id, ErrorReport(requestID: id, code: .busy,
+                                        message: "the request needs \(r.reservedKVBytes) bytes of KV; the largest decode worker holds \(largest)"))
         }
         guard let prefill = registry.pickPrefill(excluding: r.excludedPrefill, pendingTokens: load.tokens),
               let decode = registry.pickDecode(excluding: r.excludedDecode, pendingBytes: load.bytes) else {

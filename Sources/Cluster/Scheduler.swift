@@ -25,8 +25,8 @@ public struct Scheduler: Sendable {
         /// deadline. Requests re-queued after a failure were admitted already and always go back.
         public var maxWaitingRequests = 1024
         public var maxRequests = 4096
-        /// Answer BUSY at submit, before any compute, when the request needs more KV than any
-        /// registered decode worker can hold at all. Off by default because it changes what a
+        /// Answer BUSY before any compute when the request needs more KV than any registered
+        /// decode worker can hold at all (checked whenever it is about to be placed). Off by default because it changes what a
         /// client is told: today such a request is placed and refused BUSY by the decode worker,
         /// and a deadline that passes first wins (EndToEndTests `deadlineAndBusy` expects that).
         public var refuseWhatNoDecodeWorkerCanHold = false
@@ -105,10 +105,6 @@ public struct Scheduler: Sendable {
         guard requests[id] == nil else { return reject(.badRequest, "request id \(id) is already active") }
         guard waiting.count < configuration.maxWaitingRequests, requests.count < configuration.maxRequests else {
             return reject(.busy, "the coordinator holds \(requests.count) requests, \(waiting.count) of them waiting (limits \(configuration.maxRequests) and \(configuration.maxWaitingRequests)); retry later")
-        }
-        if configuration.refuseWhatNoDecodeWorkerCanHold, let largest = registry.largestDecodeCapacity,
-           s.reservedKVBytes > largest {
-            return reject(.busy, "the request needs \(s.reservedKVBytes) bytes of KV; the largest decode worker holds \(largest)")
         }
         let t = s.timeout.components
         let timeoutMillis = UInt64(max(0, t.seconds * 1000 + t.attoseconds / 1_000_000_000_000_000))

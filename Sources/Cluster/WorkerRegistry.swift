@@ -52,9 +52,10 @@ struct WorkerRegistry: Sendable {
             }
     }
 
-    /// The largest KV capacity among healthy decode workers, nil when there is none.
+    /// The largest KV capacity among decode workers, healthy or not (what could ever hold a
+    /// request), nil when there is none.
     var largestDecodeCapacity: Int? {
-        workers.values.filter { $0.role == .decode && $0.health == .ok }.map(\.kvCapacityBytes).max()
+        workers.values.filter { $0.role == .decode }.map(\.kvCapacityBytes).max()
     }
 
     func status(now: Duration) -> [WorkerStatus] {
