@@ -41,8 +41,11 @@ struct SchedulerPlacementTests {
         h.registerDecode(5)
         h.registerDecode(4)
         #expect(h.submit(1).assignments == [Assigned(request: 1, prefill: 1, decode: 4, attempt: 0)])
+        // Were health ignored, the load would still pick P1 and D4.
         h.heartbeat(1, queuedTokens: 0, health: .degraded)
+        h.heartbeat(2, queuedTokens: 100)
         h.heartbeat(4, health: .draining)
+        h.heartbeat(5, freeKV: 5000)
         #expect(h.submit(2).assignments == [Assigned(request: 2, prefill: 2, decode: 5, attempt: 0)])
     }
 
