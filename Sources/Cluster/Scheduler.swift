@@ -26,9 +26,10 @@ public struct Scheduler: Sendable {
         public var maxWaitingRequests = 1024
         public var maxRequests = 4096
         /// Answer BUSY before any compute when the request needs more KV than any registered
-        /// decode worker can hold at all (checked whenever it is about to be placed). Off by default because it changes what a
-        /// client is told: today such a request is placed and refused BUSY by the decode worker,
-        /// and a deadline that passes first wins (EndToEndTests `deadlineAndBusy` expects that).
+        /// decode worker can hold at all (checked whenever it is about to be placed). Off by
+        /// default because it changes what a client is told: today such a request is placed and
+        /// refused BUSY by the decode worker, and a deadline that passes first wins (EndToEndTests
+        /// `deadlineAndBusy` expects that). Issue 11's admission control turns it on.
         public var refuseWhatNoDecodeWorkerCanHold = false
         public init() {}
     }
@@ -63,10 +64,12 @@ public struct Scheduler: Sendable {
             if let r = requests[id], r.client == client {
                 fail(id, ErrorReport(requestID: id, code: .cancelled, message: "cancelled by the client: \(reason)"))
             }
-        case .assignmentUndeliverable(_, _, let worker):
+        case .assignmentUndeliverable(let id, let attempt, let worker):
             // Dropping the worker re-places every request on it, this attempt's included. If it is
             // gone already, that happened when it was dropped.
-            if registry[worker] != nil { workerLost(worker, reason: "unreachable") }
+            if registry[worker] != nil {
+                workerLost(worker, reason: "unreachable (the Assignment for request \(id) attempt \(attempt) was not delivered)")
+            }
         case .clientUnreachable(let id):
             fail(id, ErrorReport(requestID: id, code: .cancelled, message: "client went away"), tellClient: false)
         case .tick:
