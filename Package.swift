@@ -26,6 +26,10 @@ let package = Package(
         // C libraries: one thin module map each, imported by exactly one Swift target.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // The request vocabulary: compression and sampling knobs, finish reasons, error codes, the KV
+        // wire dtype. Validated once; the CLI, the HTTP API, the wire and the policies all use these.
+        .target(name: "RequestVocabulary"),
+
         // Hand-vectorised C kernels (quantised matrix-vector products). Pointers stay in here.
         .target(name: "CKernels", cSettings: vectorC),
 
@@ -38,25 +42,26 @@ let package = Package(
         // The Llama-family model: forward pass, KV cache, decode. KV policy is injected.
         .target(name: "Llama", dependencies: ["Tensors", "Checkpoints"], swiftSettings: vectorSwift),
         // FastKV: window scoring, GQA-aware selection, TSP; SnapKV, StreamingLLM, GemFilter beside it.
-        .target(name: "FastKV", dependencies: ["Llama", "Tensors", "Checkpoints"], swiftSettings: vectorSwift),
+        .target(name: "FastKV", dependencies: ["RequestVocabulary", "Llama", "Tensors", "Checkpoints"], swiftSettings: vectorSwift),
         // Loading a model + tokenizer, sampling, the generate loop.
-        .target(name: "Engine", dependencies: ["Llama", "FastKV", "Tokenization", "Checkpoints", "Tensors"],
+        .target(name: "Engine", dependencies: ["RequestVocabulary", "Llama", "FastKV", "Tokenization", "Checkpoints", "Tensors"],
                 swiftSettings: vectorSwift),
         .executableTarget(name: "fastkv", dependencies: [
-            "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "Tensors", "Cluster", "Wire", "Transport",
+            "RequestVocabulary", "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "Tensors", "Cluster", "Wire", "Transport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: vectorSwift),
 
         // Shared by tests only: file writers (GGUF, safetensors, npy) and tiny random models.
         .target(name: "TestSupport", dependencies: ["Checkpoints"], path: "Tests/TestSupport"),
+        .testTarget(name: "RequestVocabularyTests", dependencies: ["RequestVocabulary"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Checkpoints", "TestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Tensors", "Checkpoints", "TestSupport"],
                     swiftSettings: vectorSwift),
-        .testTarget(name: "FastKVTests", dependencies: ["FastKV", "Llama", "Checkpoints", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "FastKVTests", dependencies: ["RequestVocabulary", "FastKV", "Llama", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "TestSupport"]),
 
         // Wire format and transport (Proto/fastkv.proto). Each C library is imported by one Swift target:
         // protobuf-c by Wire, libzmq by Transport. Transport depends on Wire only for its payload types
@@ -65,16 +70,16 @@ let package = Package(
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         // protoc-c output of Proto/fastkv.proto (scripts/gen-proto.sh); committed, never edited by hand.
         .target(name: "FastKVProto", dependencies: ["CProtobufC"]),
-        .target(name: "Wire", dependencies: ["FastKVProto", "CProtobufC"], swiftSettings: vectorSwift),
+        .target(name: "Wire", dependencies: ["RequestVocabulary", "FastKVProto", "CProtobufC"], swiftSettings: vectorSwift),
         .target(name: "Transport", dependencies: ["CZMQ", "Wire"], swiftSettings: vectorSwift),
-        .testTarget(name: "WireTests", dependencies: ["Wire"], swiftSettings: vectorSwift),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire"], swiftSettings: vectorSwift),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "RequestVocabulary", "Tensors"], swiftSettings: vectorSwift),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire", "RequestVocabulary"], swiftSettings: vectorSwift),
 
         // The disaggregated cluster: coordinator, prefill and decode workers, router, request lifecycle.
-        .target(name: "Cluster", dependencies: ["Engine", "FastKV", "Llama", "Tensors", "Wire", "Transport"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "FastKV", "Llama", "Checkpoints", "Wire", "TestSupport"]),
+        .target(name: "Cluster", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tensors", "Wire", "Transport"]),
+        .testTarget(name: "ClusterTests", dependencies: ["RequestVocabulary", "Cluster", "FastKV", "Llama", "Checkpoints", "Wire", "TestSupport"]),
         // Starts the real `fastkv` binary (release build) as coordinator and workers on loopback.
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Wire", "Transport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Wire", "Transport", "RequestVocabulary"]),
         // `fastkv bench` and scripts/netns-cluster.sh end to end: start the real binaries and scripts
         // (they need the release fastkv built first, as scripts/test.sh does; otherwise they skip).
         .testTarget(name: "BenchTests", dependencies: ["TestSupport"]),

@@ -1,4 +1,5 @@
 import Foundation
+import RequestVocabulary
 import Transport
 import Wire
 
@@ -30,8 +31,36 @@ public final class ClusterClient {
 
     deinit { socket.close() }
 
+    /// The coordinator's worker table, one row per worker.
+    public func workers(timeout: Duration = .seconds(5)) throws -> [WorkerStatusRow] {
+        try status(timeout: timeout).workers.map(WorkerStatusRow.init)
+    }
+
+    /// Polls until at least `prefill` and `decode` healthy workers are registered (the scripts'
+    /// readiness check), or throws after `wait` naming what was missing.
+    public func waitForWorkers(prefill: Int, decode: Int, wait: Duration,
+                               pollTimeout: Duration = .seconds(5)) throws -> [WorkerStatusRow] {
+        let deadline = ContinuousClock.now + wait
+        var last = "coordinator not reachable"
+        while true {
+            do {
+                let rows = try workers(timeout: min(pollTimeout, wait))
+                let healthy = rows.filter(\.isHealthy)
+                let p = healthy.filter { $0.role == "prefill" }.count, d = healthy.filter { $0.role == "decode" }.count
+                if p >= prefill && d >= decode { return rows }
+                last = "\(p) of \(prefill) prefill and \(d) of \(decode) decode workers healthy"
+            } catch {
+                last = "\(error)"
+            }
+            guard ContinuousClock.now < deadline else {
+                throw ClusterError.workersNotReady(after: wait, last: last)
+            }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+    }
+
     /// Asks the coordinator for its worker table.
-    public func status(timeout: Duration = .seconds(5)) throws -> StatusReply {
+    func status(timeout: Duration = .seconds(5)) throws -> StatusReply {
         try send(.statusQuery(StatusQuery()), timeout: timeout)
         let deadline = ContinuousClock.now + timeout
         while true {
@@ -46,8 +75,16 @@ public final class ClusterClient {
         }
     }
 
-    /// Submits a request and waits for its Result (or error), calling `onChunk` for streamed tokens.
+    /// Submits a request and waits for its result (or error), calling `onTokens` for streamed tokens.
     /// `clientTimeout` bounds the whole wait; on expiry the coordinator is told to cancel.
+    public func submit(_ request: ClusterRequest, requestID: UInt64 = UInt64.random(in: 1...UInt64(Int64.max)),
+                       clientTimeout: Duration, onTokens: (StreamedTokens) -> Void = { _ in }) throws -> SubmitOutcome {
+        try submit(request.submit(requestID: requestID), clientTimeout: clientTimeout) { chunk in
+            onTokens(StreamedTokens(index: chunk.index, tokenIDs: chunk.tokenIDs, text: chunk.text))
+        }
+    }
+
+    /// The same with a wire `Submit` (tests that craft requests the vocabulary would refuse).
     public func submit(_ submit: Submit, clientTimeout: Duration,
                        onChunk: (TokenChunk) -> Void = { _ in }) throws -> SubmitOutcome {
         let clock = ContinuousClock()

@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Wire
 
 /// Everything the cluster roles can fail with, each case carrying enough context for one log line.
@@ -14,34 +15,21 @@ public enum ClusterError: Error, Sendable, CustomStringConvertible {
     case planMismatch(layer: Int, planned: Int, produced: Int)
     /// The request was cancelled (by the coordinator, a deadline, or the client).
     case cancelled(requestID: UInt64, reason: String)
+    /// A readiness wait ran out: not enough healthy workers registered (`last` says what was seen).
+    case workersNotReady(after: Duration, last: String)
 
     public var description: String {
         switch self {
         case .remote(let e):
             let who = e.workerID.map { "worker \($0)" } ?? "coordinator"
-            return "\(ErrorCode.label(e.code)) from \(who): \(e.message)"
+            return "\(e.code.label) from \(who): \(e.message)"
         case .deadlineExceeded(let op, let after): return "DEADLINE_EXCEEDED: \(op) got no answer within \(after)"
         case .badRequest(let m): return "BAD_REQUEST: \(m)"
         case .unexpectedMessage(let kind, let context): return "unexpected \(kind) \(context)"
         case .planMismatch(let layer, let planned, let produced):
             return "KV plan mismatch at layer \(layer): announced \(planned) entries, prefill produced \(produced)"
         case .cancelled(let id, let reason): return "request \(id) cancelled: \(reason)"
-        }
-    }
-}
-
-extension ErrorCode {
-    /// The proto spelling (what users grep logs and client output for).
-    public static func label(_ code: ErrorCode) -> String {
-        switch code {
-        case .badRequest: "BAD_REQUEST"
-        case .busy: "BUSY"
-        case .deadlineExceeded: "DEADLINE_EXCEEDED"
-        case .workerLost: "WORKER_LOST"
-        case .modelMismatch: "MODEL_MISMATCH"
-        case .malformed: "MALFORMED"
-        case .internal: "INTERNAL"
-        case .cancelled: "CANCELLED"
+        case .workersNotReady(let after, let last): return "workers not ready within \(after): \(last)"
         }
     }
 }

@@ -49,7 +49,7 @@ final class ControlLink {
             heartbeatInterval = max(.milliseconds(50), ack.heartbeatInterval)
             return nil
         case .error(let e) where e.requestID == nil:
-            log("coordinator: \(ErrorCode.label(e.code)): \(e.message)")
+            log("coordinator: \(e.code.label): \(e.message)")
             if e.code == .badRequest || e.code == .workerLost { isRegistered = false; lastSent = nil }
             return nil
         default:

@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Engine
 import FastKV
 import Foundation
@@ -148,13 +149,12 @@ public final class Coordinator {
         if let bad = ids.first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
             return reject(.badRequest, "token id \(bad) is outside the vocabulary of \(c.vocabularySize)")
         }
-        let sampling = s.sampling ?? Sampling()
-        do { try WireConversion.parameters(sampling).validate() } catch { return reject(.badRequest, "\(error)") }
+        let sampling = s.sampling ?? .greedy
         guard sampling.maxTokens >= 1, ids.count + sampling.maxTokens - 1 <= c.contextLength else {
             return reject(.badRequest, "prompt (\(ids.count) tokens) + max tokens (\(sampling.maxTokens)) exceeds the context of \(c.contextLength)")
         }
         let compression = s.compression ?? .full
-        do { try WireConversion.compression(compression).validate(layerCount: c.layerCount) } catch {
+        do { try compression.validate(layerCount: c.layerCount) } catch {
             return reject(.badRequest, "\(error)")
         }
         // The scheduler fills in the placement (decode worker, attempt), the deadline and streaming.
@@ -165,12 +165,12 @@ public final class Coordinator {
             client: PeerAddress(client), work: work,
             reservedKVBytes: estimatedBytes(compression, promptLength: ids.count, decodeSteps: sampling.maxTokens),
             timeout: s.timeout ?? configuration.defaultTimeout, stream: s.stream,
-            summary: WireConversion.methodName(compression.method))))
+            summary: compression.method.rawValue)))
     }
 
     /// The f32 bytes the decode worker will reserve, from the same plan the prefill worker announces.
-    private func estimatedBytes(_ compression: WireCompression, promptLength: Int, decodeSteps: Int) -> Int {
-        let counts = KVPlan.entryCounts(config: WireConversion.compression(compression), promptLength: promptLength,
+    private func estimatedBytes(_ compression: CompressionConfig, promptLength: Int, decodeSteps: Int) -> Int {
+        let counts = KVPlan.entryCounts(config: compression, promptLength: promptLength,
                                         layerCount: shape.layerCount)
         return KVPlan.installBytes(entryCounts: counts, decodeSteps: decodeSteps, kvHeads: shape.kvHeads,
                                    headDim: shape.headDim)

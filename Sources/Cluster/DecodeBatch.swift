@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Engine
 import Foundation
 import Llama
@@ -57,7 +58,7 @@ final class DecodeBatch: @unchecked Sendable {
         while !stop.isStopped {
             for s in inbox.popAll(waitingUpTo: active.isEmpty ? .milliseconds(100) : .zero) {
                 var decoder = SequenceDecoder(tokenizer: loaded.tokenizer,
-                                              parameters: WireConversion.parameters(s.begin.sampling))
+                                              parameters: s.begin.sampling)
                 var times = s.times
                 times.firstTokenUnixMicros = UnixTime.nowMicros()
                 let text = decoder.accept(s.firstToken)
@@ -128,7 +129,7 @@ final class DecodeBatch: @unchecked Sendable {
         let full = (try? KVWireSize.fullPayloadBytes(promptLength: begin.promptLength, model: shape, dtype: begin.wireDType)) ?? 0
         let result = RequestResult(
             requestID: begin.requestID, text: a.decoder.text, tokenIDs: a.decoder.tokens,
-            finishReason: WireConversion.finishReason(a.decoder.stopReason ?? .maxTokens),
+            finishReason: a.decoder.finishReason ?? .maxTokens,
             promptTokenCount: begin.promptLength,
             timings: Timings(timeToFirstToken: .zero, prefill: prefill, transfer: transfer,
                              decodeTokensPerSecond: steps > 0 && decodeSeconds > 0 ? Double(steps) / decodeSeconds : 0,

@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Engine
 import FastKV
 import Foundation
@@ -170,7 +171,7 @@ public final class DecodeWorker: @unchecked Sendable {
             let receivedAt = UnixTime.nowMicros()
             t.wireBytes += received.byteCount
             let begin = t.receiver.begin
-            let method = WireConversion.compression(begin.compression).method
+            let method = begin.compression.method
             t.cache.nextPosition = Int32(KVPlan.nextPosition(method: method, promptLength: begin.promptLength,
                                                              entryCounts: begin.entryCounts))
             var times = end.times
@@ -224,7 +225,7 @@ public final class DecodeWorker: @unchecked Sendable {
 
     /// Refuses a transfer before anything was reserved: tells the coordinator and the sender.
     private func refuse(_ peer: RoutingID, _ report: ErrorReport, link: ControlLink, socket: ZMQSocket) {
-        log("request \(report.requestID ?? 0): \(ErrorCode.label(report.code)): \(report.message)")
+        log("request \(report.requestID ?? 0): \(report.code.label): \(report.message)")
         refused[peer] = clock.now
         link.send(.error(report))
         reply(socket, to: peer, report)

@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Foundation
 
 /// A FIFO handed between threads (ZeroMQ sockets are single-thread objects, so work moves between an
@@ -21,7 +22,7 @@ public final class LockedQueue<Element: Sendable>: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if items.isEmpty && timeout > .zero {
-            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+            let seconds = timeout.seconds
             _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
         }
         let out = items
@@ -34,7 +35,7 @@ public final class LockedQueue<Element: Sendable>: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if items.isEmpty && timeout > .zero {
-            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+            let seconds = timeout.seconds
             _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
         }
         return items.isEmpty ? nil : items.removeFirst()

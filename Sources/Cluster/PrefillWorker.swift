@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Engine
 import FastKV
 import Foundation
@@ -113,7 +114,7 @@ public final class PrefillWorker: @unchecked Sendable {
     static func code(for error: any Error) -> ErrorCode {
         switch error {
         case ClusterError.deadlineExceeded: return .deadlineExceeded
-        case ClusterError.badRequest, is CompressionError: return .badRequest
+        case ClusterError.badRequest, is RequestError: return .badRequest
         case TransportError.timedOut, TransportError.peerUnreachable: return .workerLost
         default: return .internal
         }
@@ -133,7 +134,7 @@ public final class PrefillWorker: @unchecked Sendable {
         }
         try checkStillWanted()
         let c = loaded.config
-        let config = WireConversion.compression(a.compression)
+        let config = a.compression
         try config.validate(layerCount: c.layerCount)
         let n = a.tokenIDs.count
         guard n > 0 else { throw ClusterError.badRequest("empty prompt") }
@@ -207,14 +208,14 @@ public final class PrefillWorker: @unchecked Sendable {
         let prefillEnd = UnixTime.nowMicros()
         try checkStillWanted()
         try sendBeginOnce()
-        var sampler = Sampler(WireConversion.parameters(a.sampling))
+        var sampler = Sampler(a.sampling)
         let first = sampler.next(result.logits)
         let times = StageTimes(prefillStartUnixMicros: prefillStart, prefillEndUnixMicros: prefillEnd,
                                kvEncodedUnixMicros: lastEncoded, kvSentUnixMicros: UnixTime.nowMicros())
         try sendKV([.bytes(try encoder.encodeEnd(firstToken: first, times: times))])
         log(String(format: "request %llu attempt %d: %d tokens, %@, prefill %.1f ms (of which KV copy+encode %.1f ms), %d wire bytes (%d payload) → %@",
-                   a.requestID, a.attempt, n, WireConversion.methodName(a.compression.method),
-                   Double(prefillEnd - prefillStart) / 1000, Double(encodeTime.components.seconds) * 1000 + Double(encodeTime.components.attoseconds) / 1e15, encoder.wireBytes, encoder.payloadBytes,
+                   a.requestID, a.attempt, n, a.compression.method.rawValue,
+                   Double(prefillEnd - prefillStart) / 1000, encodeTime.milliseconds, encoder.wireBytes, encoder.payloadBytes,
                    a.decodeKVEndpoint))
     }
 }

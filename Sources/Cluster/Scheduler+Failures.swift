@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Wire
 
 // Failures: worker errors, lost and silent workers, deadlines, and ending a request with an error.
@@ -9,7 +10,7 @@ extension Scheduler {
     /// the failing side excluded for this request, as long as attempts remain and the client has no
     /// tokens yet; every other code ends the request with the worker's report.
     mutating func workerError(_ e: ErrorReport, from worker: UInt64, attempt: Int?) {
-        let label = ErrorCode.label(e.code)
+        let label = e.code.label
         guard let id = e.requestID else {
             log("worker \(worker): \(label): \(e.message)")
             return
@@ -82,11 +83,11 @@ extension Scheduler {
         if error.code != .deadlineExceeded && error.code != .cancelled && now.unixMillis > r.deadlineUnixMillis {
             // The deadline is what the client asked about; the proximate cause goes in the message.
             error = ErrorReport(requestID: id, code: .deadlineExceeded,
-                                message: "deadline of \(r.timeoutMillis) ms passed (last failure: \(ErrorCode.label(error.code)): \(error.message))",
+                                message: "deadline of \(r.timeoutMillis) ms passed (last failure: \(error.code.label): \(error.message))",
                                 workerID: error.workerID)
         }
-        if let p = r.phase.placement { cancelOnWorkers(p, requestID: id, reason: ErrorCode.label(error.code)) }
-        log("request \(id): failed: \(ErrorCode.label(error.code)): \(error.message)")
+        if let p = r.phase.placement { cancelOnWorkers(p, requestID: id, reason: error.code.label) }
+        log("request \(id): failed: \(error.code.label): \(error.message)")
         if tellClient { reply(.error(error), to: r.client) }
     }
 

@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Wire
 
 // Placement: which prefill and decode worker serve a request's next attempt.

@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Wire
 
 /// The coordinator's rules, without the coordinator's socket: where each request runs, what
@@ -109,8 +110,7 @@ public struct Scheduler: Sendable {
         guard waiting.count < configuration.maxWaitingRequests, requests.count < configuration.maxRequests else {
             return reject(.busy, "the coordinator holds \(requests.count) requests, \(waiting.count) of them waiting (limits \(configuration.maxRequests) and \(configuration.maxWaitingRequests)); retry later")
         }
-        let t = s.timeout.components
-        let timeoutMillis = UInt64(max(0, t.seconds * 1000 + t.attoseconds / 1_000_000_000_000_000))
+        let timeoutMillis = UInt64(max(0, s.timeout.wholeMilliseconds))
         let request = ScheduledRequest(
             id: id, client: s.client, work: s.work, reservedKVBytes: s.reservedKVBytes, stream: s.stream,
             deadlineUnixMillis: now.unixMillis + timeoutMillis, receivedUnixMicros: now.unixMicros,

@@ -1,4 +1,5 @@
 import FastKV
+import RequestVocabulary
 import Foundation
 import Llama
 import Tokenization
@@ -14,7 +15,7 @@ public struct GenerationResult: Sendable {
     public var decodeMilliseconds: Double
     /// Generated tokens after the first, per second of decode time.
     public var decodeTokensPerSecond: Double
-    public var stopReason: StopReason
+    public var finishReason: FinishReason
     /// Logits of the last prompt position, [vocab].
     public var lastPromptLogits: [Float]
     /// Every selection prefill made, and the FLOP accounting.
@@ -37,10 +38,9 @@ public struct Generator {
     /// Generates a continuation of `promptTokens`. `onText` receives text as it becomes safe to
     /// show (never half a UTF-8 character, never part of a stop string).
     public func generate(promptTokens: [Int32], sampling: SamplingParameters,
-                         compression: CompressionConfig = CompressionConfig(),
+                         compression: CompressionConfig = .full,
                          onText: (String) -> Void = { _ in }) throws -> GenerationResult
     {
-        try sampling.validate()
         let model = loaded.model
         let limit = model.config.contextLength
         guard !promptTokens.isEmpty else { throw EngineError.invalidRequest("the prompt is empty") }
@@ -73,19 +73,11 @@ public struct Generator {
             timeToFirstTokenMilliseconds: (firstTokenTime - start).milliseconds,
             decodeMilliseconds: decodeMs,
             decodeTokensPerSecond: decodeSteps > 0 && decodeMs > 0 ? Double(decodeSteps) / (decodeMs / 1000) : 0,
-            stopReason: sequence.stopReason ?? .maxTokens, lastPromptLogits: logits, prefill: prefill,
+            finishReason: sequence.finishReason ?? .maxTokens, lastPromptLogits: logits, prefill: prefill,
             keptEntries: prefill.record.keptEntries,
             fullEntries: model.config.layerCount * model.config.kvHeadCount * promptTokens.count,
             keptBytes: prefill.record.keptEntries * 2 * model.config.headDim * 4,
             fullBytes: model.config.layerCount * model.config.kvHeadCount * promptTokens.count * 2 * model.config.headDim * 4,
             method: compression.method.rawValue)
-    }
-}
-
-extension Duration {
-    /// This duration in milliseconds.
-    public var milliseconds: Double {
-        let (s, atto) = components
-        return Double(s) * 1000 + Double(atto) / 1e15
     }
 }

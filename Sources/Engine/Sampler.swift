@@ -1,41 +1,6 @@
+import RequestVocabulary
+import Tensors
 import Foundation
-
-/// Sampling settings of one request.
-public struct SamplingParameters: Sendable, Equatable, Codable {
-    /// 0 means greedy (argmax), which is the default.
-    public var temperature: Float = 0
-    /// Keep only the k most likely tokens (0 = off).
-    public var topK: Int = 0
-    /// Keep the smallest set of tokens whose probability reaches p (1 = off).
-    public var topP: Float = 1
-    public var seed: UInt64 = 0
-    public var maxTokens: Int = 128
-    /// Generation stops when the text contains one of these; the stop string itself is not returned.
-    public var stopStrings: [String] = []
-    /// Stop at the model's end-of-sequence tokens.
-    public var stopAtEOS: Bool = true
-
-    public init(temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0, maxTokens: Int = 128,
-                stopStrings: [String] = [], stopAtEOS: Bool = true) {
-        self.temperature = temperature
-        self.topK = topK
-        self.topP = topP
-        self.seed = seed
-        self.maxTokens = maxTokens
-        self.stopStrings = stopStrings
-        self.stopAtEOS = stopAtEOS
-    }
-
-    /// Checks ranges; the message names the bad field.
-    public func validate() throws {
-        func bad(_ message: String) -> EngineError { .invalidRequest(message) }
-        guard temperature.isFinite, temperature >= 0 else { throw bad("temperature must be ≥ 0, got \(temperature)") }
-        guard topK >= 0 else { throw bad("top-k must be ≥ 0, got \(topK)") }
-        guard topP.isFinite, topP > 0, topP <= 1 else { throw bad("top-p must be in (0, 1], got \(topP)") }
-        guard maxTokens >= 1 else { throw bad("max tokens must be ≥ 1, got \(maxTokens)") }
-        guard !stopStrings.contains("") else { throw bad("stop strings must not be empty") }
-    }
-}
 
 /// Picks the next token from logits. Greedy ties break toward the lower id (like torch.argmax).
 /// With a temperature, top-k then top-p filter the distribution and a seeded xoshiro256** stream
@@ -46,7 +11,8 @@ public struct Sampler: Sendable {
 
     public init(_ parameters: SamplingParameters) {
         self.parameters = parameters
-        rng = Xoshiro256(seed: parameters.seed)
+        // No seed: draw one from system entropy, as OpenAI-style servers do; a seed reproduces a run.
+        rng = Xoshiro256(seed: parameters.seed ?? UInt64.random(in: .min ... .max))
     }
 
     public mutating func next(_ logits: [Float]) -> Int32 {
@@ -94,15 +60,8 @@ struct Xoshiro256: Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
     init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s = (splitMix(), splitMix(), splitMix(), splitMix())
+        var seeder = SplitMix64(seed: seed)
+        s = (seeder.next(), seeder.next(), seeder.next(), seeder.next())
     }
 
     mutating func next() -> UInt64 {

@@ -1,18 +1,12 @@
+import RequestVocabulary
 import Tokenization
-
-/// Why generation ended.
-public enum StopReason: String, Sendable, Codable {
-    case endOfSequence = "eos"
-    case stopString = "stop"
-    case maxTokens = "length"
-}
 
 /// Per-sequence generation state shared by the single-process generator and the batched decode
 /// worker: sampling, stop conditions and streaming-safe text. Feed it each chosen token.
 public struct SequenceDecoder: Sendable {
     public private(set) var tokens: [Int32] = []
     public private(set) var text = ""
-    public private(set) var stopReason: StopReason?
+    public private(set) var finishReason: FinishReason?
     private var sampler: Sampler
     private var detokenizer: StreamingDetokenizer
     private var matcher: StopMatcher
@@ -27,25 +21,25 @@ public struct SequenceDecoder: Sendable {
         stopIds = parameters.stopAtEOS ? tokenizer.stopTokenIds : []
     }
 
-    public var isFinished: Bool { stopReason != nil }
+    public var isFinished: Bool { finishReason != nil }
 
     /// Chooses the next token from logits (does not accept it).
     public mutating func sample(_ logits: [Float]) -> Int32 { sampler.next(logits) }
 
     /// Records a generated token; returns the text that became safe to show.
     public mutating func accept(_ token: Int32) -> String {
-        guard stopReason == nil else { return "" }
+        guard finishReason == nil else { return "" }
         tokens.append(token)
         var out = ""
         if stopIds.contains(token) {
-            stopReason = .endOfSequence
+            finishReason = .endOfSequence
             out = matcher.push(detokenizer.finish()) + matcher.finish()
         } else {
             out = matcher.push(detokenizer.append(token))
             if matcher.stopped {
-                stopReason = .stopString
+                finishReason = .stopString
             } else if tokens.count >= parameters.maxTokens {
-                stopReason = .maxTokens
+                finishReason = .maxTokens
                 out += matcher.push(detokenizer.finish()) + matcher.finish()
             }
         }

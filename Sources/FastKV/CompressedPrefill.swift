@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Llama
 
 /// What a compressed prefill leaves behind: the cache, the last-position logits and a record of
@@ -25,16 +26,16 @@ public enum CompressedPrefill {
         let n = tokens.count
         let fullFlops = PrefillFlops.estimate(config: c, enteringTokens: Array(repeating: n, count: c.layerCount))
         switch config.method {
-        case .full, .fastkv, .snapkv, .streamingllm:
+        case .full, .fastKV, .snapKV, .streamingLLM:
             // Reserve what the method will keep (its budgets are known before the pass), not N.
             let planned = KVPlan.entryCounts(config: config, promptLength: n, layerCount: c.layerCount).max() ?? n
             let cache = model.makeCache(capacity: planned + decodeReserve)
             let output: LlamaModel.PrefillOutput
             switch config.method {
-            case .fastkv, .snapkv:
+            case .fastKV, .snapKV:
                 var policy = WindowSelectionPolicy(config: config, layerCount: c.layerCount)
                 output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            case .streamingllm:
+            case .streamingLLM:
                 var policy = StreamingLLMPolicy(config: config)
                 output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             default:
@@ -42,14 +43,14 @@ public enum CompressedPrefill {
                 output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             }
             cache.reserveDecode(decodeReserve)
-            let tspLayer = config.method == .fastkv ? config.resolvedTSPLayer(layerCount: c.layerCount) : nil
+            let tspLayer = config.method == .fastKV ? config.resolvedTSPLayer(layerCount: c.layerCount) : nil
             let record = SelectionRecord(cache: cache, promptLength: n, enteringTokens: output.enteringTokenCounts,
                                          tspLayer: tspLayer, tspPositions: output.propagatedPositions)
             return CompressedPrefillResult(
                 cache: cache, logits: output.logits!, record: record,
                 flops: PrefillFlops.estimate(config: c, enteringTokens: output.enteringTokenCounts),
                 fullFlops: fullFlops)
-        case .gemfilter:
+        case .gemFilter:
             // Pass 1: layers 0…f on everything, caching nothing, to choose the tokens.
             var filter = GemFilterPolicy(config: config, layerCount: c.layerCount)
             let scratch = model.makeCache(capacity: 1)

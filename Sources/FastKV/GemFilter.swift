@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Llama
 import Tensors
 
@@ -14,6 +15,11 @@ public struct GemFilterPolicy: KVSelectionPolicy {
     public init(config: CompressionConfig, layerCount: Int) {
         self.config = config
         filterLayer = config.resolvedTSPLayer(layerCount: layerCount)
+    }
+
+    /// k = min(budget or ⌊N·r⌋, N), at least 1 ([port]): the tokens the second pass runs on.
+    public static func keptCount(config: CompressionConfig, promptLength n: Int) -> Int {
+        max(1, min(config.kvBudget ?? Int((Double(n) * config.retainRate).rounded(.towardZero)), n))
     }
 
     public mutating func select(_ a: LayerActivations) -> LayerSelection {
@@ -36,7 +42,7 @@ public struct GemFilterPolicy: KVSelectionPolicy {
         }
         var pooled: [Float] = []
         Pooling.apply(scores, kernelSize: Self.poolKernel, mode: .avg, into: &pooled)
-        let k = max(1, min(config.kvBudget ?? Int((Double(n) * config.retainRate).rounded(.towardZero)), n))
+        let k = Self.keptCount(config: config, promptLength: n)
         let rows = TopK.select(pooled, count: k)
         selectedRows = rows
         return LayerSelection(keptRows: none.keptRows, propagatedRows: rows, stop: true)

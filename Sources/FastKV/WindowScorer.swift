@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Llama
 import Tensors
 
@@ -10,7 +11,7 @@ import Tensors
 public enum WindowScorer {
     /// S as [Hk][n − w]. Requires n > w.
     public static func scores(_ a: LayerActivations, windowSize w: Int, kernelSize: Int,
-                              pooling: CompressionConfig.Pooling) -> [[Float]] {
+                              pooling: Pooling) -> [[Float]] {
         let n = a.tokenCount, d = a.headDim, group = a.headCount / a.kvHeadCount
         precondition(n > w, "window scoring needs more tokens than the window")
         let width = n - w
@@ -43,15 +44,15 @@ public enum WindowScorer {
     }
 }
 
-/// 1-D pooling along the token axis, stride 1, output length = input length.
-public enum Pooling {
+extension Pooling {
+    /// 1-D pooling along the token axis, stride 1, output length = input length.
     /// max: padding acts as −∞ (each output is the max over the positions that exist);
     /// avg: zero padding and a fixed divisor k_s (count_include_pad), so edges shrink.
-    public static func apply(_ x: [Float], kernelSize k: Int, mode: CompressionConfig.Pooling, into out: inout [Float]) {
+    public static func apply(_ x: [Float], kernelSize k: Int, mode: Pooling, into out: inout [Float]) {
         let n = x.count, half = k / 2
         if out.count != n { out = Array(repeating: 0, count: n) }
         for j in 0..<n {
-            let lo = max(0, j - half), hi = min(n - 1, j + half)
+            let lo = Swift.max(0, j - half), hi = Swift.min(n - 1, j + half)
             switch mode {
             case .max:
                 var m = x[lo]

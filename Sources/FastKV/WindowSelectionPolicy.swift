@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Llama
 
 /// FastKV (spec §1) and GQA-aware SnapKV (same scoring at every layer, no TSP) as one policy:
@@ -9,47 +10,32 @@ import Llama
 /// r' = r/ρ, so every layer ends with ≈ r·N entries.
 public struct WindowSelectionPolicy: KVSelectionPolicy {
     public let config: CompressionConfig
-    public let tspLayer: Int?
-    private var tspApplied = false
+    public let layerCount: Int
 
-    /// - Parameter config: method `.fastkv` or `.snapkv`.
+    /// - Parameter config: method `.fastKV` or `.snapKV` (`CompressedPrefill` dispatches on it).
     public init(config: CompressionConfig, layerCount: Int) {
-        precondition(config.method == .fastkv || config.method == .snapkv)
         self.config = config
-        tspLayer = config.method == .fastkv ? config.resolvedTSPLayer(layerCount: layerCount) : nil
-    }
-
-    /// r_ℓ: r up to and including ℓ_T; r/ρ after it once TSP has dropped tokens (computed in double).
-    func rate(layer: Int, promptLength: Int) -> Double {
-        guard let tspLayer, layer > tspLayer, tspApplied else { return config.retainRate }
-        let rho = config.tspLength.map { Double($0) / Double(promptLength) } ?? config.tspRate
-        return config.retainRate / rho
+        self.layerCount = layerCount
     }
 
     public mutating func select(_ a: LayerActivations) -> LayerSelection {
         let n = a.tokenCount, w = config.windowSize
-        let budget = LayerBudget(enteringTokens: n, rate: rate(layer: a.layer, promptLength: a.promptLength),
-                                 constantBudget: config.kvBudget, windowSize: w)
-        guard budget.compresses else { return .keepAll }
-        let isTSPLayer = a.layer == tspLayer
-        let tsp = TSPBudget(promptLength: a.promptLength, rate: config.tspRate, constantLength: config.tspLength,
-                            windowSize: w)
-        let needsTSP = isTSPLayer && tsp.applies && n == a.promptLength
-        if budget.storesAll && !needsTSP { return .keepAll }
+        let schedule = WindowBudgetSchedule(config: config, promptLength: a.promptLength, layerCount: layerCount)
+        let budget = schedule.budget(layer: a.layer, enteringTokens: n)
+        let propagated = schedule.propagatedSelectCount(layer: a.layer, budget: budget, enteringTokens: n)
+        guard budget.compresses, !budget.storesAll || propagated != nil else { return .keepAll }
         let scores = WindowScorer.scores(a, windowSize: w, kernelSize: config.kernelSize, pooling: config.pooling)
         let window = Array((n - w)..<n)
         var selection = LayerSelection()
         if !budget.storesAll {
             selection.keptRows = scores.map { TopK.select($0, count: budget.selectCount) + window }
         }
-        if needsTSP {
+        if let k = propagated {
             var tokenScores = scores[0]
             for kv in 1..<scores.count {
                 for j in tokenScores.indices { tokenScores[j] += scores[kv][j] }
             }
-            let k = min(max(tsp.propagatedCount - w, 0), n - w)
             selection.propagatedRows = TopK.select(tokenScores, count: k) + window
-            tspApplied = true
         }
         return selection
     }
@@ -62,9 +48,14 @@ public struct StreamingLLMPolicy: KVSelectionPolicy {
 
     public init(config: CompressionConfig) { self.config = config }
 
+    /// C = max(1, budget or ⌊n·r⌋): the entries kept of n (all of them when C ≥ n).
+    public static func capacity(config: CompressionConfig, tokenCount n: Int) -> Int {
+        max(1, config.kvBudget ?? Int((Double(n) * config.retainRate).rounded(.towardZero)))
+    }
+
     public func select(_ a: LayerActivations) -> LayerSelection {
         let n = a.tokenCount
-        let capacity = max(1, config.kvBudget ?? Int((Double(n) * config.retainRate).rounded(.towardZero)))
+        let capacity = Self.capacity(config: config, tokenCount: n)
         guard capacity < n else { return .keepAll }
         let sinks = min(Self.sinkCount, capacity)
         let rows = Array(0..<sinks) + Array((n - (capacity - sinks))..<n)

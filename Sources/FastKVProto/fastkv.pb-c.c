@@ -1035,7 +1035,7 @@ const ProtobufCMessageDescriptor fastkv__token_ids__descriptor =
   (ProtobufCMessageInit) fastkv__token_ids__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__sampling__field_descriptors[6] =
+static const ProtobufCFieldDescriptor fastkv__sampling__field_descriptors[7] =
 {
   {
     "max_tokens",
@@ -1109,8 +1109,21 @@ static const ProtobufCFieldDescriptor fastkv__sampling__field_descriptors[6] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ignore_eos",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Sampling, ignore_eos),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__sampling__field_indices_by_name[] = {
+  6,   /* field[6] = ignore_eos */
   0,   /* field[0] = max_tokens */
   4,   /* field[4] = seed */
   5,   /* field[5] = stop */
@@ -1121,7 +1134,7 @@ static const unsigned fastkv__sampling__field_indices_by_name[] = {
 static const ProtobufCIntRange fastkv__sampling__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor fastkv__sampling__descriptor =
 {
@@ -1131,7 +1144,7 @@ const ProtobufCMessageDescriptor fastkv__sampling__descriptor =
   "Fastkv__Sampling",
   "fastkv",
   sizeof(Fastkv__Sampling),
-  6,
+  7,
   fastkv__sampling__field_descriptors,
   fastkv__sampling__field_indices_by_name,
   1,  fastkv__sampling__number_ranges,
@@ -1153,18 +1166,6 @@ static const ProtobufCFieldDescriptor fastkv__compression__field_descriptors[9] 
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "kv_rate",
-    2,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_FLOAT,
-    0,   /* quantifier_offset */
-    offsetof(Fastkv__Compression, kv_rate),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "kv_budget",
     3,
     PROTOBUF_C_LABEL_NONE,
@@ -1177,36 +1178,12 @@ static const ProtobufCFieldDescriptor fastkv__compression__field_descriptors[9] 
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
-    "tsp_rate",
-    4,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_FLOAT,
-    0,   /* quantifier_offset */
-    offsetof(Fastkv__Compression, tsp_rate),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "tsp_len",
     5,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_UINT32,
     0,   /* quantifier_offset */
     offsetof(Fastkv__Compression, tsp_len),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "tsp_layer",
-    6,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_UINT32,
-    0,   /* quantifier_offset */
-    offsetof(Fastkv__Compression, tsp_layer),
     NULL,
     NULL,
     0,             /* flags */
@@ -1248,21 +1225,60 @@ static const ProtobufCFieldDescriptor fastkv__compression__field_descriptors[9] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kv_rate",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Compression, kv_rate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tsp_rate",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Compression, tsp_rate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tsp_layer",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Fastkv__Compression, tsp_layer_presence_case),
+    offsetof(Fastkv__Compression, tsp_layer),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__compression__field_indices_by_name[] = {
-  7,   /* field[7] = kernel */
-  2,   /* field[2] = kv_budget */
-  1,   /* field[1] = kv_rate */
+  4,   /* field[4] = kernel */
+  1,   /* field[1] = kv_budget */
+  6,   /* field[6] = kv_rate */
   0,   /* field[0] = method */
-  8,   /* field[8] = pooling */
-  5,   /* field[5] = tsp_layer */
-  4,   /* field[4] = tsp_len */
-  3,   /* field[3] = tsp_rate */
-  6,   /* field[6] = window */
+  5,   /* field[5] = pooling */
+  8,   /* field[8] = tsp_layer */
+  2,   /* field[2] = tsp_len */
+  7,   /* field[7] = tsp_rate */
+  3,   /* field[3] = window */
 };
-static const ProtobufCIntRange fastkv__compression__number_ranges[1 + 1] =
+static const ProtobufCIntRange fastkv__compression__number_ranges[4 + 1] =
 {
   { 1, 0 },
+  { 3, 1 },
+  { 5, 2 },
+  { 7, 3 },
   { 0, 9 }
 };
 const ProtobufCMessageDescriptor fastkv__compression__descriptor =
@@ -1276,7 +1292,7 @@ const ProtobufCMessageDescriptor fastkv__compression__descriptor =
   9,
   fastkv__compression__field_descriptors,
   fastkv__compression__field_indices_by_name,
-  1,  fastkv__compression__number_ranges,
+  4,  fastkv__compression__number_ranges,
   (ProtobufCMessageInit) fastkv__compression__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

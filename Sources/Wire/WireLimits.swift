@@ -2,7 +2,7 @@
 public enum WireVersion {
     /// `Envelope.protocol_version`. Bump only for incompatible schema changes; receivers reject any
     /// other value (including 0, i.e. a sender that never set it).
-    public static let protocolVersion: UInt32 = 1
+    public static let protocolVersion: UInt32 = 2
     /// `KVBegin.format_version`: the payload layout ([kv_heads, entries, head_dim], K then V,
     /// little-endian, frames ≤ 16 MiB). Bump when that layout changes.
     public static let kvFormatVersion: UInt32 = 1

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import FastKV
 import Foundation
+import RequestVocabulary
 import Tensors
 
 /// `fastkv bench`: what disaggregation costs and what FastKV saves. Every (config, length) batch runs
@@ -125,7 +126,7 @@ struct BenchCommand: ParsableCommand {
     private func runAggregated(loaded: LoadedModel, configs: [BenchConfig], lengths: [Int], texts: [Int: String],
                                progress: inout BenchProgress, emit: (BenchRow) throws -> Void) throws {
         let generator = Generator(loaded)
-        let sampling = SamplingParameters(maxTokens: maxTokens)
+        let sampling = try SamplingParameters(maxTokens: maxTokens)
         func once(_ ids: [Int32], _ config: BenchConfig) throws -> BenchSample {
             let clock = ContinuousClock()
             let start = clock.now

@@ -1,25 +1,29 @@
 import ArgumentParser
 import FastKV
 import Foundation
+import RequestVocabulary
 
 /// One `--configs` entry: `method[:kv_rate[:tsp_rate]]` (e.g. `full`, `fastkv:0.1:0.2`, `snapkv:0.1`).
-struct BenchConfig: Sendable, Equatable, Codable {
+struct BenchConfig: Sendable, Equatable {
     var label: String
-    var method: CompressionConfig.Method
+    var method: CompressionMethod
     var kvRate: Double?
     var tspRate: Double?
+    /// The engine configuration (defaults for every knob the entry leaves out), checked at parse.
+    let compression: CompressionConfig
+
 
     /// Parses one entry; messages name the entry and what was wrong with it.
     init(parsing text: String) throws {
         let entry = text.trimmingCharacters(in: .whitespaces)
         let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        let methods = CompressionConfig.Method.allCases.map(\.rawValue).joined(separator: ", ")
-        guard (1...3).contains(parts.count), let m = CompressionConfig.Method(rawValue: parts[0].lowercased()) else {
+        let methods = CompressionMethod.choices
+        guard (1...3).contains(parts.count), let m = CompressionMethod(rawValue: parts[0].lowercased()) else {
             throw ValidationError("--configs entry '\(entry)': expected method[:kv_rate[:tsp_rate]] with method one of \(methods)")
         }
         func rate(_ s: String, _ name: String) throws -> Double {
-            guard let v = Double(s), v.isFinite, v > 0, v <= 1 else {
-                throw ValidationError("--configs entry '\(entry)': \(name) must be a number in (0, 1], got '\(s)'")
+            guard let v = Double(s) else {
+                throw ValidationError("--configs entry '\(entry)': \(name) must be a number, got '\(s)'")
             }
             return v
         }
@@ -29,10 +33,14 @@ struct BenchConfig: Sendable, Equatable, Codable {
         if m == .full && kvRate != nil {
             throw ValidationError("--configs entry '\(entry)': full keeps every KV entry and takes no rates")
         }
-        if m != .fastkv && tspRate != nil {
+        if m != .fastKV && tspRate != nil {
             throw ValidationError("--configs entry '\(entry)': tsp_rate applies to fastkv only")
         }
         label = ([m.rawValue] + parts.dropFirst()).joined(separator: ":")
+        do {
+            compression = try CompressionConfig(method: m, retainRate: kvRate ?? CompressionConfig.Defaults.retainRate,
+                                                tspRate: tspRate ?? CompressionConfig.Defaults.tspRate)
+        } catch { throw ValidationError("--configs entry '\(entry)': \(error)") }
     }
 
     static func parseList(_ text: String) throws -> [BenchConfig] {
@@ -42,16 +50,11 @@ struct BenchConfig: Sendable, Equatable, Codable {
         return list
     }
 
-    /// The engine configuration (defaults for every knob the entry leaves out).
-    var compression: CompressionConfig {
-        CompressionConfig(method: method, retainRate: kvRate ?? 0.1, tspRate: tspRate ?? 0.2)
-    }
-
     /// The `fastkv submit` flags for this entry.
     var submitArguments: [String] {
         var args = ["--method", method.rawValue]
-        if method != .full { args += ["--kv-rate", String(kvRate ?? 0.1)] }
-        if method == .fastkv { args += ["--tsp-rate", String(tspRate ?? 0.2)] }
+        if method != .full { args += ["--kv-rate", String(compression.retainRate)] }
+        if method == .fastKV { args += ["--tsp-rate", String(compression.tspRate)] }
         return args
     }
 }

@@ -32,7 +32,7 @@ struct BenchEngineCommand: ParsableCommand {
             let c = model.config
             print("model: \(loaded.path.path) (\(c.layerCount) layers, hidden \(c.hiddenSize), heads \(c.headCount)/\(c.kvHeadCount), vocab \(c.vocabularySize))")
             print("threads: \(ComputePool.threadCount), runs per figure: \(runs) (median)")
-            var rng = SplitMix(seed)
+            var rng = SplitMix64(seed: seed)
             func prompt(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(256 + Int(rng.next() % UInt64(c.vocabularySize - 256))) } }
             // Warm up once (page in weights, start threads).
             var warm = FullKVPolicy()
@@ -116,14 +116,3 @@ func peakRSSBytes() -> Int {
     return 0
 }
 
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -3,6 +3,7 @@ import Engine
 import FastKV
 import Foundation
 import Llama
+import RequestVocabulary
 import Tensors
 
 /// `fastkv bench-prefill`: TTFT and decode speed per compression method, measured in one run so the
@@ -42,7 +43,7 @@ struct BenchPrefillCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let lengthList = try parseList(lengths, "--lengths")
-            var methodList = try CompressionOptions.methods(methods)
+            var methodList = try CompressionMethod.list(methods)
             if !methodList.contains(.full) { methodList.insert(.full, at: 0) }
             let loaded = try modelOptions.load()
             let model = loaded.model, c = model.config

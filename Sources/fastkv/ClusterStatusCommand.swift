@@ -1,7 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
-import Wire
+import RequestVocabulary
 
 struct ClusterStatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,54 +25,16 @@ struct ClusterStatusCommand: ParsableCommand {
         }
     }
 
-    /// Polls the coordinator until the wanted healthy workers are there (or the wait runs out).
-    private func waitForWorkers() throws -> StatusReply {
-        let client = try ClusterClient(coordinator: endpoint.coordinator)
-        let deadline = ContinuousClock.now + .milliseconds(Int64(waitSeconds * 1000))
-        var last = "coordinator not reachable"
-        while true {
-            do {
-                let reply = try client.status(timeout: .milliseconds(Int64(min(timeout, waitSeconds) * 1000)))
-                let healthy = reply.workers.filter { $0.health == .ok }
-                let p = healthy.filter { $0.role == .prefill }.count, d = healthy.filter { $0.role == .decode }.count
-                if p >= waitPrefill && d >= waitDecode { return reply }
-                last = "\(p) of \(waitPrefill) prefill and \(d) of \(waitDecode) decode workers healthy"
-            } catch {
-                last = "\(error)"
-            }
-            guard ContinuousClock.now < deadline else {
-                throw ValidationError("workers not ready within \(waitSeconds) s: \(last)")
-            }
-            Thread.sleep(forTimeInterval: 0.25)
-        }
-    }
-
-    struct Row: Encodable {
-        var role: String
-        var id: UInt64
-        var endpoint: String
-        var health: String
-        var last_heartbeat_age_ms: Int
-        var queued_prompt_tokens: Int
-        var free_kv_bytes: Int
-        var active_sequences: Int
-    }
-
     func run() throws {
         try runReportingErrors {
-            let reply = waitPrefill + waitDecode > 0
-                ? try waitForWorkers()
-                : try ClusterClient(coordinator: endpoint.coordinator).status(timeout: .milliseconds(Int64(timeout * 1000)))
-            let rows = reply.workers.map { w in
-                Row(role: w.role == .prefill ? "prefill" : w.role == .decode ? "decode" : "other", id: w.workerID,
-                    endpoint: w.kvEndpoint.isEmpty ? w.controlEndpoint : w.kvEndpoint,
-                    health: "\(w.health)", last_heartbeat_age_ms: Int(w.lastHeartbeatAge.components.seconds * 1000
-                        + w.lastHeartbeatAge.components.attoseconds / 1_000_000_000_000_000),
-                    queued_prompt_tokens: w.queuedPromptTokens, free_kv_bytes: w.freeKVBytes,
-                    active_sequences: w.activeSequences)
-            }
+            let client = try ClusterClient(coordinator: endpoint.coordinator)
+            let rows = waitPrefill + waitDecode > 0
+                ? try client.waitForWorkers(prefill: waitPrefill, decode: waitDecode,
+                                            wait: .milliseconds(Int64(waitSeconds * 1000)),
+                                            pollTimeout: .milliseconds(Int64(min(timeout, waitSeconds) * 1000)))
+                : try client.workers(timeout: .milliseconds(Int64(timeout * 1000)))
             if json {
-                struct Out: Encodable { var coordinator: String; var workers: [Row] }
+                struct Out: Encodable { var coordinator: String; var workers: [WorkerStatusRow] }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(Out(coordinator: endpoint.coordinator, workers: rows)), as: UTF8.self))

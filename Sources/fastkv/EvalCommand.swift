@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import FastKV
 import Foundation
+import RequestVocabulary
 
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,8 +29,8 @@ struct RetrievalRunner {
     let loaded: LoadedModel
     let maxTokens: Int
 
-    func run(cases: [Int: [RetrievalTask.Case]], methods: [CompressionConfig.Method],
-             config: (CompressionConfig.Method) throws -> CompressionConfig, json: String?) throws {
+    func run(cases: [Int: [RetrievalTask.Case]], methods: [CompressionMethod],
+             config: (CompressionMethod) throws -> CompressionConfig, json: String?) throws {
         var results: [CaseResult] = []
         let lengths = cases.keys.sorted()
         for method in methods {
@@ -102,7 +103,7 @@ struct PasskeyEval: ParsableCommand {
                 }
             }
             try RetrievalRunner(loaded: loaded, maxTokens: 8).run(
-                cases: cases, methods: try CompressionOptions.methods(retrieval.methods),
+                cases: cases, methods: try CompressionMethod.list(retrieval.methods),
                 config: { try compression.config(for: $0) }, json: retrieval.json)
         }
     }
@@ -136,7 +137,7 @@ struct NeedleEval: ParsableCommand {
                 }
             }
             try RetrievalRunner(loaded: loaded, maxTokens: maxTokens).run(
-                cases: cases, methods: try CompressionOptions.methods(retrieval.methods),
+                cases: cases, methods: try CompressionMethod.list(retrieval.methods),
                 config: { try compression.config(for: $0) }, json: retrieval.json)
         }
     }

@@ -29,7 +29,7 @@ struct GenerateCommand: ParsableCommand {
             let compression = try compressionOptions.config()
             try compression.validate(layerCount: loaded.config.layerCount)
             let result = try Generator(loaded).generate(
-                promptTokens: ids, sampling: samplingOptions.parameters, compression: compression,
+                promptTokens: ids, sampling: try samplingOptions.parameters(), compression: compression,
                 onText: { piece in
                     if !json {
                         FileHandle.standardOutput.write(Data(piece.utf8))
@@ -80,7 +80,7 @@ struct GenerateReport: Encodable {
         decode_tokens_per_s = r.decodeTokensPerSecond
         decode_ms = r.decodeMilliseconds
         generated_tokens = r.tokens.count
-        stop_reason = r.stopReason.rawValue
+        stop_reason = r.finishReason.rawValue
         method = r.method
         kv_kept_entries = r.keptEntries
         kv_full_entries = r.fullEntries

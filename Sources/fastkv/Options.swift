@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import FastKV
 import Foundation
+import RequestVocabulary
 import Tensors
 
 struct ModelOptions: ParsableArguments {
@@ -55,83 +56,92 @@ struct PromptOptions: ParsableArguments {
 
 struct SamplingOptions: ParsableArguments {
     @Option(help: "Maximum tokens to generate.")
-    var maxTokens: Int = 128
+    var maxTokens: Int = SamplingParameters.Defaults.maxTokens
     @Option(help: "Sampling temperature (0 = greedy).")
     var temperature: Float = 0
     @Option(help: "Top-k filter (0 = off).")
     var topK: Int = 0
     @Option(help: "Top-p (nucleus) filter (1 = off).")
     var topP: Float = 1
-    @Option(help: "Random seed for sampling.")
-    var seed: UInt64 = 0
+    @Option(help: "Random seed for sampling (default: a fresh one per request, not reproducible).")
+    var seed: UInt64?
     @Option(name: .customLong("stop"), help: "Stop string (repeatable).")
     var stopStrings: [String] = []
+    @Flag(help: "Keep generating past end-of-sequence tokens (benchmarks).")
+    var ignoreEOS = false
 
-    var parameters: SamplingParameters {
-        SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed, maxTokens: maxTokens,
-                           stopStrings: stopStrings)
+    func parameters() throws -> SamplingParameters {
+        try SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed, maxTokens: maxTokens,
+                               stopStrings: stopStrings, stopAtEOS: !ignoreEOS)
     }
 
     func validate() throws {
-        do { try parameters.validate() } catch { throw ValidationError("\(error)") }
+        do { _ = try parameters() } catch { throw ValidationError("\(error)") }
     }
 }
 
+extension CompressionMethod: ExpressibleByArgument {
+    /// A comma-separated method list (`--methods full,fastkv`).
+    static func list(_ text: String) throws -> [CompressionMethod] {
+        try text.split(separator: ",").map { name in
+            let trimmed = name.trimmingCharacters(in: .whitespaces).lowercased()
+            guard let m = CompressionMethod(rawValue: trimmed) else {
+                throw ValidationError("unknown method '\(name)' (use \(CompressionMethod.choices))")
+            }
+            return m
+        }
+    }
+}
+
+extension Pooling: ExpressibleByArgument {}
+extension WireDType: ExpressibleByArgument {}
+
+/// The compression knobs as flags; `CompressionConfig` checks them (one set of rules and defaults).
 struct CompressionOptions: ParsableArguments {
-    @Option(help: "KV method: full | fastkv | snapkv | streamingllm | gemfilter.")
-    var method: String = "full"
-    @Option(help: "KV retain rate r (C = ⌊n·r⌋ per layer).")
+    @Option(help: "KV method.")
+    var method: CompressionMethod = .full
+    @Option(help: "KV retain rate r (C = ⌊n·r⌋ per layer; default \(CompressionConfig.Defaults.retainRate)).")
     var kvRate: Double?
     @Option(help: "Constant KV budget in entries per layer (instead of --kv-rate).")
     var kvBudget: Int?
-    @Option(help: "TSP rate ρ (n_T = ⌊N·ρ⌋ tokens propagate past the TSP layer).")
+    @Option(help: "TSP rate ρ (n_T = ⌊N·ρ⌋ tokens propagate past the TSP layer; default \(CompressionConfig.Defaults.tspRate)).")
     var tspRate: Double?
     @Option(help: "Constant number of propagated tokens (instead of --tsp-rate).")
     var tspLen: Int?
     @Option(help: "TSP layer ℓ_T (also GemFilter's filter layer); default L/2 − 1.")
     var tspLayer: Int?
     @Option(help: "Observation window w.")
-    var window: Int = 8
+    var window: Int = CompressionConfig.Defaults.windowSize
     @Option(help: "Pooling kernel size (odd).")
-    var kernel: Int = 7
-    @Option(help: "Pooling: max | avg.")
-    var pooling: String = "max"
+    var kernel: Int = CompressionConfig.Defaults.kernelSize
+    @Option(help: "Pooling of the window scores.")
+    var pooling: Pooling = CompressionConfig.Defaults.pooling
 
+    /// The knobs for `--method`, with the checks that only make sense for one method.
     func config() throws -> CompressionConfig {
-        guard let m = CompressionConfig.Method(rawValue: method.lowercased()) else {
-            throw ValidationError("--method must be one of \(CompressionConfig.Method.allCases.map(\.rawValue).joined(separator: ", ")), got '\(method)'")
-        }
-        if m == .full && (kvRate != nil || kvBudget != nil || tspRate != nil || tspLen != nil) {
+        if method == .full && (kvRate != nil || kvBudget != nil || tspRate != nil || tspLen != nil) {
             throw ValidationError("--method full keeps every KV entry; --kv-rate/--kv-budget/--tsp-* need another method")
         }
-        if m != .fastkv && (tspRate != nil || tspLen != nil) {
+        if method != .fastKV && (tspRate != nil || tspLen != nil) {
             throw ValidationError("--tsp-rate/--tsp-len apply to --method fastkv only")
         }
-        return try config(for: m)
+        return try config(for: method)
     }
 
-    /// The knobs applied to `method` (used by commands that compare several methods).
-    func config(for m: CompressionConfig.Method) throws -> CompressionConfig {
-        guard let p = CompressionConfig.Pooling(rawValue: pooling.lowercased()) else {
-            throw ValidationError("--pooling must be max or avg, got '\(pooling)'")
-        }
+    /// The knobs applied to `m` (commands that compare several methods with the same knobs).
+    func config(for m: CompressionMethod) throws -> CompressionConfig {
         if kvRate != nil && kvBudget != nil { throw ValidationError("give --kv-rate or --kv-budget, not both") }
         if tspRate != nil && tspLen != nil { throw ValidationError("give --tsp-rate or --tsp-len, not both") }
-        return CompressionConfig(method: m, retainRate: kvRate ?? 0.1, kvBudget: kvBudget, tspRate: tspRate ?? 0.2,
-                                 tspLength: tspLen, tspLayer: tspLayer, windowSize: window, kernelSize: kernel,
-                                 pooling: p)
+        do {
+            return try CompressionConfig(method: m, retainRate: kvRate ?? CompressionConfig.Defaults.retainRate,
+                                         kvBudget: kvBudget, tspRate: tspRate ?? CompressionConfig.Defaults.tspRate,
+                                         tspLength: tspLen, tspLayer: tspLayer, windowSize: window,
+                                         kernelSize: kernel, pooling: pooling)
+        } catch { throw ValidationError("\(error)") }
     }
 
-    /// Parses a comma-separated method list.
-    static func methods(_ list: String) throws -> [CompressionConfig.Method] {
-        try list.split(separator: ",").map { name in
-            guard let m = CompressionConfig.Method(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
-                throw ValidationError("unknown method '\(name)' (use \(CompressionConfig.Method.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return m
-        }
+    /// Every single-method command checks its knobs before it loads a model or sends anything.
+    func validate() throws {
+        _ = try config(for: method == .full ? .fastKV : method)
     }
-
-    // No validate(): commands that compare several methods use `config(for:)` with these knobs, so
-    // the single-method checks run in `config()` when a command asks for it.
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
-import Wire
+import RequestVocabulary
 
 struct SubmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,36 +12,29 @@ struct SubmitCommand: ParsableCommand {
     @OptionGroup var promptOptions: PromptOptions
     @OptionGroup var samplingOptions: SamplingOptions
     @OptionGroup var compressionOptions: CompressionOptions
-    @Option(name: .customLong("wire-dtype"), help: "KV element type on the wire: f16 | f32.")
-    var wireDType: String = "f16"
+    @Option(name: .customLong("wire-dtype"), help: "KV element type on the wire.")
+    var wireDType: WireDType = .f16
     @Option(help: "Request deadline in seconds (the cluster's; the client waits a little longer).")
     var timeout: Double = 120
     @Flag(help: "Print one JSON object at the end instead of streaming text.")
     var json = false
 
     func validate() throws {
-        guard ["f16", "f32"].contains(wireDType.lowercased()) else {
-            throw ValidationError("--wire-dtype must be f16 or f32, got '\(wireDType)'")
-        }
         guard timeout > 0, timeout < 86_400 else { throw ValidationError("--timeout must be in (0, 86400) seconds") }
     }
 
     func run() throws {
         try runReportingErrors {
             let compression = try compressionOptions.config()
-            let requestID = UInt64.random(in: 1...UInt64(Int64.max))
             let timeoutDuration = Duration.milliseconds(Int64((timeout * 1000).rounded(.up)))
-            let submit = Submit(requestID: requestID, prompt: .text(try promptOptions.text()), chat: promptOptions.chat,
-                                sampling: WireConversion.sampling(samplingOptions.parameters),
-                                compression: WireConversion.compression(compression),
-                                wireDType: wireDType.lowercased() == "f32" ? .f32 : .f16, timeout: timeoutDuration,
-                                stream: true)
+            let request = ClusterRequest(prompt: .text(try promptOptions.text()), chat: promptOptions.chat,
+                                         sampling: try samplingOptions.parameters(), compression: compression,
+                                         wireDType: wireDType, timeout: timeoutDuration, stream: true)
             let client = try ClusterClient(coordinator: endpoint.coordinator)
-            let outcome = try client.submit(submit, clientTimeout: timeoutDuration + .seconds(5)) { chunk in
-                if !json { FileHandle.standardOutput.write(Data(chunk.text.utf8)) }
+            let outcome = try client.submit(request, clientTimeout: timeoutDuration + .seconds(5)) { tokens in
+                if !json { FileHandle.standardOutput.write(Data(tokens.text.utf8)) }
             }
-            let report = SubmitReport(outcome, method: compression.method.rawValue,
-                                      wireDType: wireDType.lowercased())
+            let report = SubmitReport(outcome, method: compression.method, wireDType: wireDType)
             if json {
                 print(try report.jsonString())
             } else {

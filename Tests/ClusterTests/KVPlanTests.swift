@@ -2,6 +2,7 @@ import Checkpoints
 import Cluster
 import FastKV
 import Llama
+import RequestVocabulary
 import TestSupport
 import Testing
 import Wire
@@ -12,14 +13,14 @@ import Wire
 struct KVPlanTests {
     static let model: LlamaModel? = try? LlamaModel(checkpoint: openCheckpoint(at: Fixtures.requireModel()))
 
-    static let configs: [FastKV.CompressionConfig] = [
-        FastKV.CompressionConfig(method: .full),
-        FastKV.CompressionConfig(method: .fastkv, retainRate: 0.1, tspRate: 0.2),
-        FastKV.CompressionConfig(method: .fastkv, retainRate: 0.3, tspRate: 0.2),
-        FastKV.CompressionConfig(method: .fastkv, kvBudget: 12, tspLength: 30),
-        FastKV.CompressionConfig(method: .snapkv, retainRate: 0.2),
-        FastKV.CompressionConfig(method: .streamingllm, retainRate: 0.25),
-        FastKV.CompressionConfig(method: .gemfilter, retainRate: 0.2),
+    static let configs: [CompressionConfig] = [
+        try! CompressionConfig(method: .full),
+        try! CompressionConfig(method: .fastKV, retainRate: 0.1, tspRate: 0.2),
+        try! CompressionConfig(method: .fastKV, retainRate: 0.3, tspRate: 0.2),
+        try! CompressionConfig(method: .fastKV, kvBudget: 12, tspLength: 30),
+        try! CompressionConfig(method: .snapKV, retainRate: 0.2),
+        try! CompressionConfig(method: .streamingLLM, retainRate: 0.25),
+        try! CompressionConfig(method: .gemFilter, retainRate: 0.2),
     ]
 
     @Test(arguments: [5, 9, 40, 123])
@@ -33,9 +34,16 @@ struct KVPlanTests {
         }
     }
 
-    @Test func wireConversionKeepsTheTypedRates() {
-        let c = FastKV.CompressionConfig(method: .fastkv, retainRate: 0.1, tspRate: 0.2)
-        let back = WireConversion.compression(WireConversion.compression(c))
-        #expect(back == c)
+    /// Rates travel as doubles: what the user typed is what the prefill worker budgets with.
+    @Test func ratesCrossTheWireExactly() throws {
+        for rate in [0.1, 0.3, 1.0 / 3.0, 0.05] {
+            let c = try CompressionConfig(method: .fastKV, retainRate: rate, tspRate: rate)
+            let a = Assignment(requestID: 1, tokenIDs: [1], sampling: .greedy, compression: c, wireDType: .f16,
+                               decodeWorkerID: 2, decodeKVEndpoint: "tcp://127.0.0.1:1", deadlineUnixMillis: nil)
+            guard case .assignment(let back) = try Message.decode(try Message.assignment(a).encoded()) else {
+                Issue.record("not an assignment"); return
+            }
+            #expect(back.compression == c && back.compression.tspLayer == nil)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Cluster
+import RequestVocabulary
 import Wire
 
 /// A `Scheduler` with a hand-moved clock and a few workers, for tests of its rules without any
@@ -64,11 +65,13 @@ struct SchedulerHarness {
                                      stream: stream, client: client)))
     }
 
+    static let sampling = try! SamplingParameters(maxTokens: 4)
+
     /// The only place the tests name the sampling and compression types: the scheduler carries
     /// them opaquely inside the Assignment template.
     static func submission(_ id: UInt64, tokens: Int, reservedKVBytes: Int, timeout: Duration, stream: Bool,
                            client: PeerAddress) -> SchedulerSubmission {
-        let work = Assignment(requestID: id, tokenIDs: (0..<tokens).map { Int32($0) }, sampling: Sampling(maxTokens: 4),
+        let work = Assignment(requestID: id, tokenIDs: (0..<tokens).map { Int32($0) }, sampling: Self.sampling,
                               compression: .full, wireDType: .f16, decodeWorkerID: 0, decodeKVEndpoint: "",
                               deadlineUnixMillis: nil)
         return SchedulerSubmission(client: client, work: work, reservedKVBytes: reservedKVBytes, timeout: timeout,

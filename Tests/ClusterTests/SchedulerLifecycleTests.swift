@@ -1,4 +1,5 @@
 import Cluster
+import RequestVocabulary
 import Testing
 import Wire
 

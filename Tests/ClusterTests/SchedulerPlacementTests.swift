@@ -1,4 +1,5 @@
 import Cluster
+import RequestVocabulary
 import Testing
 import Wire
 
@@ -60,7 +61,7 @@ struct SchedulerPlacementTests {
         let a = try #require(decisions.assignmentMessages.first)
         #expect(a.requestID == 7)
         #expect(a.tokenIDs == [0, 1, 2, 3, 4])
-        #expect(a.sampling == Sampling(maxTokens: 4))
+        #expect(a.sampling == SchedulerHarness.sampling)
         #expect(a.decodeWorkerID == 2)
         #expect(a.decodeKVEndpoint == "tcp://127.0.0.1:8002")
         #expect(a.deadlineUnixMillis == submitted.unixMillis + 2000)

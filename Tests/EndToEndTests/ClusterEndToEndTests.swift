@@ -1,4 +1,5 @@
 import Foundation
+import RequestVocabulary
 import TestSupport
 import Testing
 import Transport
@@ -184,7 +185,7 @@ struct ClusterEndToEndTests {
         try expectError(toDecode, "truncated envelope to the KV endpoint")
         let shape = ModelShape(fingerprint: Array(fingerprint.utf8), layerCount: layerCount, kvHeads: kvHeads, headDim: headDim)
         let begin = KVBegin(requestID: 99, model: shape, wireDType: .f16, promptLength: 4,
-                            entryCounts: Array(repeating: 2, count: layerCount), sampling: Sampling(maxTokens: 4),
+                            entryCounts: Array(repeating: 2, count: layerCount), sampling: try SamplingParameters(maxTokens: 4),
                             compression: .full, deadlineUnixMillis: nil, prefillWorkerID: 1)
         try toDecode.send(header: try Message.kvBegin(begin).encoded(), timeout: .seconds(2))
         let tensorBytes = kvHeads * 2 * headDim * 2

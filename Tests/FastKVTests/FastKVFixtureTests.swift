@@ -2,8 +2,9 @@ import Checkpoints
 import FastKV
 import Foundation
 import Llama
-import Testing
+import RequestVocabulary
 import TestSupport
+import Testing
 
 /// The SmolLM2 model shared by the tests of this target (loaded once).
 enum SharedModel {
@@ -21,7 +22,7 @@ enum SharedModel {
         let model = try SharedModel.get()
         let fixture = try Fixtures.json(Self.fixturePath)
         let ids = (fixture["ids"] as! [Any]).int32s
-        let config = CompressionConfig(method: .fastkv, retainRate: 0.2, tspRate: 0.2, tspLayer: 14)
+        let config = try CompressionConfig(method: .fastKV, retainRate: 0.2, tspRate: 0.2, tspLayer: 14)
         let result = try CompressedPrefill.run(model: model, tokens: ids, config: config)
         let record = result.record
         #expect(record.tsp_positions == (fixture["tsp_positions"] as! [Any]).ints, "TSP list differs")
@@ -68,7 +69,7 @@ enum SharedModel {
         let ids = (fixture["ids"] as! [Any]).int32s
         let expected = (fixture["greedy16"] as! [Any]).int32s
         let margins = (fixture["greedy16_top1_minus_top2"] as! [Any]).floats
-        let config = CompressionConfig(method: .fastkv, retainRate: 0.2, tspRate: 0.2, tspLayer: 14)
+        let config = try CompressionConfig(method: .fastKV, retainRate: 0.2, tspRate: 0.2, tspLayer: 14)
         let result = try CompressedPrefill.run(model: model, tokens: ids, config: config, decodeReserve: 16)
         var tokens = [Int32(Sampler.argmaxIndex(result.logits))]
         while tokens.count < 16 {
@@ -87,9 +88,9 @@ enum SharedModel {
         let model = try SharedModel.get()
         let fixture = try Fixtures.json(Self.fixturePath)
         let ids = (fixture["ids"] as! [Any]).int32s
-        let full = try CompressedPrefill.run(model: model, tokens: ids, config: CompressionConfig(method: .full))
+        let full = try CompressedPrefill.run(model: model, tokens: ids, config: try CompressionConfig(method: .full))
         let all = try CompressedPrefill.run(model: model, tokens: ids,
-                                            config: CompressionConfig(method: .fastkv, retainRate: 1, tspRate: 1))
+                                            config: try CompressionConfig(method: .fastKV, retainRate: 1, tspRate: 1))
         #expect(full.logits == all.logits)
         #expect(all.record.tsp_positions == nil)
         for (a, b) in zip(full.cache.layers, all.cache.layers) {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import RequestVocabulary
 import Testing
 import Transport
 import Wire
@@ -38,7 +39,7 @@ struct KVTransferBenchmark {
     func transfer(_ c: Case) throws {
         let perTensor = 3 * c.entries * 64
         let begin = KVBegin(requestID: 1, model: Self.model, wireDType: c.dtype, promptLength: 8192,
-                            entryCounts: Array(repeating: c.entries, count: 30), sampling: Sampling(),
+                            entryCounts: Array(repeating: c.entries, count: 30), sampling: SamplingParameters.greedy,
                             compression: .full, deadlineUnixMillis: nil, prefillWorkerID: 1)
         let payloadBytes = try begin.payloadBytes()
         let sources: [[Float]] = (0..<(2 * Self.bufferSets)).map { i in

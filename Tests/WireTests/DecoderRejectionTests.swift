@@ -1,3 +1,4 @@
+import Tensors
 import Testing
 import Wire
 
@@ -37,7 +38,7 @@ struct DecoderRejectionTests {
     @Test("random bytes never trap")
     func randomBytes() {
         #expect(throws: WireError.malformedEnvelope(byteCount: 4)) { try Message.decode([0xFF, 0xFF, 0xFF, 0xFF]) }
-        var g = SplitMix(state: 99)
+        var g = SplitMix64(seed: 99)
         for _ in 0..<5000 {
             let bytes = (0..<Int.random(in: 0...96, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) }
             do { _ = try Message.decode(bytes) } catch {}   // typed throws: only WireError can get here
@@ -46,7 +47,7 @@ struct DecoderRejectionTests {
 
     @Test("mutated valid messages never trap")
     func mutations() throws {
-        var g = SplitMix(state: 7)
+        var g = SplitMix64(seed: 7)
         for message in Samples.all {
             let bytes = try message.encoded()
             for _ in 0..<300 {
@@ -62,13 +63,17 @@ struct DecoderRejectionTests {
     @Test("wrong or missing protocol version")
     func protocolVersion() throws {
         let body: (inout ProtoWriter) -> Void = { c in c.varint(1, 5) }
-        #expect(throws: WireError.unsupportedProtocolVersion(found: 2, supported: 1)) {
-            try Message.decode(ProtoWriter.envelope(version: 2, bodyField: 15, body))
+        // Version 1 (float rates, a sentinel TSP layer) and any newer version are refused by name.
+        for version: UInt32 in [1, 3] {
+            #expect(throws: WireError.unsupportedProtocolVersion(found: version, supported: 2)) {
+                try Message.decode(ProtoWriter.envelope(version: UInt64(version), bodyField: 15, body))
+            }
         }
-        #expect(throws: WireError.unsupportedProtocolVersion(found: 0, supported: 1)) {
+        #expect("\(WireError.unsupportedProtocolVersion(found: 1, supported: 2))".contains("protocol version 1 is not supported"))
+        #expect(throws: WireError.unsupportedProtocolVersion(found: 0, supported: 2)) {
             try Message.decode(ProtoWriter.envelope(version: 0, bodyField: 15, body))
         }
-        #expect(throws: WireError.unsupportedProtocolVersion(found: 0, supported: 1)) { try Message.decode([]) }
+        #expect(throws: WireError.unsupportedProtocolVersion(found: 0, supported: 2)) { try Message.decode([]) }
         #expect(try Message.decode(ProtoWriter.envelope(bodyField: 15, body)) == .cancel(Cancel(requestID: 5, reason: "")))
     }
 
@@ -199,7 +204,7 @@ struct DecoderRejectionTests {
             try Message.decode(ProtoWriter.envelope(bodyField: ProtoWriter.submitField) { s in s.lengthDelimited(2, Array("hi".utf8)) })
         }
         // A NaN temperature.
-        #expect(throws: WireError.invalidValue(field: "Sampling.temperature", value: "nan")) {
+        #expect {
             try Message.decode(ProtoWriter.envelope(bodyField: ProtoWriter.submitField) { s in
                 s.varint(1, 5)
                 s.lengthDelimited(2, Array("hi".utf8))
@@ -208,6 +213,24 @@ struct DecoderRejectionTests {
                     m.bytes += withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { Array($0) }
                 }
             })
+        } throws: { error in
+            guard case WireError.invalidValue(let field, let value) = error else { return false }
+            return field == "Sampling.temperature" && value.contains("nan")
+        }
+        // A kv_rate outside (0, 1] is refused by the same rule as everywhere else.
+        #expect {
+            try Message.decode(ProtoWriter.envelope(bodyField: ProtoWriter.submitField) { s in
+                s.varint(1, 5)
+                s.lengthDelimited(2, Array("hi".utf8))
+                s.message(6) { c in
+                    c.varint(1, 2)   // FASTKV
+                    c.rawVarint(10 << 3 | 1)   // field 10, fixed64
+                    c.bytes += withUnsafeBytes(of: (1.5).bitPattern.littleEndian) { Array($0) }
+                }
+            })
+        } throws: { error in
+            guard case WireError.invalidValue(let field, let value) = error else { return false }
+            return field == "Compression.kv_rate" && value.contains("--kv-rate")
         }
     }
 

@@ -1,20 +1,13 @@
 import Foundation
+import RequestVocabulary
 import Testing
+import Tensors
 import Wire
 
-/// Deterministic pseudo-random floats (SplitMix64), so failures reproduce.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Deterministic pseudo-random floats, so failures reproduce.
+enum TestFloats {
     static func floats(_ count: Int, seed: UInt64) -> [Float] {
-        var g = SplitMix(state: seed)
+        var g = SplitMix64(seed: seed)
         return (0..<count).map { _ in Float.random(in: -8...8, using: &g) }
     }
 }
@@ -49,7 +42,7 @@ struct KVPayloadTests {
     /// Encodes K and V, decodes the frames back, and checks the values and the frame layout.
     func roundTrip(_ s: Shape, dtype: WireDType, headStride: Int? = nil) throws {
         let n = s.kvHeads * s.entries * s.headDim
-        let keys = SplitMix.floats(n, seed: 1), values = SplitMix.floats(n, seed: 2)
+        let keys = TestFloats.floats(n, seed: 1), values = TestFloats.floats(n, seed: 2)
         let positions = (0..<s.entries).map { Int32($0 * 3) }
         let layer = try keys.withUnsafeBufferPointer { k in
             try values.withUnsafeBufferPointer { v in

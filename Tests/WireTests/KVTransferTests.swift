@@ -1,3 +1,5 @@
+import Tensors
+import RequestVocabulary
 import Testing
 import Wire
 
@@ -7,7 +9,7 @@ struct KVTransferTests {
 
     static func begin(dtype: WireDType = .f16, entryCounts: [Int] = [5, 0, 3, 5]) -> KVBegin {
         KVBegin(requestID: 77, model: model, wireDType: dtype, promptLength: 6, entryCounts: entryCounts,
-                sampling: Sampling(maxTokens: 4), compression: CompressionConfig(method: .snapKV, kvBudget: 5),
+                sampling: try! SamplingParameters(maxTokens: 4), compression: try! CompressionConfig(method: .snapKV, kvBudget: 5),
                 deadlineUnixMillis: nil, prefillWorkerID: 3)
     }
 
@@ -25,7 +27,7 @@ struct KVTransferTests {
         for layer in [2, 0, 3, 1] {
             let count = begin.entryCounts[layer]
             let n = 2 * count * 8
-            let k = SplitMix.floats(n, seed: UInt64(layer)), v = SplitMix.floats(n, seed: UInt64(layer + 100))
+            let k = TestFloats.floats(n, seed: UInt64(layer)), v = TestFloats.floats(n, seed: UInt64(layer + 100))
             let positions = (0..<count).map { Int32(5 - $0) }
             let encoded = try k.withUnsafeBufferPointer { kp in
                 try v.withUnsafeBufferPointer { vp in try sender.encodeLayer(layer, positions: positions, keys: kp, values: vp) }

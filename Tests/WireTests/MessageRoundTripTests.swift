@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Testing
 import Wire
 
@@ -37,13 +38,13 @@ struct MessageRoundTripTests {
     }
 
     @Test("values that do not fit their wire field are rejected at encode time")
-    func encodeRange() {
+    func encodeRange() throws {
         var begin = Samples.kvBegin
         begin.entryCounts[0] = 1 << 40
         #expect(throws: WireError.valueOutOfRange(field: "KVBegin.entry_counts[]", value: 1 << 40, allowed: 0...8192)) {
             try Message.kvBegin(begin).encoded()
         }
-        var submit = Submit(requestID: 1, prompt: .text(""), sampling: Sampling(maxTokens: 1 << 40))
+        var submit = Submit(requestID: 1, prompt: .text(""), sampling: try SamplingParameters(maxTokens: 1 << 40))
         #expect(throws: WireError.valueOutOfRange(field: "Sampling.max_tokens", value: 1 << 40,
                                                   allowed: 0...Int64(UInt32.max))) {
             try Message.submit(submit).encoded()

@@ -39,7 +39,7 @@ struct ProtoWriter {
     }
 
     /// An `Envelope` with the given protocol version and one body field.
-    static func envelope(version: UInt64 = 1, bodyField: Int, _ body: (inout ProtoWriter) -> Void) -> [UInt8] {
+    static func envelope(version: UInt64 = 2, bodyField: Int, _ body: (inout ProtoWriter) -> Void) -> [UInt8] {
         var w = ProtoWriter()
         w.varint(1, version)
         w.message(bodyField, body)

@@ -1,3 +1,4 @@
+import RequestVocabulary
 import Wire
 
 /// One fully populated value of every message body (optional fields set, so the round trip
@@ -5,10 +6,10 @@ import Wire
 enum Samples {
     static let model = ModelShape(fingerprint: Array(0..<32), layerCount: 30, kvHeads: 3, headDim: 64)
 
-    static let sampling = Sampling(maxTokens: 256, temperature: 0.7, topK: 40, topP: 0.95, seed: 1234,
-                                   stop: ["</s>", "\n\nUser:", "é✓"])
+    static let sampling = try! SamplingParameters(temperature: 0.7, topK: 40, topP: 0.95, seed: 1234, maxTokens: 256,
+                                                 stopStrings: ["</s>", "\n\nUser:", "é✓"], stopAtEOS: false)
 
-    static let compression = CompressionConfig(method: .fastKV, kvRate: 0.1, kvBudget: 512, tspRate: 0.2,
+    static let compression = try! CompressionConfig(method: .fastKV, retainRate: 0.1, kvBudget: 512, tspRate: 0.2,
                                                tspLength: 2048, tspLayer: 15, windowSize: 8, kernelSize: 7,
                                                pooling: .max)
 
@@ -35,12 +36,12 @@ enum Samples {
         .submit(Submit(requestID: 42, prompt: .text("Hello, wörld"), chat: true, sampling: sampling,
                        compression: compression, wireDType: .f16, timeout: .milliseconds(30_000), stream: true)),
         .submit(Submit(requestID: 43, prompt: .tokenIDs([1, 2, 3, 128_000, 0]))),
-        .submit(Submit(requestID: 44, prompt: .tokenIDs([]), sampling: Sampling())),
+        .submit(Submit(requestID: 44, prompt: .tokenIDs([]), sampling: SamplingParameters.greedy)),
         .assignment(Assignment(requestID: 42, tokenIDs: [1, 15043, 29892], sampling: sampling,
                                compression: .full, wireDType: .f32, decodeWorkerID: 9,
                                decodeKVEndpoint: "tcp://10.0.0.3:6000", deadlineUnixMillis: 1_700_000_030_000,
                                stream: true, attempt: 1)),
-        .assignment(Assignment(requestID: 45, tokenIDs: [7], sampling: Sampling(), compression: compression,
+        .assignment(Assignment(requestID: 45, tokenIDs: [7], sampling: SamplingParameters.greedy, compression: compression,
                                wireDType: .f16, decodeWorkerID: 9, decodeKVEndpoint: "", deadlineUnixMillis: nil)),
         .cancel(Cancel(requestID: 42, reason: "client disconnected")),
         .kvBegin(kvBegin),
@@ -85,7 +86,7 @@ enum Samples {
             + CompressionMethod.allCases.flatMap { method in
                 Pooling.allCases.map { pooling in
                     .submit(Submit(requestID: 1, prompt: .text("x"),
-                                   compression: CompressionConfig(method: method, pooling: pooling)))
+                                   compression: try! CompressionConfig(method: method, pooling: pooling)))
                 }
             }
             + FinishReason.allCases.map { reason in

@@ -156,56 +156,80 @@ struct  Fastkv__Sampling
   float top_p;
   size_t n_stop;
   char **stop;
+  /*
+   * keep generating past end-of-sequence tokens (benchmarks)
+   */
+  protobuf_c_boolean ignore_eos;
   Fastkv__Sampling__SeedPresenceCase seed_presence_case;
   union {
     /*
-     * absent = nondeterministic
+     * absent = nondeterministic (seeded from entropy by the decode worker)
      */
     uint64_t seed;
   };
 };
 #define FASTKV__SAMPLING__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__sampling__descriptor) \
-    , 0, 0, 0, 0, 0,NULL, FASTKV__SAMPLING__SEED_PRESENCE__NOT_SET, {0} }
+    , 0, 0, 0, 0, 0,NULL, 0, FASTKV__SAMPLING__SEED_PRESENCE__NOT_SET, {0} }
 
+
+typedef enum {
+  FASTKV__COMPRESSION__TSP_LAYER_PRESENCE__NOT_SET = 0,
+  FASTKV__COMPRESSION__TSP_LAYER_PRESENCE_TSP_LAYER = 12
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FASTKV__COMPRESSION__TSP_LAYER_PRESENCE__CASE)
+} Fastkv__Compression__TspLayerPresenceCase;
 
 /*
  * Per-request KV compression knobs, named as in the FastKV paper and its reference code.
+ * Protocol version 2: rates are doubles (the value the user typed, exactly: budgets ⌊n·r⌋ must
+ * match on every host), and the TSP layer is optional (absent = the model's L/2 − 1, which every
+ * role resolves from the same model shape). Version 1's float rates and sentinel layer are gone.
+ * proto3 cannot tell 0 from absent: 0 (UNSPECIFIED for pooling) means the default for the rates,
+ * window, kernel and pooling; receivers apply the same range checks as every other entry point.
  */
 struct  Fastkv__Compression
 {
   ProtobufCMessage base;
   Fastkv__CompressionMethod method;
   /*
-   * retained fraction of the prompt's KV (used when kv_budget = 0)
-   */
-  float kv_rate;
-  /*
    * retained entries per layer (0 = use kv_rate)
    */
   uint32_t kv_budget;
   /*
-   * fraction of tokens propagated after the TSP layer
-   */
-  float tsp_rate;
-  /*
    * absolute TSP length (0 = use tsp_rate)
    */
   uint32_t tsp_len;
-  uint32_t tsp_layer;
   /*
-   * observation window (most recent tokens, always kept)
+   * observation window (most recent tokens, always kept); 0 = 8
    */
   uint32_t window;
   /*
-   * pooling kernel size
+   * pooling kernel size (odd); 0 = 7
    */
   uint32_t kernel;
+  /*
+   * UNSPECIFIED = max
+   */
   Fastkv__Pooling pooling;
+  /*
+   * retained fraction of the prompt's KV, in (0, 1]; 0 = 0.1
+   */
+  double kv_rate;
+  /*
+   * fraction of tokens propagated after the TSP layer, in (0, 1]; 0 = 0.2
+   */
+  double tsp_rate;
+  Fastkv__Compression__TspLayerPresenceCase tsp_layer_presence_case;
+  union {
+    /*
+     * absent = L/2 − 1
+     */
+    uint32_t tsp_layer;
+  };
 };
 #define FASTKV__COMPRESSION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__compression__descriptor) \
-    , FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_UNSPECIFIED, 0, 0, 0, 0, 0, 0, 0, FASTKV__POOLING__POOLING_UNSPECIFIED }
+    , FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_UNSPECIFIED, 0, 0, 0, 0, FASTKV__POOLING__POOLING_UNSPECIFIED, 0, 0, FASTKV__COMPRESSION__TSP_LAYER_PRESENCE__NOT_SET, {0} }
 
 
 /*

@@ -1,3 +1,4 @@
+import RequestVocabulary
 import CProtobufC
 import FastKVProto
 
@@ -16,7 +17,7 @@ extension Submit {
         default: throw .missingField("Submit.prompt")
         }
         self.init(requestID: try nonzeroID(s.request_id, "Submit.request_id"), prompt: prompt, chat: s.chat != 0,
-                  sampling: s.sampling == nil ? nil : try Sampling(proto: s.sampling, field: "Submit.sampling"),
+                  sampling: s.sampling == nil ? nil : try SamplingParameters(proto: s.sampling, field: "Submit.sampling"),
                   compression: s.compression == nil ? nil
                       : try CompressionConfig(proto: s.compression, field: "Submit.compression"),
                   wireDType: try WireDType.fromProto(s.wire_dtype, field: "Submit.wire_dtype"),
@@ -30,7 +31,7 @@ extension Assignment {
         try WireCheck.range("Assignment.token_ids", a.n_token_ids, 1...limits.maxPromptLength)
         self.init(requestID: try nonzeroID(a.request_id, "Assignment.request_id"),
                   tokenIDs: protoArray(a.token_ids, a.n_token_ids),
-                  sampling: try Sampling(proto: a.sampling, field: "Assignment.sampling"),
+                  sampling: try SamplingParameters(proto: a.sampling, field: "Assignment.sampling"),
                   compression: try CompressionConfig(proto: a.compression, field: "Assignment.compression"),
                   wireDType: try requiredEnum(WireDType.fromProto(a.wire_dtype, field: "Assignment.wire_dtype"),
                                               "Assignment.wire_dtype"),
@@ -61,7 +62,7 @@ extension KVBegin {
                   wireDType: try requiredEnum(WireDType.fromProto(b.wire_dtype, field: "KVBegin.wire_dtype"),
                                               "KVBegin.wire_dtype"),
                   promptLength: promptLength, entryCounts: entryCounts,
-                  sampling: try Sampling(proto: b.sampling, field: "KVBegin.sampling"),
+                  sampling: try SamplingParameters(proto: b.sampling, field: "KVBegin.sampling"),
                   compression: try CompressionConfig(proto: b.compression, field: "KVBegin.compression"),
                   deadlineUnixMillis: b.deadline_unix_ms == 0 ? nil : b.deadline_unix_ms,
                   prefillWorkerID: try nonzeroID(b.prefill_worker_id, "KVBegin.prefill_worker_id"),

@@ -1,3 +1,4 @@
+import RequestVocabulary
 import CProtobufC
 import FastKVProto
 
@@ -110,30 +111,41 @@ func protoCount(_ field: String, _ v: some FixedWidthInteger & UnsignedInteger,
 
 // MARK: - shared parts
 
-extension Sampling {
+/// A knob outside its rule, named by its proto field (the vocabulary's initializers hold the rules).
+private func invalidKnob(_ message: String, _ error: RequestError) -> WireError {
+    .invalidValue(field: message + "." + error.knob.field, value: "\(error)")
+}
+
+extension SamplingParameters {
     init(proto p: UnsafeMutablePointer<Fastkv__Sampling>?, field: String) throws(WireError) {
         let s = try protoPresent(p, field)
-        try WireCheck.float("Sampling.temperature", s.temperature, 0...1000)
-        try WireCheck.float("Sampling.top_p", s.top_p, 0...1)
-        self.init(maxTokens: Int(s.max_tokens), temperature: s.temperature,
-                  topK: s.top_k == 0 ? nil : Int(s.top_k), topP: s.top_p == 0 ? nil : s.top_p,
-                  seed: s.seed_presence_case == FASTKV__SAMPLING__SEED_PRESENCE_SEED ? s.seed : nil,
-                  stop: protoArray(s.stop, s.n_stop).map(protoString))
+        do {
+            try self.init(temperature: s.temperature, topK: Int(s.top_k), topP: s.top_p == 0 ? 1 : s.top_p,
+                          seed: s.seed_presence_case == FASTKV__SAMPLING__SEED_PRESENCE_SEED ? s.seed : nil,
+                          maxTokens: Int(s.max_tokens), stopStrings: protoArray(s.stop, s.n_stop).map(protoString),
+                          stopAtEOS: s.ignore_eos == 0)
+        } catch { throw invalidKnob("Sampling", error) }
     }
 }
 
 extension CompressionConfig {
+    /// proto3 cannot tell 0 from absent, so 0 (or UNSPECIFIED) means the vocabulary's default for
+    /// the rates, window, kernel and pooling; the method is required.
     init(proto p: UnsafeMutablePointer<Fastkv__Compression>?, field: String) throws(WireError) {
         let c = try protoPresent(p, field)
-        try WireCheck.float("Compression.kv_rate", c.kv_rate, 0...1)
-        try WireCheck.float("Compression.tsp_rate", c.tsp_rate, 0...1)
-        self.init(method: try requiredEnum(CompressionMethod.fromProto(c.method, field: "Compression.method"),
-                                           "Compression.method"),
-                  kvRate: c.kv_rate, kvBudget: c.kv_budget == 0 ? nil : Int(c.kv_budget), tspRate: c.tsp_rate,
-                  tspLength: c.tsp_len == 0 ? nil : Int(c.tsp_len), tspLayer: Int(c.tsp_layer),
-                  windowSize: Int(c.window), kernelSize: Int(c.kernel),
-                  pooling: try requiredEnum(Pooling.fromProto(c.pooling, field: "Compression.pooling"),
-                                            "Compression.pooling"))
+        let method = try requiredEnum(CompressionMethod.fromProto(c.method, field: "Compression.method"),
+                                      "Compression.method")
+        let pooling = try Pooling.fromProto(c.pooling, field: "Compression.pooling") ?? Defaults.pooling
+        let hasLayer = c.tsp_layer_presence_case == FASTKV__COMPRESSION__TSP_LAYER_PRESENCE_TSP_LAYER
+        do {
+            try self.init(method: method, retainRate: c.kv_rate == 0 ? Defaults.retainRate : c.kv_rate,
+                          kvBudget: c.kv_budget == 0 ? nil : Int(c.kv_budget),
+                          tspRate: c.tsp_rate == 0 ? Defaults.tspRate : c.tsp_rate,
+                          tspLength: c.tsp_len == 0 ? nil : Int(c.tsp_len),
+                          tspLayer: hasLayer ? Int(c.tsp_layer) : nil,
+                          windowSize: c.window == 0 ? Defaults.windowSize : Int(c.window),
+                          kernelSize: c.kernel == 0 ? Defaults.kernelSize : Int(c.kernel), pooling: pooling)
+        } catch { throw invalidKnob("Compression", error) }
     }
 }
 

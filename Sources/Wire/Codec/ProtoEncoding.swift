@@ -1,3 +1,4 @@
+import RequestVocabulary
 import CProtobufC
 import FastKVProto
 
@@ -70,19 +71,20 @@ extension Message {
     }
 }
 
-extension Sampling {
+extension SamplingParameters {
     func proto(_ a: CArena) throws(WireError) -> UnsafeMutablePointer<Fastkv__Sampling> {
         let p: UnsafeMutablePointer<Fastkv__Sampling> = a.message(fastkv__sampling__init)
         p.pointee.max_tokens = try WireCheck.uint32("Sampling.max_tokens", maxTokens)
         p.pointee.temperature = temperature
-        p.pointee.top_k = try WireCheck.uint32("Sampling.top_k", topK ?? 0)
-        p.pointee.top_p = topP ?? 0
+        p.pointee.top_k = try WireCheck.uint32("Sampling.top_k", topK)
+        p.pointee.top_p = topP
         if let seed {
             p.pointee.seed_presence_case = FASTKV__SAMPLING__SEED_PRESENCE_SEED
             p.pointee.seed = seed
         }
-        p.pointee.n_stop = stop.count
-        p.pointee.stop = a.strings(stop)
+        p.pointee.n_stop = stopStrings.count
+        p.pointee.stop = a.strings(stopStrings)
+        p.pointee.ignore_eos = stopAtEOS ? 0 : 1
         return p
     }
 }
@@ -91,11 +93,14 @@ extension CompressionConfig {
     func proto(_ a: CArena) throws(WireError) -> UnsafeMutablePointer<Fastkv__Compression> {
         let p: UnsafeMutablePointer<Fastkv__Compression> = a.message(fastkv__compression__init)
         p.pointee.method = method.proto
-        p.pointee.kv_rate = kvRate
+        p.pointee.kv_rate = retainRate
         p.pointee.kv_budget = try WireCheck.uint32("Compression.kv_budget", kvBudget ?? 0)
         p.pointee.tsp_rate = tspRate
         p.pointee.tsp_len = try WireCheck.uint32("Compression.tsp_len", tspLength ?? 0)
-        p.pointee.tsp_layer = try WireCheck.uint32("Compression.tsp_layer", tspLayer)
+        if let tspLayer {
+            p.pointee.tsp_layer_presence_case = FASTKV__COMPRESSION__TSP_LAYER_PRESENCE_TSP_LAYER
+            p.pointee.tsp_layer = try WireCheck.uint32("Compression.tsp_layer", tspLayer)
+        }
         p.pointee.window = try WireCheck.uint32("Compression.window", windowSize)
         p.pointee.kernel = try WireCheck.uint32("Compression.kernel", kernelSize)
         p.pointee.pooling = pooling.proto

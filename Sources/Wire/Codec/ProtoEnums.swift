@@ -1,3 +1,4 @@
+import RequestVocabulary
 import FastKVProto
 
 // Swift enums ⇄ protobuf-c enums. `fromProto` returns nil for UNSPECIFIED (the caller decides

@@ -57,11 +57,4 @@ enum WireCheck {
         }
         return .microseconds(Int64(micros))
     }
-
-    /// A float that must be finite and inside `allowed`.
-    static func float(_ field: String, _ value: Float, _ allowed: ClosedRange<Float>) throws(WireError) {
-        guard value.isFinite, allowed.contains(value) else {
-            throw .invalidValue(field: field, value: "\(value)")
-        }
-    }
 }

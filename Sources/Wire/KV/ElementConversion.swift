@@ -1,3 +1,4 @@
+import RequestVocabulary
 #if _endian(big)
 #error("The KV wire format is little-endian and the codecs copy host memory as is.")
 #endif

@@ -1,3 +1,4 @@
+import RequestVocabulary
 /// One layer's KV, converted to the wire dtype and cut into frames, with its packed header.
 /// Send `envelope` as frame 0 and `frames` (zero-copy slices of `payload`) after it.
 public struct EncodedKVLayer: Sendable {

@@ -1,3 +1,4 @@
+import RequestVocabulary
 /// Exact byte counts of KV payloads, with every multiplication checked.
 ///
 /// The transfer size is known before prefill starts (budgets are deterministic), which is what lets a

@@ -1,3 +1,4 @@
+import RequestVocabulary
 // The headers of a KV transfer, prefill worker → decode worker, pipelined per layer:
 //
 //   KVBegin                      everything needed to validate and reserve before any payload
@@ -18,7 +19,7 @@ public struct KVBegin: Sendable, Hashable {
     public var promptLength: Int
     /// Entries per layer, `model.layerCount` of them, each at most `promptLength`.
     public var entryCounts: [Int]
-    public var sampling: Sampling
+    public var sampling: SamplingParameters
     /// For accounting and logs; the decode side does not re-run it.
     public var compression: CompressionConfig
     /// Absolute wall-clock deadline (Unix ms); nil = none.
@@ -28,7 +29,7 @@ public struct KVBegin: Sendable, Hashable {
     public var sentUnixMicros: UInt64
 
     public init(requestID: UInt64, model: ModelShape, wireDType: WireDType, promptLength: Int,
-                entryCounts: [Int], sampling: Sampling, compression: CompressionConfig,
+                entryCounts: [Int], sampling: SamplingParameters, compression: CompressionConfig,
                 deadlineUnixMillis: UInt64?, prefillWorkerID: UInt64, stream: Bool = false,
                 sentUnixMicros: UInt64 = 0) {
         self.requestID = requestID

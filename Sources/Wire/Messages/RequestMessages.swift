@@ -1,3 +1,4 @@
+import RequestVocabulary
 // A request's control messages, from the client's Submit to the Result (or an ErrorReport).
 // The KV transfer in between is in KVMessages.swift.
 
@@ -16,7 +17,7 @@ public struct Submit: Sendable, Hashable {
     /// Apply the model's chat template to a `.text` prompt.
     public var chat: Bool
     /// nil = the coordinator's defaults.
-    public var sampling: Sampling?
+    public var sampling: SamplingParameters?
     /// nil = the coordinator's default policy.
     public var compression: CompressionConfig?
     /// nil = the coordinator's default.
@@ -28,7 +29,7 @@ public struct Submit: Sendable, Hashable {
     /// Stream `TokenChunk`s while decoding.
     public var stream: Bool
 
-    public init(requestID: UInt64, prompt: Prompt, chat: Bool = false, sampling: Sampling? = nil,
+    public init(requestID: UInt64, prompt: Prompt, chat: Bool = false, sampling: SamplingParameters? = nil,
                 compression: CompressionConfig? = nil, wireDType: WireDType? = nil, timeout: Duration? = nil,
                 stream: Bool = false) {
         self.requestID = requestID
@@ -47,7 +48,7 @@ public struct Submit: Sendable, Hashable {
 public struct Assignment: Sendable, Hashable {
     public var requestID: UInt64
     public var tokenIDs: [Int32]
-    public var sampling: Sampling
+    public var sampling: SamplingParameters
     public var compression: CompressionConfig
     public var wireDType: WireDType
     public var decodeWorkerID: UInt64
@@ -58,7 +59,7 @@ public struct Assignment: Sendable, Hashable {
     /// 0 for the first try; a retry on another worker counts up.
     public var attempt: Int
 
-    public init(requestID: UInt64, tokenIDs: [Int32], sampling: Sampling, compression: CompressionConfig,
+    public init(requestID: UInt64, tokenIDs: [Int32], sampling: SamplingParameters, compression: CompressionConfig,
                 wireDType: WireDType, decodeWorkerID: UInt64, decodeKVEndpoint: String,
                 deadlineUnixMillis: UInt64?, stream: Bool = false, attempt: Int = 0) {
         self.requestID = requestID

@@ -1,4 +1,5 @@
 import FastKV
+import RequestVocabulary
 import Testing
 
 struct BudgetTests {
@@ -46,33 +47,5 @@ struct BudgetTests {
         #expect(out == [5, 5, 5, 2, 0, 9, 9])
         Pooling.apply([3, 3, 3], kernelSize: 3, mode: .avg, into: &out)
         #expect(out == [2, 3, 2])   // zero padding, divisor k_s
-    }
-}
-
-struct ConfigValidationTests {
-    @Test(arguments: [
-        (CompressionConfig(method: .fastkv, retainRate: 0), "--kv-rate"),
-        (CompressionConfig(method: .fastkv, retainRate: 1.5), "--kv-rate"),
-        (CompressionConfig(method: .fastkv, kvBudget: 0), "--kv-budget"),
-        (CompressionConfig(method: .fastkv, tspRate: 0), "--tsp-rate"),
-        (CompressionConfig(method: .fastkv, tspLength: 0), "--tsp-len"),
-        (CompressionConfig(method: .fastkv, tspLayer: 30), "--tsp-layer"),
-        (CompressionConfig(method: .fastkv, tspLayer: 29), "--tsp-layer"),
-        (CompressionConfig(method: .fastkv, windowSize: 0), "--window"),
-        (CompressionConfig(method: .fastkv, kernelSize: 6), "--kernel"),
-        (CompressionConfig(method: .snapkv, retainRate: .nan), "--kv-rate"),
-    ])
-    func invalidConfigsAreRejected(config: CompressionConfig, flag: String) {
-        #expect {
-            try config.validate(layerCount: 30)
-        } throws: { error in
-            "\(error)".contains(flag)
-        }
-    }
-
-    @Test func defaultTSPLayerIsHalfMinusOne() throws {
-        #expect(CompressionConfig(method: .fastkv).resolvedTSPLayer(layerCount: 30) == 14)
-        #expect(CompressionConfig(method: .fastkv).resolvedTSPLayer(layerCount: 32) == 15)
-        try CompressionConfig(method: .fastkv, retainRate: 0.1, tspRate: 0.2).validate(layerCount: 30)
     }
 }

@@ -1,64 +1,61 @@
-import Cluster
 import Foundation
+import RequestVocabulary
 import Wire
 
-/// The machine-readable outcome of `submit` (keys are part of the CLI contract). Latencies: `ttft_ms`
+/// The machine-readable outcome of one cluster request (`fastkv submit --json`; keys are part of the
+/// CLI contract). Latencies: `ttft_ms`
 /// and `time_to_second_token_ms` are the client's own clock from sending Submit; the per-stage
 /// `breakdown` comes from the workers' timestamps carried in StageTimes.
-struct SubmitReport: Encodable {
-    struct Breakdown: Encodable {
-        var queueing_ms: Double?
-        var prefill_compute_ms: Double?
-        var kv_encode_ms: Double?
-        var wire_ms: Double?
-        var install_ms: Double?
-        var decode_ms: Double?
+public struct SubmitReport: Encodable, Sendable {
+    public struct Breakdown: Encodable, Sendable {
+        public var queueing_ms: Double?
+        public var prefill_compute_ms: Double?
+        public var kv_encode_ms: Double?
+        public var wire_ms: Double?
+        public var install_ms: Double?
+        public var decode_ms: Double?
         /// KV transfer left on the TTFT path after prefill compute ended (KV installed on the decode
         /// worker − prefill end, two workers' clocks): with per-layer pipelining most of the transfer
         /// overlaps compute, and this is the rest.
-        var exposed_transfer_ms: Double?
+        public var exposed_transfer_ms: Double?
     }
 
-    var text: String
-    var tokens: [Int32]
-    var finish_reason: String
-    var prompt_tokens: Int
-    var method: String
-    var wire_dtype: String
-    var ttft_ms: Double?
-    var coordinator_ttft_ms: Double
-    var time_to_second_token_ms: Double?
-    var prefill_ms: Double
-    var transfer_ms: Double
-    var decode_tokens_per_s: Double
-    var wire_bytes: Int
-    var payload_bytes: Int
-    var header_bytes: Int
-    var full_kv_wire_bytes: Int
-    var wire_bytes_saved_share: Double
-    var prefill_worker: UInt64
-    var decode_worker: UInt64
-    var total_ms: Double
-    var breakdown: Breakdown
+    public var text: String
+    public var tokens: [Int32]
+    public var finish_reason: String
+    public var prompt_tokens: Int
+    public var method: String
+    public var wire_dtype: String
+    public var ttft_ms: Double?
+    public var coordinator_ttft_ms: Double
+    public var time_to_second_token_ms: Double?
+    public var prefill_ms: Double
+    public var transfer_ms: Double
+    public var decode_tokens_per_s: Double
+    public var wire_bytes: Int
+    public var payload_bytes: Int
+    public var header_bytes: Int
+    public var full_kv_wire_bytes: Int
+    public var wire_bytes_saved_share: Double
+    public var prefill_worker: UInt64
+    public var decode_worker: UInt64
+    public var total_ms: Double
+    public var breakdown: Breakdown
 
-    init(_ o: SubmitOutcome, method: String, wireDType: String) {
+    public init(_ o: SubmitOutcome, method: CompressionMethod, wireDType: WireDType) {
         let r = o.result
         let s = r.timings.stages
         text = r.text
         tokens = r.tokenIDs
-        finish_reason = switch r.finishReason {
-        case .endOfSequence: "eos"
-        case .stopString: "stop"
-        case .maxTokens: "length"
-        }
+        finish_reason = r.finishReason.rawValue
         prompt_tokens = r.promptTokenCount
-        self.method = method
-        wire_dtype = wireDType
-        ttft_ms = o.clientTimeToFirstToken?.millisecondsValue
-        coordinator_ttft_ms = r.timings.timeToFirstToken.millisecondsValue
-        time_to_second_token_ms = o.clientTimeToSecondToken?.millisecondsValue
-        prefill_ms = r.timings.prefill.millisecondsValue
-        transfer_ms = r.timings.transfer.millisecondsValue
+        self.method = method.rawValue
+        wire_dtype = wireDType.rawValue
+        ttft_ms = o.clientTimeToFirstToken?.milliseconds
+        coordinator_ttft_ms = r.timings.timeToFirstToken.milliseconds
+        time_to_second_token_ms = o.clientTimeToSecondToken?.milliseconds
+        prefill_ms = r.timings.prefill.milliseconds
+        transfer_ms = r.timings.transfer.milliseconds
         decode_tokens_per_s = r.timings.decodeTokensPerSecond
         wire_bytes = r.wireBytes
         payload_bytes = r.payloadBytes
@@ -67,7 +64,7 @@ struct SubmitReport: Encodable {
         wire_bytes_saved_share = r.fullKVWireBytes > 0 ? max(0, 1 - Double(r.payloadBytes) / Double(r.fullKVWireBytes)) : 0
         prefill_worker = r.prefillWorkerID
         decode_worker = r.decodeWorkerID
-        total_ms = o.clientTotal.millisecondsValue
+        total_ms = o.clientTotal.milliseconds
         breakdown = Breakdown(
             queueing_ms: UnixTime.millis(from: s.receivedUnixMicros, to: s.assignedUnixMicros),
             prefill_compute_ms: UnixTime.millis(from: s.prefillStartUnixMicros, to: s.prefillEndUnixMicros),
@@ -79,7 +76,7 @@ struct SubmitReport: Encodable {
                                                  to: s.kvInstalledUnixMicros ?? s.kvReceivedUnixMicros))
     }
 
-    var summary: String {
+    public var summary: String {
         func ms(_ v: Double?) -> String { v.map { String(format: "%.1f ms", $0) } ?? "n/a" }
         return """
         [cluster] \(method) (\(wire_dtype) on the wire) | prompt \(prompt_tokens) tokens | prefill worker \(prefill_worker) → decode worker \(decode_worker)
@@ -89,15 +86,9 @@ struct SubmitReport: Encodable {
         """
     }
 
-    func jsonString() throws -> String {
+    public func jsonString() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
-}
-
-extension Duration {
-    var millisecondsValue: Double {
-        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
     }
 }

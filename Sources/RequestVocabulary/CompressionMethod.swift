@@ -1,0 +1,29 @@
+/// Which KV compression a request asks for (spec §1, §3). The raw values are the names users type
+/// (`--method fastkv`, `"method": "fastkv"`) and the names reports print.
+public enum CompressionMethod: String, Sendable, Hashable, Codable, CaseIterable {
+    /// No eviction: the whole prompt's KV.
+    case full
+    /// Token-Selective Propagation + GQA-aware selection (arXiv 2502.01068).
+    case fastKV = "fastkv"
+    /// SnapKV's window scoring at every layer on the full context (GQA-aware here).
+    case snapKV = "snapkv"
+    /// 4 attention sinks plus the most recent tokens.
+    case streamingLLM = "streamingllm"
+    /// Filter-layer selection, then a second full pass over the selected tokens.
+    case gemFilter = "gemfilter"
+
+    /// The comma-separated list users pick from, for help texts and error messages.
+    public static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// Whether the method changes the prefill forward pass itself (TSP, GemFilter's second pass),
+    /// rather than only choosing what each layer stores.
+    public var changesPrefill: Bool { self == .fastKV || self == .gemFilter }
+}
+
+/// Pooling of observation-window attention scores before top-k selection (spec §1.2 step 3).
+public enum Pooling: String, Sendable, Hashable, Codable, CaseIterable {
+    /// −∞ padding: each edge element is the max of the positions that exist.
+    case max
+    /// Zero padding with divisor k_s (count_include_pad), as the reference's avgpool.
+    case avg
+}
