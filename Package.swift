@@ -52,7 +52,7 @@ let package = Package(
         ], swiftSettings: vectorSwift),
 
         // Shared by tests only: file writers (GGUF, safetensors, npy) and tiny random models.
-        .target(name: "TestSupport", dependencies: ["Checkpoints"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Checkpoints", "Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "RequestVocabularyTests", dependencies: ["RequestVocabulary"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),

@@ -1,5 +1,5 @@
 /// The Llama tensor set in HF naming, the GGUF → HF name map, and llama.cpp's Q/K row permutation.
-enum LlamaLayout {
+public enum LlamaLayout {
     private static let blockNames: [String: String] = [
         "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
         "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
@@ -31,7 +31,7 @@ enum LlamaLayout {
     }
 
     /// Every tensor a Llama decoder needs, with its HF shape `[rows, cols]` / `[n]`.
-    static func expectedShapes(_ c: ModelConfig) -> [String: [Int]] {
+    public static func expectedShapes(_ c: ModelConfig) -> [String: [Int]] {
         let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim
         var shapes: [String: [Int]] = [
             "model.embed_tokens.weight": [c.vocabularySize, c.hiddenSize],

@@ -14,6 +14,8 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
-    /// Uniform in [-1, 1) with 24 bits, for test and benchmark tensors.
-    public mutating func nextSignedUnitFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+    /// Uniform in [0, 1) with 24 random bits (exact in f32), for test and benchmark tensors.
+    public mutating func nextUnit() -> Float { Float(next() >> 40) * 0x1p-24 }
+    /// Uniform in [-1, 1).
+    public mutating func nextSigned() -> Float { 2 * nextUnit() - 1 }
 }

@@ -20,39 +20,12 @@ private let clusterBinary: String = ProcessInfo.processInfo.environment["FASTKV_
 private let clusterScript: String = ProcessInfo.processInfo.environment["FASTKV_CLUSTER_SCRIPT"]
     ?? TestPaths.packageRoot.appendingPathComponent("scripts/cluster.sh").path
 
-private struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a command in the package root with stdout/stderr in files. Not Foundation's Process: the
-/// cluster scripts leave background processes behind, and Process.waitUntilExit on Linux then never
-/// returns (nor would a pipe reach EOF); posix_spawn + waitpid waits for the script alone.
+/// Runs a command in the package root (TestSupport's one child-process runner; output in files, so
+/// the background processes the cluster scripts leave behind cannot hold it open). `dir` is where
+/// the test keeps its scratch; no bench step here may take longer than 20 minutes.
 private func run(_ executable: String, _ args: [String], environment: [String: String] = [:],
-                 in dir: URL) throws -> Run {
-    let id = UUID().uuidString
-    let out = dir.appendingPathComponent("cmd-\(id).out"), err = dir.appendingPathComponent("cmd-\(id).err")
-    let argv = ["/usr/bin/env", "--chdir=" + TestPaths.packageRoot.path]
-        + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [executable] + args
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, out.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_addopen(&actions, 2, err.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    var cArgs = argv.map { strdup($0) }
-    defer { cArgs.forEach { free($0) } }
-    cArgs.append(nil)
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, cArgs, environ)
-    guard rc == 0 else { throw CocoaError(.executableLoad, userInfo: ["reason": "posix_spawn \(executable): \(rc)"]) }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    let exited = status & 0x7f == 0
-    return Run(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
-               stdout: String(decoding: (try? Data(contentsOf: out)) ?? Data(), as: UTF8.self),
-               stderr: String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self))
+                 in dir: URL) throws -> CommandResult {
+    try CommandRunner.run(executable, args, timeout: 1200, environment: environment)
 }
 
 /// Why the cluster cannot be started here, or nil when it can (binary with `submit`, cluster script, model).

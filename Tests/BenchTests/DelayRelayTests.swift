@@ -18,10 +18,10 @@ struct DelayRelayTests {
         let target = try TCP.listen()
         defer { close(target.fd) }
         let tmp = try TemporaryDirectory("delay-relay")
-        let relay = try Spawned(python, [Self.relayScript, "--listen", "127.0.0.1:0", "--target", "127.0.0.1:\(target.port)",
-                                         "--delay", "50ms"], stdout: tmp.file("relay.out"), stderr: tmp.file("relay.err"))
+        let relay = try ChildProcess(python, [Self.relayScript, "--listen", "127.0.0.1:0", "--target",
+                                              "127.0.0.1:\(target.port)", "--delay", "50ms"], outputDirectory: tmp.url)
         defer { relay.terminate() }
-        let line = try relay.waitForLine(containing: "listening on", in: tmp.file("relay.out"), timeout: 20)
+        let line = try relay.waitForLine(containing: "listening on", in: relay.stdoutURL, timeout: 20)
         let relayPort = try #require(line.split(separator: " ").dropFirst(3).first?.split(separator: ":").last.flatMap { Int($0) },
                                      "no port in '\(line)'")
 
@@ -105,56 +105,6 @@ struct DelayRelayTests {
     static func python3() -> String? {
         for p in ["/usr/bin/python3", "/usr/local/bin/python3"] where FileManager.default.isExecutableFile(atPath: p) { return p }
         return nil
-    }
-}
-
-/// A child process with stdout/stderr in files (posix_spawn; terminated with SIGTERM, then SIGKILL).
-private final class Spawned {
-    let pid: pid_t
-    private var reaped = false
-
-    init(_ executable: String, _ args: [String], stdout: URL, stderr: URL) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var cArgs = ([executable] + args).map { strdup($0) }
-        defer { cArgs.forEach { free($0) } }
-        cArgs.append(nil)
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, nil, cArgs, environ)
-        guard rc == 0 else { throw TCP.Failure("posix_spawn \(executable): \(rc)") }
-        self.pid = pid
-    }
-
-    func waitForLine(containing needle: String, in file: URL, timeout: Double) throws -> String {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let text = try? String(contentsOf: file, encoding: .utf8),
-               let line = text.split(separator: "\n").first(where: { $0.contains(needle) }) { return String(line) }
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { throw TCP.Failure("the relay exited (status \(status))") }
-            usleep(20_000)
-        }
-        throw TCP.Failure("no '\(needle)' from the relay within \(timeout) s")
-    }
-
-    /// SIGTERM, then SIGKILL after 2 s; true when SIGTERM was enough.
-    @discardableResult
-    func terminate() -> Bool {
-        if reaped { return true }
-        reaped = true
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        for _ in 0..<100 {
-            if waitpid(pid, &status, WNOHANG) == pid { return true }
-            usleep(20_000)
-        }
-        kill(pid, SIGKILL)
-        _ = waitpid(pid, &status, 0)
-        return false
     }
 }
 

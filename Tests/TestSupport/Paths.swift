@@ -40,39 +40,18 @@ public struct CommandResult: Sendable {
 }
 
 public enum CommandRunner {
-    public static func run(_ executable: URL, _ arguments: [String], timeout: Double = 300) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = TestPaths.packageRoot
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
-        let outData = LockedData(), errData = LockedData()
-        let group = DispatchGroup()
-        for (pipe, sink) in [(out, outData), (err, errData)] {
-            group.enter()
-            DispatchQueue.global().async {
-                sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
-                group.leave()
-            }
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        let timedOut = process.isRunning
-        if timedOut {
-            process.terminate()
-            usleep(200_000)
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
-        _ = group.wait(timeout: .now() + 5)   // a grandchild holding the pipes must not hang the test
-        return CommandResult(status: process.terminationStatus,
-                             stdout: String(decoding: outData.get(), as: UTF8.self),
-                             stderr: String(decoding: errData.get(), as: UTF8.self), timedOut: timedOut)
+    /// Runs `executable` to completion in the package root (killed after `timeout` seconds).
+    public static func run(_ executable: URL, _ arguments: [String], timeout: Double = 300,
+                           environment: [String: String] = [:]) throws -> CommandResult {
+        try run(executable.path, arguments, timeout: timeout, environment: environment)
+    }
+
+    /// The same for a path or a name on PATH.
+    public static func run(_ executable: String, _ arguments: [String], timeout: Double = 300,
+                           environment: [String: String] = [:]) throws -> CommandResult {
+        let child = try ChildProcess(executable, arguments, environment: environment)
+        let (status, timedOut) = child.wait(timeout: timeout)
+        return CommandResult(status: status, stdout: child.stdout, stderr: child.stderr, timedOut: timedOut)
     }
 
     /// Runs the release `fastkv` binary; fails clearly if it has not been built.
@@ -83,11 +62,4 @@ public enum CommandRunner {
         }
         return try run(TestPaths.fastkvBinary, arguments, timeout: timeout)
     }
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
-    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
 }

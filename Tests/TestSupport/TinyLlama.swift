@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import Tensors
 
 /// A deterministic random Llama model in HF layout, small enough to run naive reference code against, writable
 /// as an HF directory or as a GGUF (Q/K permuted like llama.cpp's converter, matrices in any `ElementType`).
@@ -30,23 +31,9 @@ public struct TinyLlama: Sendable {
     public init(config: ModelConfig = TinyLlama.defaultConfig, seed: UInt64 = 1) {
         self.config = config
         self.seed = seed
-        let c = config
-        let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim
-        var shapes: [String: [Int]] = ["model.embed_tokens.weight": [c.vocabularySize, c.hiddenSize],
-                                       "model.norm.weight": [c.hiddenSize]]
-        if !c.tieWordEmbeddings { shapes["lm_head.weight"] = [c.vocabularySize, c.hiddenSize] }
-        for i in 0 ..< c.layerCount {
-            let l = "model.layers.\(i)."
-            shapes[l + "input_layernorm.weight"] = [c.hiddenSize]
-            shapes[l + "post_attention_layernorm.weight"] = [c.hiddenSize]
-            shapes[l + "self_attn.q_proj.weight"] = [q, c.hiddenSize]
-            shapes[l + "self_attn.k_proj.weight"] = [kv, c.hiddenSize]
-            shapes[l + "self_attn.v_proj.weight"] = [kv, c.hiddenSize]
-            shapes[l + "self_attn.o_proj.weight"] = [c.hiddenSize, q]
-            shapes[l + "mlp.gate_proj.weight"] = [c.intermediateSize, c.hiddenSize]
-            shapes[l + "mlp.up_proj.weight"] = [c.intermediateSize, c.hiddenSize]
-            shapes[l + "mlp.down_proj.weight"] = [c.hiddenSize, c.intermediateSize]
-        }
+        // The library's own table of HF names and shapes (the GGUF names are cross-checked separately
+        // in LlamaGGUFNames, written independently of the library).
+        let shapes = LlamaLayout.expectedShapes(config)
         self.shapes = shapes
         let scale: Float = 0.1 * Float(3).squareRoot()  // uniform [-a, a) has std a/√3
         var weights: [String: [Float]] = [:]
@@ -112,21 +99,4 @@ public struct TinyLlama: Sendable {
         for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
         return h
     }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): tiny, fast, and the same sequence everywhere.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) with 24 random bits (exact in f32).
-    public mutating func nextUnit() -> Float { Float(next() >> 40) * 0x1p-24 }
-    /// Uniform in [-1, 1).
-    public mutating func nextSigned() -> Float { 2 * nextUnit() - 1 }
 }
