@@ -1,31 +1,39 @@
-import RequestVocabulary
-import Transport
-import Wire
-
 /// Which pair of workers serves one attempt of a request.
-struct Placement: Sendable, Equatable {
-    let prefill: UInt64
-    let decode: UInt64
-    /// 0 for the first try; every re-placement counts up.
-    let attempt: Int
+public struct Placement: Sendable, Hashable {
+    public let prefill: UInt64
+    public let decode: UInt64
+    /// 0 for the first try; every re-placement counts up. Travels in `Assignment.attempt`, so a worker
+    /// (and, once reports carry it, the scheduler) can tell a stale attempt from the live one.
+    public let attempt: Int
+
+    public init(prefill: UInt64, decode: UInt64, attempt: Int) {
+        self.prefill = prefill
+        self.decode = decode
+        self.attempt = attempt
+    }
+
+    func involves(_ worker: UInt64) -> Bool { prefill == worker || decode == worker }
 }
 
-/// Where a request is in its life, as the coordinator sees it. Terminal states are reached by
+/// Where a request is in its life, as the scheduler sees it. Terminal states are reached by
 /// answering the client (a `Result` or an `ErrorReport`, never silence) and dropping the record.
-enum RequestPhase: Sendable, Equatable {
-    /// Accepted, waiting for a prefill and a decode worker (none registered, or all excluded).
+public enum RequestPhase: Sendable, Hashable {
+    /// Accepted and in the waiting queue, for a prefill and a decode worker (none registered, all
+    /// excluded, or re-queued after a failure). `since` is Unix µs.
     case waiting(since: UInt64)
     /// The prefill worker has the Assignment and streams KV straight to the decode worker.
     case prefilling(Placement)
     /// The decode worker installed the KV and streams tokens; `forwarded` reached the client.
     case decoding(Placement, forwarded: Int)
 
-    var placement: Placement? {
+    public var placement: Placement? {
         switch self {
         case .waiting: nil
         case .prefilling(let p), .decoding(let p, _): p
         }
     }
+
+    public var isWaiting: Bool { if case .waiting = self { true } else { false } }
 
     var label: String {
         switch self {
@@ -34,28 +42,4 @@ enum RequestPhase: Sendable, Equatable {
         case .decoding(let p, let n): "decoding on \(p.decode) after \(n) tokens (attempt \(p.attempt))"
         }
     }
-}
-
-/// One client request held by the coordinator: the parsed work (token ids, resolved knobs, the
-/// absolute deadline) and its lifecycle.
-struct CoordinatorRequest {
-    let id: UInt64
-    let client: RoutingID
-    let tokenIDs: [Int32]
-    let sampling: SamplingParameters
-    let compression: CompressionConfig
-    let wireDType: WireDType
-    let stream: Bool
-    let deadlineUnixMillis: UInt64
-    let receivedUnixMicros: UInt64
-    var assignedUnixMicros: UInt64?
-    var firstTokenUnixMicros: UInt64?
-    var phase: RequestPhase
-    /// Attempts used so far (placements made).
-    var attempts = 0
-    /// Workers that failed this request (BUSY, lost): never placed on again.
-    var excludedPrefill: Set<UInt64> = []
-    var excludedDecode: Set<UInt64> = []
-    /// Tokens already forwarded to the client: a re-placed attempt's repeats are not sent twice.
-    var forwardedTokens = 0
 }

@@ -1,53 +1,37 @@
-import Transport
 import Wire
-
-/// A registered worker as the coordinator tracks it.
-struct WorkerEntry {
-    let id: UInt64
-    let role: Role
-    let routingID: RoutingID
-    let controlEndpoint: String
-    let kvEndpoint: String
-    let shape: ModelShape
-    let kvCapacityBytes: Int
-    var lastHeartbeat: ContinuousClock.Instant
-    var queuedPromptTokens = 0
-    var freeKVBytes: Int
-    var activeSequences = 0
-    var health: Health = .ok
-}
 
 /// Membership, liveness and the routing policy: prefill on the worker with the fewest queued prompt
 /// tokens, decode on the worker with the most free KV memory — both counting the work the
-/// coordinator has assigned since the worker's last heartbeat.
-struct WorkerRegistry {
+/// scheduler has assigned that is still being prefilled (`pending…`). Ties go to the lower id, so
+/// placement is deterministic. Only healthy (`.ok`) workers are placed on.
+struct WorkerRegistry: Sendable {
     private(set) var workers: [UInt64: WorkerEntry] = [:]
-    private var byRoutingID: [RoutingID: UInt64] = [:]
-    private let clock = ContinuousClock()
+    private var byAddress: [PeerAddress: UInt64] = [:]
 
+    /// Adds a worker, replacing an entry with the same id (a worker that registers again).
     mutating func add(_ entry: WorkerEntry) {
+        remove(entry.id)
         workers[entry.id] = entry
-        byRoutingID[entry.routingID] = entry.id
+        byAddress[entry.address] = entry.id
     }
 
     @discardableResult
     mutating func remove(_ id: UInt64) -> WorkerEntry? {
         guard let e = workers.removeValue(forKey: id) else { return nil }
-        byRoutingID.removeValue(forKey: e.routingID)
+        if byAddress[e.address] == id { byAddress.removeValue(forKey: e.address) }
         return e
     }
 
-    func worker(routedAs peer: RoutingID) -> WorkerEntry? { byRoutingID[peer].flatMap { workers[$0] } }
+    func worker(at address: PeerAddress) -> WorkerEntry? { byAddress[address].flatMap { workers[$0] } }
 
     subscript(id: UInt64) -> WorkerEntry? {
         get { workers[id] }
         set { workers[id] = newValue }
     }
 
-    /// Workers whose last heartbeat is older than `timeout`.
-    func silent(longerThan timeout: Duration) -> [UInt64] {
-        let now = clock.now
-        return workers.values.filter { now - $0.lastHeartbeat > timeout }.map(\.id)
+    /// Workers whose last heartbeat is older than `timeout` at `now` (monotonic), lowest id first.
+    func silent(longerThan timeout: Duration, now: Duration) -> [UInt64] {
+        workers.values.filter { now - $0.lastHeartbeat > timeout }.map(\.id).sorted()
     }
 
     func pickPrefill(excluding: Set<UInt64>, pendingTokens: [UInt64: Int]) -> WorkerEntry? {
@@ -68,9 +52,14 @@ struct WorkerRegistry {
             }
     }
 
-    func status() -> [WorkerStatus] {
-        let now = clock.now
-        return workers.values.sorted { ($0.role == .prefill ? 0 : 1, $0.id) < ($1.role == .prefill ? 0 : 1, $1.id) }
+    /// The largest KV capacity among decode workers, healthy or not (what could ever hold a
+    /// request), nil when there is none.
+    var largestDecodeCapacity: Int? {
+        workers.values.filter { $0.role == .decode }.map(\.kvCapacityBytes).max()
+    }
+
+    func status(now: Duration) -> [WorkerStatus] {
+        workers.values.sorted { ($0.role == .prefill ? 0 : 1, $0.id) < ($1.role == .prefill ? 0 : 1, $1.id) }
             .map { w in
                 WorkerStatus(workerID: w.id, role: w.role, controlEndpoint: w.controlEndpoint, kvEndpoint: w.kvEndpoint,
                              health: w.health, lastHeartbeatAge: now - w.lastHeartbeat,

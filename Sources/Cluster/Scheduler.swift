@@ -1,0 +1,195 @@
+import RequestVocabulary
+import Wire
+
+/// The coordinator's rules, without the coordinator's socket: where each request runs, what
+/// happens when a worker fails, is busy or goes silent, when a deadline ends a request, and what
+/// the client is told. Events go in (`handle(_:at:)`), decisions come out, in the order they must
+/// be performed.
+///
+/// It is pure in the sense that matters for testing: no sockets, no clock (the caller passes the
+/// time with every event), no logging (log lines are decisions), no randomness (ties go to the
+/// lower worker id, waiting requests are tried in arrival order). So every rule is a unit test.
+/// The split follows nano-vllm's engine, where the scheduler only decides and the engine loop
+/// performs; `Coordinator` is that loop here.
+///
+/// State: the worker table (`WorkerRegistry`), the requests it holds (`ScheduledRequest`, whose
+/// `RequestPhase` is the lifecycle), and the `WaitingQueue` of requests without a placement.
+/// Invariant: a request is in the waiting queue exactly when its phase is `.waiting`.
+public struct Scheduler: Sendable {
+    public struct Configuration: Sendable {
+        /// A worker silent for this long is dropped and its requests re-placed.
+        public var workerTimeout: Duration = .seconds(3)
+        /// Placements per request: the first try plus retries after a lost or busy worker.
+        public var maxAttempts = 3
+        /// Admission bounds: a Submit that finds this many requests waiting, or this many held in
+        /// all (waiting and in flight), is answered BUSY at once rather than queued towards its
+        /// deadline. Requests re-queued after a failure were admitted already and always go back.
+        public var maxWaitingRequests = 1024
+        public var maxRequests = 4096
+        /// Answer BUSY before any compute when the request needs more KV than any registered
+        /// decode worker can hold at all (checked whenever it is about to be placed). Off by
+        /// default because it changes what a client is told: today such a request is placed and
+        /// refused BUSY by the decode worker, and a deadline that passes first wins (EndToEndTests
+        /// `deadlineAndBusy` expects that). Issue 11's admission control turns it on.
+        public var refuseWhatNoDecodeWorkerCanHold = false
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    var registry = WorkerRegistry()
+    var requests: [UInt64: ScheduledRequest] = [:]
+    var waiting = WaitingQueue()
+    private var nextArrival: UInt64 = 0
+    /// The time of the event being handled.
+    var now = SchedulerTime(unixMicros: 0, monotonic: .zero)
+    /// What the event being handled has decided so far.
+    var decisions: [SchedulerDecision] = []
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// Applies one event at `now` and returns what to do, in order.
+    public mutating func handle(_ event: SchedulerEvent, at now: SchedulerTime) -> [SchedulerDecision] {
+        self.now = now
+        decisions = []
+        switch event {
+        case .submit(let s): submit(s)
+        case .register(let r, let address): register(r, from: address)
+        case .heartbeat(let h, let worker): heartbeat(h, from: worker)
+        case .workerLost(let worker, let reason): workerLost(worker, reason: reason)
+        case .tokenChunk(let chunk, let worker): tokenChunk(chunk, from: worker)
+        case .result(let result, let worker): finish(result, from: worker)
+        case .workerError(let e, let worker, let attempt): workerError(e, from: worker, attempt: attempt)
+        case .cancel(let id, let client, let reason):
+            if let r = requests[id], r.client == client {
+                fail(id, ErrorReport(requestID: id, code: .cancelled, message: "cancelled by the client: \(reason)"))
+            }
+        case .assignmentUndeliverable(let id, let attempt, let worker):
+            // Dropping the worker re-places every request on it, this attempt's included. If it is
+            // gone already, that happened when it was dropped.
+            if registry[worker] != nil {
+                workerLost(worker, reason: "unreachable (the Assignment for request \(id) attempt \(attempt) was not delivered)")
+            }
+        case .clientUnreachable(let id):
+            fail(id, ErrorReport(requestID: id, code: .cancelled, message: "client went away"), tellClient: false)
+        case .tick:
+            dropSilentWorkers()
+            expireDeadlines()
+            dispatchWaiting()
+        }
+        let out = decisions
+        decisions = []
+        return out
+    }
+
+    // MARK: queries (for the front end and tests)
+
+    /// The id of the worker registered from `address`, if any.
+    public func worker(at address: PeerAddress) -> UInt64? { registry.worker(at: address)?.id }
+
+    public func workerStatus(at now: SchedulerTime) -> [WorkerStatus] { registry.status(now: now.monotonic) }
+
+    public func phase(of requestID: UInt64) -> RequestPhase? { requests[requestID]?.phase }
+
+    /// Requests held, waiting or in flight.
+    public var requestCount: Int { requests.count }
+
+    /// The waiting queue, in the order dispatch tries it.
+    public var waitingRequestIDs: [UInt64] { waiting.inDispatchOrder }
+
+    // MARK: events
+
+    private mutating func submit(_ s: SchedulerSubmission) {
+        let id = s.requestID
+        func reject(_ code: ErrorCode, _ text: String) {
+            log("request \(id): rejected: \(text)")
+            reply(.error(ErrorReport(requestID: id, code: code, message: text)), to: s.client)
+        }
+        guard requests[id] == nil else { return reject(.badRequest, "request id \(id) is already active") }
+        guard waiting.count < configuration.maxWaitingRequests, requests.count < configuration.maxRequests else {
+            return reject(.busy, "the coordinator holds \(requests.count) requests, \(waiting.count) of them waiting (limits \(configuration.maxRequests) and \(configuration.maxWaitingRequests)); retry later")
+        }
+        let timeoutMillis = UInt64(max(0, s.timeout.wholeMilliseconds))
+        let request = ScheduledRequest(
+            id: id, client: s.client, work: s.work, reservedKVBytes: s.reservedKVBytes, stream: s.stream,
+            deadlineUnixMillis: now.unixMillis + timeoutMillis, receivedUnixMicros: now.unixMicros,
+            arrival: nextArrival, phase: .waiting(since: now.unixMicros))
+        nextArrival += 1
+        requests[id] = request
+        waiting.insert(id, arrival: request.arrival)
+        let about = ["\(request.promptTokenCount) prompt tokens", s.summary, "timeout \(timeoutMillis) ms"]
+        log("request \(id): " + about.filter { !$0.isEmpty }.joined(separator: ", "))
+        dispatchWaiting()
+    }
+
+    private mutating func register(_ r: Register, from address: PeerAddress) {
+        let entry = WorkerEntry(id: r.workerID, role: r.role, address: address, controlEndpoint: r.controlEndpoint,
+                                kvEndpoint: r.kvEndpoint, shape: r.model, kvCapacityBytes: r.kvCapacityBytes,
+                                lastHeartbeat: now.monotonic, freeKVBytes: r.kvCapacityBytes)
+        registry.add(entry)
+        log("registered \(entry.roleLabel) worker \(r.workerID) \(r.kvEndpoint)")
+    }
+
+    private mutating func heartbeat(_ h: Heartbeat, from worker: UInt64) {
+        guard var w = registry[worker] else { return }
+        w.lastHeartbeat = now.monotonic
+        w.queuedPromptTokens = h.queuedPromptTokens
+        w.freeKVBytes = h.freeKVBytes
+        w.activeSequences = h.activeSequences
+        // `.lost` is the coordinator's word for a worker; from the worker itself it means unwell.
+        w.health = h.health == .lost ? .degraded : h.health
+        registry[worker] = w
+    }
+
+    /// Forwards new tokens to a streaming client. A retried attempt repeats tokens from index 0;
+    /// only those past `forwardedTokens` go out, so the client never sees one twice.
+    private mutating func tokenChunk(_ chunk: TokenChunk, from worker: UInt64) {
+        guard var r = requests[chunk.requestID], let p = r.phase.placement, p.decode == worker else { return }
+        let end = chunk.index + chunk.tokenIDs.count
+        if end > r.forwardedTokens {
+            if r.firstTokenUnixMicros == nil { r.firstTokenUnixMicros = now.unixMicros }
+            if r.stream, chunk.index >= r.forwardedTokens { reply(.tokenChunk(chunk), to: r.client) }
+            r.forwardedTokens = end
+        }
+        r.phase = .decoding(p, forwarded: r.forwardedTokens)
+        requests[chunk.requestID] = r
+    }
+
+    /// The decode worker of the current placement finished: the client gets the Result with the
+    /// coordinator's stages (received, assigned) and TTFT filled in.
+    private mutating func finish(_ result: RequestResult, from worker: UInt64) {
+        guard let r = requests[result.requestID], let p = r.phase.placement, p.decode == worker else { return }
+        var out = result
+        out.timings.stages.receivedUnixMicros = r.receivedUnixMicros
+        out.timings.stages.assignedUnixMicros = r.assignedUnixMicros
+        if let first = r.firstTokenUnixMicros, first >= r.receivedUnixMicros {
+            out.timings.timeToFirstToken = .microseconds(Int64(first - r.receivedUnixMicros))
+        }
+        forget(r.id)
+        log("request \(r.id): done, \(result.tokenIDs.count) tokens, \(result.wireBytes) wire bytes (full KV \(result.fullKVWireBytes)), prefill \(p.prefill) decode \(p.decode)")
+        reply(.result(out), to: r.client)
+    }
+
+    // MARK: helpers
+
+    mutating func log(_ line: String) { decisions.append(.log(line)) }
+
+    mutating func reply(_ reply: SchedulerDecision.Reply, to client: PeerAddress) {
+        decisions.append(.reply(reply, to: client))
+    }
+
+    /// Drops a request's record and its place in the waiting queue.
+    @discardableResult
+    mutating func forget(_ id: UInt64) -> ScheduledRequest? {
+        waiting.remove(id)
+        return requests.removeValue(forKey: id)
+    }
+
+    /// Puts a request (back) in the waiting queue at its arrival position.
+    mutating func enqueue(_ r: inout ScheduledRequest) {
+        if !r.phase.isWaiting { r.phase = .waiting(since: now.unixMicros) }
+        requests[r.id] = r
+        waiting.insert(r.id, arrival: r.arrival)
+    }
+}
