@@ -60,7 +60,7 @@ final class ControlLink {
     /// Decodes every control message waiting on the socket, absorbs the membership ones and hands
     /// the rest to `handle`; malformed frames are logged and dropped.
     func receiveAll(_ handle: (Message) -> Void) throws {
-        while let received = try socket.receiveIfAvailable() {
+        while let received = try socket.receiveIfAvailable(onDropped: { log("dropped a message: \($0)") }) {
             let message: Message
             do { message = try Message.decode(frame: received.header) } catch {
                 log("dropped a malformed control message (\(received.byteCount) bytes): \(error)")

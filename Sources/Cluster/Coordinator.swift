@@ -62,7 +62,7 @@ public final class Coordinator {
             case .timedOut: break
             case .ready:
                 var n = 0
-                while n < 256, let m = try socket.receiveIfAvailable() {
+                while n < 256, let m = try socket.receiveIfAvailable(onDropped: { log("dropped a message: \($0)") }) {
                     handle(m)
                     n += 1
                 }

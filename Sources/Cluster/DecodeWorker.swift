@@ -83,7 +83,7 @@ public final class DecodeWorker: @unchecked Sendable {
             if ready.contains(0) { try link.receiveAll { handleControl($0, link: link) } }
             if ready.contains(1) {
                 var drained = 0
-                while drained < 64, let m = try kvSocket.receiveIfAvailable() {
+                while drained < 64, let m = try kvSocket.receiveIfAvailable(onDropped: { log("dropped a KV message: \($0)") }) {
                     handleKV(m, socket: kvSocket, link: link)
                     drained += 1
                 }

@@ -31,6 +31,20 @@ extension ZMQSocket {
         return try receiveAvailable(deadline: deadline)
     }
 
+    /// `receiveIfAvailable`, but a message refused as too large (already read to its end and freed)
+    /// is reported to `onDropped` and the next queued one is returned instead: what every serving
+    /// loop wants, so a hostile peer's 1,100-frame message costs a log line, never the process.
+    public func receiveIfAvailable(onDropped: (TransportError) -> Void) throws(TransportError) -> ReceivedMessage? {
+        while true {
+            do {
+                return try receiveIfAvailable()
+            } catch .messageTooLarge(let frames, let bytes, let maxFrames, let maxBytes, let endpoint) {
+                onDropped(.messageTooLarge(frameCount: frames, byteCount: bytes, maxFrames: maxFrames,
+                                           maxBytes: maxBytes, endpoint: endpoint))
+            }
+        }
+    }
+
     /// Reads one whole message if its first frame is queued (libzmq queues multipart messages
     /// atomically, so the rest is there too).
     private func receiveAvailable(deadline: Deadline) throws(TransportError) -> ReceivedMessage? {

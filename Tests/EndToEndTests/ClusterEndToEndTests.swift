@@ -222,6 +222,13 @@ struct ClusterEndToEndTests {
                         times: StageTimes(prefillStartUnixMicros: .max, prefillEndUnixMicros: 1, kvSentUnixMicros: 5))
         try toDecode.send(header: try Message.kvEnd(end).encoded(), timeout: .seconds(2))
         usleep(500_000)
+
+        // A message of 1,100 empty frames (over the 1,024-frame limit) to either role is dropped with
+        // a log line; before, it escaped the coordinator's loop and the process exited.
+        let flood = [OutgoingFrame](repeating: .bytes([]), count: 1100)
+        try toCoordinator.send(flood, timeout: .seconds(2))
+        try toDecode.send(flood, timeout: .seconds(2))
+        usleep(300_000)
         toDecode.close()
         toCoordinator.close()
 
