@@ -120,7 +120,7 @@ shape() {
 start_relay() {
   local name="$1" ns="$2" listen="$3" target="$4"
   ip netns exec "$ns" "$python" "$relay_py" --listen "$listen" --target "$target" --delay "$delay" \
-    > "$run_dir/relay-$name.out" 2> "$run_dir/relay-$name.log" &
+    < /dev/null > "$run_dir/relay-$name.out" 2> "$run_dir/relay-$name.log" &
   echo $! > "$run_dir/relay-$name.pid"
   for _ in $(seq 1 400); do
     grep -q "listening" "$run_dir/relay-$name.out" 2>/dev/null && return 0
@@ -190,10 +190,13 @@ up() {
 
   export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
   ip netns exec fkv-coord "$bin" coordinator --listen "$coord_ep" --model "$model" \
-    > "$run_dir/coordinator.out" 2> "$run_dir/coordinator.log" &
+    < /dev/null > "$run_dir/coordinator.out" 2> "$run_dir/coordinator.log" &
   echo $! > "$run_dir/coordinator.pid"
   for i in $(seq 1 "$prefill"); do
-    ip netns exec "fkv-p$i" "$bin" prefill-worker --coordinator "$worker_coord_ep" --model "$model" 2> "$run_dir/prefill-$i.log" &
+    # Every process writes only to its own log: one that inherited the caller's stdout would keep
+    # `out=$(scripts/netns-cluster.sh up …)` or `… | tail` waiting until it exits.
+    ip netns exec "fkv-p$i" "$bin" prefill-worker --coordinator "$worker_coord_ep" --model "$model" \
+      < /dev/null > "$run_dir/prefill-$i.out" 2> "$run_dir/prefill-$i.log" &
     echo $! > "$run_dir/prefill-$i.pid"
   done
   for i in $(seq 1 "$decode"); do
@@ -203,7 +206,7 @@ up() {
       kv_args=(--kv-listen "tcp://$subnet_prefix.$((100 + i)):*")
     fi
     ip netns exec "fkv-d$i" "$bin" decode-worker --coordinator "$worker_coord_ep" --model "$model" \
-      "${kv_args[@]}" 2> "$run_dir/decode-$i.log" &
+      "${kv_args[@]}" < /dev/null > "$run_dir/decode-$i.out" 2> "$run_dir/decode-$i.log" &
     echo $! > "$run_dir/decode-$i.pid"
   done
   echo "$coord_ep" > "$run_dir/coordinator.endpoint"

@@ -192,8 +192,13 @@ struct BenchEndToEndTests {
 
         let runDir = tmp.file("netns").path
         let env = ["FASTKV_BIN": clusterBinary]
-        let up = try run("/bin/bash", ["scripts/netns-cluster.sh", "up", "--prefill", "1", "--decode", "1",
-                                       "--link", "1gbit", "--run-dir", runDir, "--model", TestPaths.smolLMGGUF.path], environment: env, in: tmp.url)
+        // Through a command substitution, as users script it: it returns only if no process the
+        // script started kept the caller's stdout (the timeout fails the test otherwise).
+        let up = try CommandRunner.run("/bin/bash", ["-c", #"out=$(scripts/netns-cluster.sh "$@") || exit $?; printf '%s\n' "$out""#,
+                                                     "netns-up", "up", "--prefill", "1", "--decode", "1", "--link", "1gbit",
+                                                     "--run-dir", runDir, "--model", TestPaths.smolLMGGUF.path],
+                                       timeout: 300, environment: env)
+        #expect(!up.timedOut, "out=$(netns-cluster.sh up …) did not return: a started process holds the caller's stdout")
         defer {
             _ = try? run("/bin/bash", ["scripts/netns-cluster.sh", "down", "--run-dir", runDir], environment: env, in: tmp.url)
             let after = (try? run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url).stdout) ?? ""
