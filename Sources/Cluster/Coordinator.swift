@@ -108,7 +108,7 @@ public final class Coordinator {
         case .heartbeat(let h): feed(.heartbeat(h, from: worker))
         case .tokenChunk(let chunk): feed(.tokenChunk(chunk, from: worker))
         case .result(let result): feed(.result(result, from: worker))
-        case .error(let e): feed(.workerError(e, from: worker, attempt: nil))
+        case .error(let e): feed(.workerError(e, from: worker, attempt: e.attempt))
         default:
             log("ignored \(message.kind) from worker \(worker)")
         }

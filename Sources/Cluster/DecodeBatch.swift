@@ -83,7 +83,7 @@ final class DecodeBatch: @unchecked Sendable {
                     budget.release(key: a.installed.reservationKey)
                     emit(.error(ErrorReport(requestID: a.requestID, code: .deadlineExceeded,
                                             message: "deadline passed after \(a.decoder.tokens.count) tokens",
-                                            workerID: workerID)))
+                                            workerID: workerID, attempt: a.installed.begin.attempt)))
                     return true
                 }
                 return false
@@ -106,7 +106,8 @@ final class DecodeBatch: @unchecked Sendable {
                         budget.release(key: a.installed.reservationKey)
                         log("request \(a.requestID): decode step failed: \(error)")
                         emit(.error(ErrorReport(requestID: a.requestID, code: .internal,
-                                                message: "decode step failed: \(error)", workerID: workerID)))
+                                                message: "decode step failed: \(error)", workerID: workerID,
+                                                attempt: a.installed.begin.attempt)))
                     }
                 }
                 active = kept

@@ -194,9 +194,16 @@ public final class DecodeWorker: @unchecked Sendable {
         if transfers[peer] != nil {
             abandon(peer, reason: "a new KVBegin from the same sender", report: nil, link: link, socket: nil)
         }
-        // A retry's transfer replaces any partial transfer of an earlier attempt of the same request.
+        // A retry's transfer replaces any partial transfer of an earlier attempt of the same request;
+        // a stale attempt's KVBegin arriving after a newer one's is refused instead.
+        if let newer = transfers.values.first(where: { $0.requestID == begin.requestID && $0.receiver.begin.attempt > begin.attempt }) {
+            refuse(peer, ErrorReport(requestID: begin.requestID, code: .cancelled,
+                                     message: "attempt \(begin.attempt) is stale: attempt \(newer.receiver.begin.attempt) is being received",
+                                     workerID: workerID, attempt: begin.attempt), link: link, socket: socket)
+            return
+        }
         for (other, t) in transfers where t.requestID == begin.requestID {
-            abandon(other, reason: "superseded by a newer attempt from \(peer)", report: nil, link: link, socket: nil)
+            abandon(other, reason: "superseded by attempt \(begin.attempt) from \(peer)", report: nil, link: link, socket: nil)
         }
         refused.removeValue(forKey: peer)
         cancelled.forget(begin.requestID)
@@ -206,7 +213,7 @@ public final class DecodeWorker: @unchecked Sendable {
         } catch {
             let code: ErrorCode = if case .modelMismatch = error { .modelMismatch } else { .malformed }
             refuse(peer, ErrorReport(requestID: begin.requestID, code: code, message: "KVBegin rejected: \(error)",
-                                     workerID: workerID), link: link, socket: socket)
+                                     workerID: workerID, attempt: begin.attempt), link: link, socket: socket)
             return
         }
         let need = KVPlan.installBytes(entryCounts: begin.entryCounts, decodeSteps: begin.sampling.maxTokens,
@@ -216,7 +223,7 @@ public final class DecodeWorker: @unchecked Sendable {
         guard budget.reserve(need, key: key) else {
             refuse(peer, ErrorReport(requestID: begin.requestID, code: .busy,
                                      message: "KV for \(begin.promptLength) prompt tokens + \(begin.sampling.maxTokens) decode steps needs \(need) bytes; \(budget.freeBytes) of \(budget.capacityBytes) free",
-                                     workerID: workerID), link: link, socket: socket)
+                                     workerID: workerID, attempt: begin.attempt), link: link, socket: socket)
             return
         }
         let cache = KVCache(layerCount: shape.layerCount, kvHeadCount: shape.kvHeads, headDim: shape.headDim, capacity: 1)
@@ -240,7 +247,8 @@ public final class DecodeWorker: @unchecked Sendable {
         refused[peer] = clock.now
         log("request \(t.requestID): dropped the KV transfer from \(peer) (\(t.receiver.receivedLayerCount) layers in): \(reason)")
         if let report {
-            let e = ErrorReport(requestID: t.requestID, code: report, message: reason, workerID: workerID)
+            let e = ErrorReport(requestID: t.requestID, code: report, message: reason, workerID: workerID,
+                                attempt: t.receiver.begin.attempt)
             link.send(.error(e))
             if let socket { reply(socket, to: peer, e) }
         }

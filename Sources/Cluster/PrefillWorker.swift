@@ -99,7 +99,7 @@ public final class PrefillWorker: @unchecked Sendable {
                 report = nil
             } catch {
                 report = ErrorReport(requestID: a.requestID, code: Self.code(for: error),
-                                     message: "prefill failed: \(error)", workerID: workerID)
+                                     message: "prefill failed: \(error)", workerID: workerID, attempt: a.attempt)
                 log("request \(a.requestID) attempt \(a.attempt): \(error)")
             }
             attempts.finish(a.requestID, attempt: a.attempt)
@@ -142,7 +142,7 @@ public final class PrefillWorker: @unchecked Sendable {
         let begin = KVBegin(requestID: a.requestID, model: shape, wireDType: a.wireDType, promptLength: n,
                             entryCounts: plan, sampling: a.sampling, compression: a.compression,
                             deadlineUnixMillis: a.deadlineUnixMillis, prefillWorkerID: workerID, stream: a.stream,
-                            sentUnixMicros: UnixTime.nowMicros())
+                            sentUnixMicros: UnixTime.nowMicros(), attempt: a.attempt)
         var encoder = try KVTransferEncoder(begin: begin)
         // One socket per transfer: its routing id names (worker, request, attempt), which is how the
         // decode worker tells a retry's transfer from a dead attempt's partial one.

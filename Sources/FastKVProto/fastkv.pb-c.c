@@ -2030,7 +2030,7 @@ const ProtobufCMessageDescriptor fastkv__cancel__descriptor =
   (ProtobufCMessageInit) fastkv__cancel__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__kvbegin__field_descriptors[13] =
+static const ProtobufCFieldDescriptor fastkv__kvbegin__field_descriptors[14] =
 {
   {
     "request_id",
@@ -2188,8 +2188,21 @@ static const ProtobufCFieldDescriptor fastkv__kvbegin__field_descriptors[13] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "attempt",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__KVBegin, attempt),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__kvbegin__field_indices_by_name[] = {
+  13,   /* field[13] = attempt */
   8,   /* field[8] = compression */
   9,   /* field[9] = deadline_unix_ms */
   5,   /* field[5] = entry_counts */
@@ -2207,7 +2220,7 @@ static const unsigned fastkv__kvbegin__field_indices_by_name[] = {
 static const ProtobufCIntRange fastkv__kvbegin__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor fastkv__kvbegin__descriptor =
 {
@@ -2217,7 +2230,7 @@ const ProtobufCMessageDescriptor fastkv__kvbegin__descriptor =
   "Fastkv__KVBegin",
   "fastkv",
   sizeof(Fastkv__KVBegin),
-  13,
+  14,
   fastkv__kvbegin__field_descriptors,
   fastkv__kvbegin__field_indices_by_name,
   1,  fastkv__kvbegin__number_ranges,
@@ -2907,7 +2920,7 @@ const ProtobufCMessageDescriptor fastkv__result__descriptor =
   (ProtobufCMessageInit) fastkv__result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__error__field_descriptors[4] =
+static const ProtobufCFieldDescriptor fastkv__error__field_descriptors[5] =
 {
   {
     "request_id",
@@ -2957,8 +2970,21 @@ static const ProtobufCFieldDescriptor fastkv__error__field_descriptors[4] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "attempt",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Fastkv__Error, attempt_presence_case),
+    offsetof(Fastkv__Error, attempt),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__error__field_indices_by_name[] = {
+  4,   /* field[4] = attempt */
   1,   /* field[1] = code */
   2,   /* field[2] = message */
   0,   /* field[0] = request_id */
@@ -2967,7 +2993,7 @@ static const unsigned fastkv__error__field_indices_by_name[] = {
 static const ProtobufCIntRange fastkv__error__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor fastkv__error__descriptor =
 {
@@ -2977,7 +3003,7 @@ const ProtobufCMessageDescriptor fastkv__error__descriptor =
   "Fastkv__Error",
   "fastkv",
   sizeof(Fastkv__Error),
-  4,
+  5,
   fastkv__error__field_descriptors,
   fastkv__error__field_indices_by_name,
   1,  fastkv__error__number_ranges,

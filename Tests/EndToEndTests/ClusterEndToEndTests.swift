@@ -211,7 +211,16 @@ struct ClusterEndToEndTests {
         var skewed = other
         skewed.requestID = 101
         skewed.sentUnixMicros = .max
+        skewed.attempt = 1
         try toDecode.send(header: try Message.kvBegin(skewed).encoded(), timeout: .seconds(2))
+        // A stale attempt's KVBegin for the same request (another sender) never replaces attempt 1's.
+        let stale = try context.socket(.dealer)
+        try stale.connect(kvEndpoint)
+        var staleBegin = skewed
+        staleBegin.attempt = 0
+        try stale.send(header: try Message.kvBegin(staleBegin).encoded(), timeout: .seconds(2))
+        try expectError(stale, "a stale attempt's KVBegin", code: .cancelled)
+        stale.close()
         for l in 0..<layerCount {
             let h = KVLayerHeader(requestID: 101, layerIndex: l, entryCount: 2, positions: [0, 1],
                                   frameByteCounts: [tensorBytes, tensorBytes], keyFrameCount: 1)

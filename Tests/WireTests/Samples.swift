@@ -22,7 +22,7 @@ enum Samples {
     static let kvBegin = KVBegin(requestID: 42, model: model, wireDType: .f16, promptLength: 8192,
                                  entryCounts: Array(repeating: 819, count: 30), sampling: sampling,
                                  compression: compression, deadlineUnixMillis: 1_700_000_030_000,
-                                 prefillWorkerID: 7, stream: true, sentUnixMicros: 1_700_000_000_123_456)
+                                 prefillWorkerID: 7, stream: true, sentUnixMicros: 1_700_000_000_123_456, attempt: 2)
 
     static let all: [Message] = [
         .register(Register(workerID: 7, role: .prefill, controlEndpoint: "tcp://10.0.0.2:5555",
@@ -75,6 +75,7 @@ enum Samples {
     /// Every ErrorCode / Role / … value appears somewhere in a round trip.
     static var enumSweep: [Message] {
         ErrorCode.allCases.map { .error(ErrorReport(requestID: 1, code: $0, message: "\($0)")) }
+            + [0, 4].map { .error(ErrorReport(requestID: 3, code: .workerLost, message: "x", workerID: 9, attempt: $0)) }
             + Role.allCases.flatMap { role in
                 Health.allCases.map { health in
                     .statusReply(StatusReply(workers: [WorkerStatus(workerID: 1, role: role, controlEndpoint: "",

@@ -430,10 +430,14 @@ struct  Fastkv__KVBegin
   uint64_t prefill_worker_id;
   protobuf_c_boolean stream;
   uint64_t sent_unix_us;
+  /*
+   * the Assignment's attempt: a stale attempt's KV never replaces a newer one's
+   */
+  uint32_t attempt;
 };
 #define FASTKV__KVBEGIN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__kvbegin__descriptor) \
-    , 0, 0, NULL, FASTKV__WIRE_DTYPE__WIRE_DTYPE_UNSPECIFIED, 0, 0,NULL, 0, NULL, NULL, 0, 0, 0, 0 }
+    , 0, 0, NULL, FASTKV__WIRE_DTYPE__WIRE_DTYPE_UNSPECIFIED, 0, 0,NULL, 0, NULL, NULL, 0, 0, 0, 0, 0 }
 
 
 struct  Fastkv__KVLayer
@@ -595,6 +599,12 @@ struct  Fastkv__Result
     , 0, (char *)protobuf_c_empty_string, 0,NULL, FASTKV__FINISH_REASON__FINISH_REASON_UNSPECIFIED, 0, NULL, 0, 0, 0, 0, 0 }
 
 
+typedef enum {
+  FASTKV__ERROR__ATTEMPT_PRESENCE__NOT_SET = 0,
+  FASTKV__ERROR__ATTEMPT_PRESENCE_ATTEMPT = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FASTKV__ERROR__ATTEMPT_PRESENCE__CASE)
+} Fastkv__Error__AttemptPresenceCase;
+
 struct  Fastkv__Error
 {
   ProtobufCMessage base;
@@ -608,10 +618,17 @@ struct  Fastkv__Error
    * who reports it (0 = coordinator)
    */
   uint64_t worker_id;
+  Fastkv__Error__AttemptPresenceCase attempt_presence_case;
+  union {
+    /*
+     * the attempt the report is about (absent: not about one attempt)
+     */
+    uint32_t attempt;
+  };
 };
 #define FASTKV__ERROR__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__error__descriptor) \
-    , 0, FASTKV__ERROR_CODE__ERROR_CODE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
+    , 0, FASTKV__ERROR_CODE__ERROR_CODE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, FASTKV__ERROR__ATTEMPT_PRESENCE__NOT_SET, {0} }
 
 
 struct  Fastkv__StatusQuery

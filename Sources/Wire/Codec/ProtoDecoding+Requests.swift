@@ -66,7 +66,7 @@ extension KVBegin {
                   compression: try CompressionConfig(proto: b.compression, field: "KVBegin.compression"),
                   deadlineUnixMillis: b.deadline_unix_ms == 0 ? nil : b.deadline_unix_ms,
                   prefillWorkerID: try nonzeroID(b.prefill_worker_id, "KVBegin.prefill_worker_id"),
-                  stream: b.stream != 0, sentUnixMicros: b.sent_unix_us)
+                  stream: b.stream != 0, sentUnixMicros: b.sent_unix_us, attempt: Int(b.attempt))
         try validate(limits: limits)
         let announced = try WireCheck.int("KVBegin.payload_bytes", b.payload_bytes)
         let computed = try payloadBytes()

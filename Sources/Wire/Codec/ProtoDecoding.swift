@@ -66,7 +66,9 @@ extension Message {
             return .error(ErrorReport(requestID: e.request_id == 0 ? nil : e.request_id,
                                       code: try requiredEnum(ErrorCode.fromProto(e.code, field: "Error.code"), "Error.code"),
                                       message: protoString(e.message),
-                                      workerID: e.worker_id == 0 ? nil : e.worker_id))
+                                      workerID: e.worker_id == 0 ? nil : e.worker_id,
+                                      attempt: e.attempt_presence_case == FASTKV__ERROR__ATTEMPT_PRESENCE_ATTEMPT
+                                          ? Int(e.attempt) : nil))
         case FASTKV__ENVELOPE__BODY_STATUS_QUERY: return .statusQuery(StatusQuery())
         case FASTKV__ENVELOPE__BODY_STATUS_REPLY: return .statusReply(try StatusReply(proto: env.status_reply))
         default: throw .missingBody

@@ -68,6 +68,7 @@ extension KVBegin {
         p.pointee.prefill_worker_id = prefillWorkerID
         p.pointee.stream = stream ? 1 : 0
         p.pointee.sent_unix_us = sentUnixMicros
+        p.pointee.attempt = try WireCheck.uint32("KVBegin.attempt", attempt)
         return p
     }
 }

@@ -56,6 +56,10 @@ extension Message {
             p.pointee.code = m.code.proto
             p.pointee.message = a.string(m.message)
             p.pointee.worker_id = m.workerID ?? 0
+            if let attempt = m.attempt {
+                p.pointee.attempt_presence_case = FASTKV__ERROR__ATTEMPT_PRESENCE_ATTEMPT
+                p.pointee.attempt = try WireCheck.uint32("Error.attempt", attempt)
+            }
             env.pointee.error = p
         case .statusQuery:
             env.pointee.body_case = FASTKV__ENVELOPE__BODY_STATUS_QUERY

@@ -27,11 +27,15 @@ public struct KVBegin: Sendable, Hashable {
     public var prefillWorkerID: UInt64
     public var stream: Bool
     public var sentUnixMicros: UInt64
+    /// The Assignment's attempt: a decode worker never lets a stale attempt's KV replace a newer
+    /// one's, and reports about the transfer name it.
+    public var attempt: Int
 
     public init(requestID: UInt64, model: ModelShape, wireDType: WireDType, promptLength: Int,
                 entryCounts: [Int], sampling: SamplingParameters, compression: CompressionConfig,
                 deadlineUnixMillis: UInt64?, prefillWorkerID: UInt64, stream: Bool = false,
-                sentUnixMicros: UInt64 = 0) {
+                sentUnixMicros: UInt64 = 0, attempt: Int = 0) {
+        self.attempt = attempt
         self.requestID = requestID
         self.model = model
         self.wireDType = wireDType

@@ -126,8 +126,12 @@ public struct ErrorReport: Sendable, Hashable {
     public var message: String
     /// Who reports it; nil = the coordinator.
     public var workerID: UInt64?
+    /// The attempt of the request the report is about (nil: not about one attempt), so a stale
+    /// attempt's failure never counts against the live one.
+    public var attempt: Int?
 
-    public init(requestID: UInt64?, code: ErrorCode, message: String, workerID: UInt64? = nil) {
+    public init(requestID: UInt64?, code: ErrorCode, message: String, workerID: UInt64? = nil, attempt: Int? = nil) {
+        self.attempt = attempt
         self.requestID = requestID
         self.code = code
         self.message = message
