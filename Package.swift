@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "Harness", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tensors"]),
         // The executable: argument-parser subcommands, thin over Engine, Cluster and Harness.
         .executableTarget(name: "fastkv", dependencies: [
-            "RequestVocabulary", "Engine", "FastKV", "Llama", "Tensors", "Cluster", "Transport", "Harness",
+            "RequestVocabulary", "Engine", "FastKV", "Tensors", "Cluster", "Transport", "Harness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: vectorSwift),
 

@@ -24,15 +24,16 @@ public struct BenchPrompts {
         }
     }
 
-    /// A prompt of at most `n` tokens (with BOS): exactly n − 1 text tokens from a prompt file, or a
-    /// passkey prompt within 1% of n.
+    /// A prompt of at most `n` tokens (with BOS): n − 1 text tokens from a prompt file, or a passkey
+    /// prompt within 1% of n where the filler's granularity allows (it grows a whole filler unit,
+    /// about 20 tokens, at a time; short prompts end up to one unit short).
     public func text(tokens n: Int) throws -> String {
         if let fileTokens, !fileTokens.isEmpty {
             let ids = (0..<max(1, n - 1)).map { fileTokens[$0 % fileTokens.count] }
             return loaded.tokenizer.decode(ids)
         }
         // The passkey builder counts filler units, which undershoots by the template's tokens: ask
-        // for more until the prompt (with BOS) is within 1% of n, never over it.
+        // for more until the prompt (with BOS) is within 1% of n, never over it (6 tries at most).
         let tokenizer = loaded.tokenizer
         var ask = n - 1, best = ""
         for _ in 0..<6 {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Engine
-import FastKV
 import Foundation
 import RequestVocabulary
 import Tensors
