@@ -46,8 +46,12 @@ let package = Package(
         // Loading a model + tokenizer, sampling, the generate loop.
         .target(name: "Engine", dependencies: ["RequestVocabulary", "Llama", "FastKV", "Tokenization", "Checkpoints", "Tensors"],
                 swiftSettings: vectorSwift),
+        // The benchmark and eval harnesses: config lists, samples and statistics, results files, the
+        // bench sweep (aggregated and through `fastkv submit`), bench-prefill, bench-engine, retrieval.
+        .target(name: "Harness", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tensors"]),
+        // The executable: argument-parser subcommands, thin over Engine, Cluster and Harness.
         .executableTarget(name: "fastkv", dependencies: [
-            "RequestVocabulary", "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "Tensors", "Cluster", "Wire", "Transport",
+            "RequestVocabulary", "Engine", "FastKV", "Tensors", "Cluster", "Transport", "Harness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: vectorSwift),
 
@@ -61,6 +65,7 @@ let package = Package(
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Tensors", "Checkpoints", "TestSupport"],
                     swiftSettings: vectorSwift),
         .testTarget(name: "FastKVTests", dependencies: ["RequestVocabulary", "FastKV", "Llama", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "RequestVocabulary", "Engine", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "TestSupport"]),
 
         // Wire format and transport (Proto/fastkv.proto). Each C library is imported by one Swift target:

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Harness
 
 @main
 struct FastKVCommand: ParsableCommand {
@@ -21,6 +22,12 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         FileHandle.standardError.write(Data("fastkv: error: \(error)\n".utf8))
         throw ExitCode(1)
     }
+}
+
+/// Runs a check of flag values in `validate()`: a harness error there is a usage error (the message,
+/// then the usage, exit code 64), like any other `ValidationError`.
+func usageChecked<T>(_ body: () throws(HarnessError) -> T) throws -> T {
+    do { return try body() } catch { throw ValidationError(error.description) }
 }
 
 func printError(_ message: String) {

@@ -2,7 +2,6 @@ import ArgumentParser
 import Engine
 import FastKV
 import Foundation
-import Llama
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Engine
-import FastKV
 import Foundation
 import RequestVocabulary
 import Tensors
@@ -80,19 +79,7 @@ struct SamplingOptions: ParsableArguments {
     }
 }
 
-extension CompressionMethod: ExpressibleByArgument {
-    /// A comma-separated method list (`--methods full,fastkv`).
-    static func list(_ text: String) throws -> [CompressionMethod] {
-        try text.split(separator: ",").map { name in
-            let trimmed = name.trimmingCharacters(in: .whitespaces).lowercased()
-            guard let m = CompressionMethod(rawValue: trimmed) else {
-                throw ValidationError("unknown method '\(name)' (use \(CompressionMethod.choices))")
-            }
-            return m
-        }
-    }
-}
-
+extension CompressionMethod: ExpressibleByArgument {}
 extension Pooling: ExpressibleByArgument {}
 extension WireDType: ExpressibleByArgument {}
 

@@ -2,36 +2,37 @@ import Foundation
 
 /// One measured request (cluster or aggregated). Optional fields are absent where the mode has no
 /// such stage (the aggregated path moves no KV) or the cluster did not report it.
-struct BenchSample: Sendable {
-    var promptTokens: Int
-    var ttftMs: Double?
-    var prefillMs: Double?
-    var wireBytes: Int?
-    var headerBytes: Int?
-    var fullKVWireBytes: Int?
-    var transferMs: Double?
-    var secondTokenMs: Double?
-    var decodeTokensPerSecond: Double?
-    var endToEndMs: Double
-    var queueingMs: Double?
-    var prefillComputeMs: Double?
-    var kvEncodeMs: Double?
-    var wireMs: Double?
-    var installMs: Double?
+public struct BenchSample: Sendable, Equatable {
+    public var promptTokens: Int
+    public var ttftMs: Double?
+    public var prefillMs: Double?
+    public var wireBytes: Int?
+    public var headerBytes: Int?
+    public var fullKVWireBytes: Int?
+    public var transferMs: Double?
+    public var secondTokenMs: Double?
+    public var decodeTokensPerSecond: Double?
+    public var endToEndMs: Double
+    public var queueingMs: Double?
+    public var prefillComputeMs: Double?
+    public var kvEncodeMs: Double?
+    public var wireMs: Double?
+    public var installMs: Double?
     /// Prefill end → KV installed on the decode worker (submit's `breakdown.exposed_transfer_ms`).
-    var exposedTransferMs: Double?
+    public var exposedTransferMs: Double?
 
     /// Reads one `fastkv submit --json` object. Tolerant: keys the cluster does not report stay nil,
-    /// breakdown keys are accepted with or without the `_ms` suffix.
-    init(submitJSON data: Data, wallMs: Double) throws {
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw BenchError.badSubmitOutput("not a JSON object")
+    /// breakdown keys are accepted with or without the `_ms` suffix, and `wallMs` (the submit
+    /// process's lifetime) stands in for a missing `total_ms`.
+    public init(submitJSON data: Data, wallMs: Double) throws(HarnessError) {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw .badSubmitOutput("not a JSON object")
         }
         func double(_ o: [String: Any], _ keys: String...) -> Double? {
             for k in keys { if let n = o[k] as? NSNumber { return n.doubleValue } }
             return nil
         }
-        guard let tokens = double(object, "prompt_tokens") else { throw BenchError.badSubmitOutput("no prompt_tokens") }
+        guard let tokens = double(object, "prompt_tokens") else { throw .badSubmitOutput("no prompt_tokens") }
         promptTokens = Int(tokens)
         ttftMs = double(object, "ttft_ms", "coordinator_ttft_ms")
         prefillMs = double(object, "prefill_ms")
@@ -51,8 +52,9 @@ struct BenchSample: Sendable {
         exposedTransferMs = double(b, "exposed_transfer_ms", "exposed_transfer")
     }
 
-    init(promptTokens: Int, ttftMs: Double, prefillMs: Double, secondTokenMs: Double?, decodeTokensPerSecond: Double,
-         endToEndMs: Double) {
+    /// An aggregated request: prefill and decode in this process, so prefill is all compute.
+    public init(promptTokens: Int, ttftMs: Double, prefillMs: Double, secondTokenMs: Double?,
+                decodeTokensPerSecond: Double, endToEndMs: Double) {
         self.promptTokens = promptTokens
         self.ttftMs = ttftMs
         self.prefillMs = prefillMs
@@ -61,26 +63,4 @@ struct BenchSample: Sendable {
         self.endToEndMs = endToEndMs
         prefillComputeMs = prefillMs
     }
-}
-
-enum BenchError: Error, CustomStringConvertible {
-    case badSubmitOutput(String)
-    case submitFailed(status: Int32, stderr: String)
-    case io(String)
-
-    var description: String {
-        switch self {
-        case let .badSubmitOutput(m): "fastkv submit printed unusable output: \(m)"
-        case let .submitFailed(status, stderr): "fastkv submit exited with status \(status): \(stderr)"
-        case let .io(m): m
-        }
-    }
-}
-
-/// Nearest-rank percentile (p in 0...1) of the non-nil values; nil when there are none.
-func percentile(_ values: [Double?], _ p: Double) -> Double? {
-    let s = values.compactMap { $0 }.sorted()
-    guard !s.isEmpty else { return nil }
-    let rank = max(1, Int((p * Double(s.count)).rounded(.up)))
-    return s[min(s.count, rank) - 1]
 }
