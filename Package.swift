@@ -50,6 +50,8 @@ let package = Package(
         // Shared by tests only: file writers (GGUF, safetensors, npy) and tiny random models.
         .target(name: "TestSupport", dependencies: ["Checkpoints"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        // Every C kernel against a naive reference, on each kernel path the CPU supports.
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "Tensors"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Checkpoints", "TestSupport"],
                     exclude: ["Fixtures"]),

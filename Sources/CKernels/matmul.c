@@ -35,6 +35,10 @@ static inline float bf16_to_f32(uint16_t h) {
 
 static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
+static inline float half_value(fkv_format format, uint16_t h) {   // F16 or BF16
+    return format == FKV_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+}
+
 size_t fkv_row_bytes(fkv_format format, size_t cols) {
     switch (format) {
     case FKV_F32: return cols * 4;
@@ -51,20 +55,24 @@ size_t fkv_row_bytes(fkv_format format, size_t cols) {
 // translation unit is compiled with -ffp-contract=off — so values are bit-identical to the
 // reference dequantisers used by the checkpoint readers).
 
-void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, float *dst) {
-    const uint8_t *r = (const uint8_t *)w + row * fkv_row_bytes(format, cols);
+// Columns [c0, c0 + n) of one row (`row` points at the row's first byte) into dst[n]; for the block
+// formats c0 and n are multiples of 32.
+static void dequant_slice(fkv_format format, const uint8_t *row, size_t c0, size_t n, float *dst) {
     switch (format) {
-    case FKV_F32: memcpy(dst, r, cols * 4); return;
-    case FKV_F16: for (size_t i = 0; i < cols; i++) dst[i] = f16_to_f32(load_u16(r + 2 * i)); return;
-    case FKV_BF16: for (size_t i = 0; i < cols; i++) dst[i] = bf16_to_f32(load_u16(r + 2 * i)); return;
-    case FKV_Q8_0:
-        for (size_t b = 0; b < cols / QK; b++, r += 34) {
+    case FKV_F32: memcpy(dst, row + c0 * 4, n * 4); return;
+    case FKV_F16: for (size_t i = 0; i < n; i++) dst[i] = f16_to_f32(load_u16(row + 2 * (c0 + i))); return;
+    case FKV_BF16: for (size_t i = 0; i < n; i++) dst[i] = bf16_to_f32(load_u16(row + 2 * (c0 + i))); return;
+    case FKV_Q8_0: {
+        const uint8_t *r = row + c0 / QK * 34;
+        for (size_t b = 0; b < n / QK; b++, r += 34) {
             float d = f16_to_f32(load_u16(r));
             for (int i = 0; i < QK; i++) dst[b * QK + i] = (float)(int8_t)r[2 + i] * d;
         }
         return;
-    case FKV_Q4_0:
-        for (size_t b = 0; b < cols / QK; b++, r += 18) {
+    }
+    case FKV_Q4_0: {
+        const uint8_t *r = row + c0 / QK * 18;
+        for (size_t b = 0; b < n / QK; b++, r += 18) {
             float d = f16_to_f32(load_u16(r));
             for (int i = 0; i < 16; i++) {
                 dst[b * QK + i] = (float)((int)(r[2 + i] & 0x0f) - 8) * d;
@@ -72,8 +80,10 @@ void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, 
             }
         }
         return;
-    case FKV_Q4_1:
-        for (size_t b = 0; b < cols / QK; b++, r += 20) {
+    }
+    case FKV_Q4_1: {
+        const uint8_t *r = row + c0 / QK * 20;
+        for (size_t b = 0; b < n / QK; b++, r += 20) {
             float d = f16_to_f32(load_u16(r)), m = f16_to_f32(load_u16(r + 2));
             for (int i = 0; i < 16; i++) {
                 float lo = (float)(r[4 + i] & 0x0f) * d;
@@ -84,6 +94,11 @@ void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, 
         }
         return;
     }
+    }
+}
+
+void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, float *dst) {
+    dequant_slice(format, (const uint8_t *)w + row * fkv_row_bytes(format, cols), 0, cols, dst);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,6 +115,7 @@ typedef struct {
     float *y; size_t ldy; int accumulate;
     const float *xsum;     // [m][cols/32] block sums of x (q4 formats)
     size_t rows_per_task;
+    fkv_path path;
 } mm_args;
 
 #if defined(FKV_AVX2)
@@ -131,7 +147,7 @@ static inline void unpack_int8(const uint8_t *qs, __m256 out[4]) {
 }
 
 static void mm_rows_generic(const mm_args *a, size_t r0, size_t r1) {
-    const size_t nb = a->cols / QK;
+    const size_t nb = a->cols / QK, cols8 = a->cols / 8 * 8;   // f32/f16/bf16 rows may end in a partial vector
     for (size_t j0 = 0; j0 < a->m; j0 += MB) {
         const size_t mb = a->m - j0 < MB ? a->m - j0 : MB;
         for (size_t r = r0; r < r1; r++) {
@@ -142,16 +158,18 @@ static void mm_rows_generic(const mm_args *a, size_t r0, size_t r1) {
             switch (a->format) {
             case FKV_F32: {
                 const float *wr = (const float *)row;
-                for (size_t c = 0; c < a->cols; c += 8) {
+                for (size_t c = 0; c < cols8; c += 8) {
                     __m256 wv = _mm256_loadu_ps(wr + c);
                     for (size_t j = 0; j < mb; j++)
                         acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(a->x + (j0 + j) * a->ldx + c), acc[j]);
                 }
+                for (size_t c = cols8; c < a->cols; c++)
+                    for (size_t j = 0; j < mb; j++) extra[j] += wr[c] * a->x[(j0 + j) * a->ldx + c];
                 break;
             }
             case FKV_F16: case FKV_BF16: {
                 const uint16_t *wr = (const uint16_t *)row;
-                for (size_t c = 0; c < a->cols; c += 8) {
+                for (size_t c = 0; c < cols8; c += 8) {
                     __m128i h = _mm_loadu_si128((const __m128i *)(wr + c));
                     __m256 wv = a->format == FKV_F16
                         ? _mm256_cvtph_ps(h)
@@ -159,6 +177,8 @@ static void mm_rows_generic(const mm_args *a, size_t r0, size_t r1) {
                     for (size_t j = 0; j < mb; j++)
                         acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(a->x + (j0 + j) * a->ldx + c), acc[j]);
                 }
+                for (size_t c = cols8; c < a->cols; c++)
+                    for (size_t j = 0; j < mb; j++) extra[j] += half_value(a->format, wr[c]) * a->x[(j0 + j) * a->ldx + c];
                 break;
             }
             case FKV_Q8_0: case FKV_Q4_0: case FKV_Q4_1: {
@@ -204,7 +224,7 @@ static inline __m256 block_dot(const __m256 q[4], const float *xb) {
 }
 
 static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
-    const size_t nb = a->cols / QK;
+    const size_t nb = a->cols / QK, cols8 = a->cols / 8 * 8;
     const float *x = a->x;
     size_t r = r0;
     for (; r + 4 <= r1; r += 4) {
@@ -252,14 +272,16 @@ static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
             }
             break;
         case FKV_F32:
-            for (size_t c = 0; c < a->cols; c += 8) {
+            for (size_t c = 0; c < cols8; c += 8) {
                 const __m256 xv = _mm256_loadu_ps(x + c);
                 for (int k = 0; k < 4; k++)
                     acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps((const float *)rows[k] + c), xv, acc[k]);
             }
+            for (size_t c = cols8; c < a->cols; c++)
+                for (int k = 0; k < 4; k++) extra[k] += ((const float *)rows[k])[c] * x[c];
             break;
         case FKV_F16: case FKV_BF16:
-            for (size_t c = 0; c < a->cols; c += 8) {
+            for (size_t c = 0; c < cols8; c += 8) {
                 const __m256 xv = _mm256_loadu_ps(x + c);
                 for (int k = 0; k < 4; k++) {
                     __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)rows[k] + c));
@@ -269,6 +291,8 @@ static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
                     acc[k] = _mm256_fmadd_ps(wv, xv, acc[k]);
                 }
             }
+            for (size_t c = cols8; c < a->cols; c++)
+                for (int k = 0; k < 4; k++) extra[k] += half_value(a->format, ((const uint16_t *)rows[k])[c]) * x[c];
             break;
         }
         for (int k = 0; k < 4; k++) {
@@ -284,7 +308,6 @@ static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
     }
 }
 
-#if defined(FKV_AVX2)
 // AVX-512 variant of the one-vector kernel for the block formats: a whole 32-weight block is two
 // 16-lane registers, so unpacking and FMAs take half the instructions. Chosen at run time.
 #define FKV_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
@@ -343,48 +366,55 @@ FKV_AVX512 static void mm_rows_m1_avx512(const mm_args *a, size_t r0, size_t r1)
     }
 }
 
-static int has_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-            && __builtin_cpu_supports("avx512vl") && getenv("FASTKV_NO_AVX512") == NULL;
-    }
-    return cached;
-}
 #endif
 
+// The reference: dequantise each row exactly, then a plain f32 dot product in increasing column
+// order (no FMA: -ffp-contract=off). Rows are dequantised in slices through a stack buffer.
+static void mm_rows_scalar(const mm_args *a, size_t r0, size_t r1) {
+    enum { SLICE = 256 };   // a multiple of the 32-weight block
+    float tmp[SLICE];
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = a->w + r * a->row_bytes;
+        for (size_t j0 = 0; j0 < a->m; j0 += MB) {
+            const size_t mb = a->m - j0 < MB ? a->m - j0 : MB;
+            float dot[MB] = {0};
+            for (size_t c0 = 0; c0 < a->cols; c0 += SLICE) {
+                const size_t n = a->cols - c0 < SLICE ? a->cols - c0 : SLICE;
+                dequant_slice(a->format, row, c0, n, tmp);
+                for (size_t j = 0; j < mb; j++) {
+                    const float *xv = a->x + (j0 + j) * a->ldx + c0;
+                    float s = dot[j];
+                    for (size_t c = 0; c < n; c++) s += tmp[c] * xv[c];
+                    dot[j] = s;
+                }
+            }
+            for (size_t j = 0; j < mb; j++) {
+                float *dst = a->y + (j0 + j) * a->ldy + r;
+                *dst = a->accumulate ? *dst + dot[j] : dot[j];
+            }
+        }
+    }
+}
+
 static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
-    if (a->m == 1) {
 #if defined(FKV_AVX2)
-        if ((a->format == FKV_Q4_1 || a->format == FKV_Q4_0 || a->format == FKV_Q8_0) && has_avx512()) {
+    switch (a->path) {
+    case FKV_PATH_AVX512:
+        if (a->m == 1 && (a->format == FKV_Q4_1 || a->format == FKV_Q4_0 || a->format == FKV_Q8_0)) {
             mm_rows_m1_avx512(a, r0, r1);
             return;
         }
-#endif
-        mm_rows_m1(a, r0, r1);
-    } else {
-        mm_rows_generic(a, r0, r1);
+        /* fall through: the other formats and batches use the AVX2 kernels */
+    case FKV_PATH_AVX2:
+        if (a->m == 1) mm_rows_m1(a, r0, r1);
+        else mm_rows_generic(a, r0, r1);
+        return;
+    case FKV_PATH_SCALAR:
+        break;
     }
-}
-
-#else
-static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
-    float *tmp = malloc(a->cols * sizeof(float));
-    if (!tmp) return;
-    for (size_t r = r0; r < r1; r++) {
-        fkv_dequant_row(a->format, a->w, a->cols, r, tmp);
-        for (size_t j = 0; j < a->m; j++) {
-            const float *xv = a->x + j * a->ldx;
-            float s = 0.f;
-            for (size_t c = 0; c < a->cols; c++) s += tmp[c] * xv[c];
-            float *dst = a->y + j * a->ldy + r;
-            *dst = a->accumulate ? *dst + s : s;
-        }
-    }
-    free(tmp);
-}
 #endif
+    mm_rows_scalar(a, r0, r1);
+}
 
 static void mm_task(void *ctx, size_t task, size_t worker) {
     (void)worker;
@@ -401,12 +431,12 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
     mm_args a = {
         .format = format, .w = (const uint8_t *)w, .rows = rows, .cols = cols,
         .row_bytes = fkv_row_bytes(format, cols), .x = x, .ldx = ldx, .m = m, .y = y, .ldy = ldy,
-        .accumulate = accumulate, .xsum = NULL,
+        .accumulate = accumulate, .xsum = NULL, .path = fkv_kernel_path(),
     };
-    float *xsum = NULL;
+    float *xsum = NULL, xsum_small[256];   // decode (m = 1) never needs the heap
     if (format == FKV_Q4_0 || format == FKV_Q4_1) {
         const size_t nb = cols / QK;
-        xsum = malloc(m * nb * sizeof(float));
+        xsum = m * nb <= 256 ? xsum_small : malloc(m * nb * sizeof(float));
         if (!xsum) return;
         for (size_t j = 0; j < m; j++)
             for (size_t b = 0; b < nb; b++) {
@@ -423,5 +453,5 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
     if (tasks < 1) tasks = 1;
     a.rows_per_task = (rows + tasks - 1) / tasks;
     fkv_parallel_for(tasks, mm_task, &a);
-    free(xsum);
+    if (xsum != xsum_small) free(xsum);
 }

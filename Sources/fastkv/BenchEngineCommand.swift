@@ -32,6 +32,7 @@ struct BenchEngineCommand: ParsableCommand {
             let c = model.config
             print("model: \(loaded.path.path) (\(c.layerCount) layers, hidden \(c.hiddenSize), heads \(c.headCount)/\(c.kvHeadCount), vocab \(c.vocabularySize))")
             print("threads: \(ComputePool.threadCount), runs per figure: \(runs) (median)")
+            print("cpu: \(KernelPath.cpuName), kernels: \(KernelPath.current) (best \(KernelPath.best))")
             var rng = SplitMix(seed)
             func prompt(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(256 + Int(rng.next() % UInt64(c.vocabularySize - 256))) } }
             // Warm up once (page in weights, start threads).
