@@ -114,6 +114,7 @@ typedef struct {
     const float *x; size_t ldx; size_t m;
     float *y; size_t ldy; int accumulate;
     const float *xsum;     // [m][cols/32] block sums of x (q4 formats)
+    const float *xq;       // [cols/32][32] permuted, pre-scaled x (q4 formats, m = 1, AVX2)
     size_t rows_per_task;
     fkv_path path;
 } mm_args;
@@ -308,6 +309,111 @@ static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
     }
 }
 
+// Q4_0/Q4_1 with one input vector, without shuffles. Unpacking nibbles with byte-to-dword
+// widening (vpmovzxbd) and shifts keeps the shuffle ports busy (about 11 cycles per row and block
+// on Zen 3). Here the block's 16 bytes are broadcast to both halves of a ymm and each nibble is
+// isolated in place with an AND mask: lane i of vector j holds nibble·2^p, with p the nibble's bit
+// position in its dword, which converts to float exactly. The input is permuted and pre-scaled by
+// 2^−p once per call (`xq`, [blocks][32]), so (nibble·2^p)·(x·2^−p) = nibble·x exactly and the sum
+// is the same as with widened nibbles (only the lanes that share an accumulator differ).
+//   vector j (j < 3), lanes 0-3: low nibble of byte 4i+j (p = 8j)      weight 4i+j
+//                     lanes 4-7: high nibble of byte 4i+j (p = 8j+4)   weight 4i+j+16
+//   vector 3 uses the bytes shifted right by 4 (so no nibble reaches the sign bit): p = 20 / 24.
+static const int32_t q4_mask[4][8] = {
+    {0xf, 0xf, 0xf, 0xf, 0xf0, 0xf0, 0xf0, 0xf0},
+    {0xf00, 0xf00, 0xf00, 0xf00, 0xf000, 0xf000, 0xf000, 0xf000},
+    {0xf0000, 0xf0000, 0xf0000, 0xf0000, 0xf00000, 0xf00000, 0xf00000, 0xf00000},
+    {0xf00000, 0xf00000, 0xf00000, 0xf00000, 0xf000000, 0xf000000, 0xf000000, 0xf000000},
+};
+
+// xq[b][8j + i] = x[b·32 + q4_source[8j + i]] · 2^−q4_shift[8j + i], for every block b.
+static const uint8_t q4_source[32] = {0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31};
+static const uint8_t q4_shift[32] = {0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12, 16, 16, 16, 16, 20, 20, 20, 20, 20, 20, 20, 20, 24, 24, 24, 24};
+
+static void q4_prescale(const float *x, size_t nb, float *xq) {
+    float scale[32];
+    for (int k = 0; k < 32; k++) scale[k] = 1.f / (float)(1u << q4_shift[k]);   // exact powers of two
+    for (size_t b = 0; b < nb; b++)
+        for (int k = 0; k < 32; k++) xq[b * QK + k] = x[b * QK + q4_source[k]] * scale[k];
+}
+
+// One 32-weight block of one row: Σ_i nibble_i·x_i as 8 partial sums.
+static inline __m256 q4_block_dot(const uint8_t *qs, const float *xq, const __m256i mask[4]) {
+    const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    const __m256 w0 = _mm256_cvtepi32_ps(_mm256_and_si256(q, mask[0]));
+    const __m256 w1 = _mm256_cvtepi32_ps(_mm256_and_si256(q, mask[1]));
+    const __m256 w2 = _mm256_cvtepi32_ps(_mm256_and_si256(q, mask[2]));
+    const __m256 w3 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(q, 4), mask[3]));
+    __m256 t0 = _mm256_mul_ps(w0, _mm256_loadu_ps(xq));
+    __m256 t1 = _mm256_mul_ps(w1, _mm256_loadu_ps(xq + 8));
+    t0 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xq + 16), t0);
+    t1 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xq + 24), t1);
+    return _mm256_add_ps(t0, t1);
+}
+
+// Rows r … r+3. The four rows' block headers (Q4_1: f16 d and m side by side; Q4_0: d) are
+// gathered into one vector and converted together, so each row and block costs one broadcast
+// of its d, and the m·Σx terms of all four rows take one FMA.
+static void q4_rows4(const mm_args *a, size_t r) {
+    const size_t nb = a->cols / QK;
+    const int q41 = a->format == FKV_Q4_1;
+    const size_t bb = q41 ? 20 : 18, qoff = q41 ? 4 : 2;
+    __m256i mask[4];
+    for (int j = 0; j < 4; j++) mask[j] = _mm256_loadu_si256((const __m256i *)q4_mask[j]);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0, extra = acc0;
+    const uint8_t *row = a->w + r * a->row_bytes;
+    const size_t rb = a->row_bytes;
+    for (size_t b = 0; b < nb; b++, row += bb) {
+        const float *xb = a->xq + b * QK;
+        // The first 4 bytes of each row's block → dm = [d0 m0 d1 m1 d2 m2 d3 m3] (Q4_1). For Q4_0
+        // the odd lanes are the first code bytes, never used: there m = −8·d is applied at the end.
+        uint32_t h[4];
+        for (int k = 0; k < 4; k++) memcpy(&h[k], row + k * rb, 4);
+        const __m256 dm = _mm256_cvtph_ps(_mm_setr_epi32((int)h[0], (int)h[1], (int)h[2], (int)h[3]));
+        extra = _mm256_fmadd_ps(dm, _mm256_set1_ps(a->xsum[b]), extra);   // lane 2k+1: m_k·Σx; 2k: d_k·Σx
+        acc0 = _mm256_fmadd_ps(q4_block_dot(row + qoff, xb, mask), _mm256_permutevar8x32_ps(dm, _mm256_set1_epi32(0)), acc0);
+        acc1 = _mm256_fmadd_ps(q4_block_dot(row + rb + qoff, xb, mask), _mm256_permutevar8x32_ps(dm, _mm256_set1_epi32(2)), acc1);
+        acc2 = _mm256_fmadd_ps(q4_block_dot(row + 2 * rb + qoff, xb, mask), _mm256_permutevar8x32_ps(dm, _mm256_set1_epi32(4)), acc2);
+        acc3 = _mm256_fmadd_ps(q4_block_dot(row + 3 * rb + qoff, xb, mask), _mm256_permutevar8x32_ps(dm, _mm256_set1_epi32(6)), acc3);
+    }
+    float e[8];
+    _mm256_storeu_ps(e, extra);
+    const float v[4] = {
+        hsum256(acc0) + (q41 ? e[1] : -8.f * e[0]), hsum256(acc1) + (q41 ? e[3] : -8.f * e[2]),
+        hsum256(acc2) + (q41 ? e[5] : -8.f * e[4]), hsum256(acc3) + (q41 ? e[7] : -8.f * e[6]),
+    };
+    for (int k = 0; k < 4; k++) {
+        float *dst = a->y + r + k;
+        *dst = a->accumulate ? *dst + v[k] : v[k];
+    }
+}
+
+// One row (the tail of a task).
+static void q4_row1(const mm_args *a, size_t r) {
+    const size_t nb = a->cols / QK;
+    const int q41 = a->format == FKV_Q4_1;
+    const size_t bb = q41 ? 20 : 18, qoff = q41 ? 4 : 2;
+    __m256i mask[4];
+    for (int j = 0; j < 4; j++) mask[j] = _mm256_loadu_si256((const __m256i *)q4_mask[j]);
+    __m256 acc = _mm256_setzero_ps();
+    float extra = 0.f;
+    const uint8_t *row = a->w + r * a->row_bytes;
+    for (size_t b = 0; b < nb; b++, row += bb) {
+        const float d = f16_to_f32(load_u16(row));
+        acc = _mm256_fmadd_ps(q4_block_dot(row + qoff, a->xq + b * QK, mask), _mm256_set1_ps(d), acc);
+        extra += (q41 ? f16_to_f32(load_u16(row + 2)) : -8.f * d) * a->xsum[b];
+    }
+    const float v = hsum256(acc) + extra;
+    float *dst = a->y + r;
+    *dst = a->accumulate ? *dst + v : v;
+}
+
+static void mm_rows_m1_q4(const mm_args *a, size_t r0, size_t r1) {
+    size_t r = r0;
+    for (; r + 4 <= r1; r += 4) q4_rows4(a, r);
+    for (; r < r1; r++) q4_row1(a, r);
+}
+
 // AVX-512 variant of the one-vector kernel for the block formats: a whole 32-weight block is two
 // 16-lane registers, so unpacking and FMAs take half the instructions. Chosen at run time.
 #define FKV_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
@@ -406,7 +512,8 @@ static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
         }
         /* fall through: the other formats and batches use the AVX2 kernels */
     case FKV_PATH_AVX2:
-        if (a->m == 1) mm_rows_m1(a, r0, r1);
+        if (a->m == 1 && a->xq) mm_rows_m1_q4(a, r0, r1);
+        else if (a->m == 1) mm_rows_m1(a, r0, r1);
         else mm_rows_generic(a, r0, r1);
         return;
     case FKV_PATH_SCALAR:
@@ -446,6 +553,15 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
             }
         a.xsum = xsum;
     }
+#if defined(FKV_AVX2)
+    float xq_small[1536], *xq = NULL;   // the decode shapes need no heap
+    if (m == 1 && (format == FKV_Q4_0 || format == FKV_Q4_1) && a.path == FKV_PATH_AVX2) {
+        xq = cols <= 1536 ? xq_small : malloc(cols * sizeof(float));
+        if (!xq) { if (xsum != xsum_small) free(xsum); return; }
+        q4_prescale(x, cols / QK, xq);
+        a.xq = xq;
+    }
+#endif
     // Tasks of ~64 rows: enough to balance two threads, few enough to keep scheduling cheap.
     const size_t threads = (size_t)fkv_get_threads();
     size_t tasks = threads * 4;
@@ -454,4 +570,7 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
     a.rows_per_task = (rows + tasks - 1) / tasks;
     fkv_parallel_for(tasks, mm_task, &a);
     if (xsum != xsum_small) free(xsum);
+#if defined(FKV_AVX2)
+    if (xq && xq != xq_small) free(xq);
+#endif
 }
