@@ -54,16 +54,16 @@ struct GemmKernelTests {
         }
     }
 
-    @Test func packingLaysOutPanelsOf64FeaturesZeroPadded() {
+    @Test func packingLaysOutPanelsOf16FeaturesZeroPadded() {
         let n = 70, k = 3
         let w = (0..<(n * k)).map { Float($0 + 1) }
         let packed = Tensor(shape: [fkv_gemm_packed_floats(n, k)])
         packed.withUnsafeMutablePointer { fkv_gemm_pack(w, n, k, $0) }
         let p = packed.toArray()
-        #expect(p.count == 2 * 64 * k)
-        for row in 0..<128 {
+        #expect(p.count == 5 * 16 * k)
+        for row in 0..<80 {
             for col in 0..<k {
-                let got = p[(row / 64) * k * 64 + col * 64 + row % 64]
+                let got = p[(row / 16) * k * 16 + col * 16 + row % 16]
                 #expect(got == (row < n ? w[row * k + col] : 0), "feature \(row), column \(col)")
             }
         }

@@ -93,12 +93,12 @@ int fkv_gemm_available(void);
 /// Floats needed to pack a W of n rows (output features) × k columns for fkv_gemm_packed.
 size_t fkv_gemm_packed_floats(size_t n, size_t k);
 
-/// Packs W [n][k] row-major into panels of 64 output features, [k][64] each, zero padded.
+/// Packs W [n][k] row-major into panels of 16 output features, [k][16] each, zero padded.
 /// `packed` must be 64-byte aligned and hold fkv_gemm_packed_floats(n, k) floats.
 void fkv_gemm_pack(const float *w, size_t n, size_t k, float *packed);
 
 /// C[m][n] (+)= A[m][k] · Wᵀ with W packed by fkv_gemm_pack; A rows lda apart, C rows ldc apart.
-/// Parallel over (64-feature panel, row block) tasks. Runs on every kernel path.
+/// Parallel over (64 features = 4 panels, row block) tasks. Runs on every kernel path.
 void fkv_gemm_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
                      float *c, size_t ldc, int accumulate);
 
