@@ -54,10 +54,14 @@ typedef struct {
     int accumulate;
 } gemm_args;
 
-// Rows [r0, r1) and panel q of a task.
+// Rows [r0, r1) and panel group q of a task. Consecutive tasks share the smaller operand's block
+// in L2 and stream the other one: with the weights smaller than the activations (n ≤ m: the long
+// prompts) a row block of A stays while the panel groups go by, so only the weights (a few MiB)
+// have to stay in L3; otherwise a panel group stays while the row blocks go by.
 static inline void task_bounds(const gemm_args *g, size_t task, size_t *q, size_t *r0, size_t *r1) {
-    *q = task / g->row_blocks;
-    const size_t rb = task % g->row_blocks;
+    size_t rb;
+    if (g->n <= g->m) { rb = task / g->panels; *q = task % g->panels; }
+    else { *q = task / g->row_blocks; rb = task % g->row_blocks; }
     *r0 = rb * ROWS_PER_TASK;
     *r1 = *r0 + ROWS_PER_TASK < g->m ? *r0 + ROWS_PER_TASK : g->m;
 }
