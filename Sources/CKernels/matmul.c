@@ -233,6 +233,10 @@ static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
         float extra[4] = {0, 0, 0, 0};
         const uint8_t *rows[4];
         for (int k = 0; k < 4; k++) rows[k] = a->w + (r + k) * a->row_bytes;
+        if (r + 8 <= r1) {   // the next four rows, while these compute
+            const char *next = (const char *)(a->w + (r + 4) * a->row_bytes);
+            for (size_t off = 0; off < 4 * a->row_bytes; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+        }
         switch (a->format) {
         case FKV_Q4_1:
             for (size_t b = 0; b < nb; b++) {
@@ -363,6 +367,11 @@ static void q4_rows4(const mm_args *a, size_t r) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0, extra = acc0;
     const uint8_t *row = a->w + r * a->row_bytes;
     const size_t rb = a->row_bytes;
+    // Decode streams every weight once: ask for the next four rows while these compute.
+    if (r + 8 <= a->rows) {   // (may run into the next task's rows: harmless)
+        const char *next = (const char *)(row + 4 * rb);
+        for (size_t off = 0; off < 4 * rb; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+    }
     for (size_t b = 0; b < nb; b++, row += bb) {
         const float *xb = a->xq + b * QK;
         // The first 4 bytes of each row's block → dm = [d0 m0 d1 m1 d2 m2 d3 m3] (Q4_1). For Q4_0
