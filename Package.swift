@@ -59,6 +59,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Checkpoints", "Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "RequestVocabularyTests", dependencies: ["RequestVocabulary"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        // Every C kernel against a naive reference, on each kernel path the CPU supports.
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "Tensors"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Checkpoints", "TestSupport"],
                     exclude: ["Fixtures"]),

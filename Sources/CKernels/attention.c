@@ -151,14 +151,175 @@ FKV_AVX512 static void partial_avx512_##NV(const float *q, size_t group, const f
 DEFINE_PARTIAL(4)
 DEFINE_PARTIAL(8)
 
-static int use_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+// ---------------------------------------------------------------------------------------------
+// AVX2 (16 ymm registers). Keys are taken in blocks of `attend_block(d)` (one block of K, and then
+// of V, is ~16 KiB and stays in L1 while every head of the group uses it), and the softmax runs
+// online over the blocks: per head a running max m and sum l; a block that raises the max rescales
+// the accumulated output and sum by e^{m_old − m_new}. The result is the same unnormalised
+// Σ_j e^{s_j − mx}·v_j, mx, Σ_j e^{s_j − mx} as the other paths, up to rounding, and needs only
+// group × block floats of scratch.
+
+// Cephes-style exp on 8 lanes (the polynomial of exp512).
+static inline __m256 exp256(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), magic);
+    __m256 fx = _mm256_sub_ps(t, magic);
+    __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i n = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000));
+    __m256 pow2n = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(y, pow2n);
+}
+
+static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+static inline float hmax256(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
+}
+
+static inline __m256i lanes_below(size_t valid) {   // mask of lanes < valid (0 ... 8)
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Lane t of the result = horizontal sum of v[t], for 8 vectors (12 shuffles, 7 adds).
+static inline __m256 hsum8x8(const __m256 v[8]) {
+    __m256 w[4], z[2];
+    for (int i = 0; i < 4; i++)   // per 128-bit half: [a0+a2, b0+b2, a1+a3, b1+b3], a = v[2i], b = v[2i+1]
+        w[i] = _mm256_add_ps(_mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    for (int i = 0; i < 2; i++)   // per half: partial sums of v[4i], v[4i+1], v[4i+2], v[4i+3]
+        z[i] = _mm256_add_ps(_mm256_shuffle_ps(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm256_shuffle_ps(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    // z[0] = [v0..v3 low-half sums | v0..v3 high-half sums], z[1] the same for v4..v7.
+    return _mm256_add_ps(_mm256_permute2f128_ps(z[0], z[1], 0x20), _mm256_permute2f128_ps(z[0], z[1], 0x31));
+}
+
+// s[j] = scale · q·k_j for j < n (k rows d apart). Eight keys at a time, each with its own
+// accumulator (eight independent FMA chains); the query streams from L1. Inlined with d = 64 and
+// d = 128 constant so the loops over d unroll into registers.
+__attribute__((always_inline)) static inline void scores_avx2(const float *q, const float *k, size_t n, size_t d,
+                                                              float scale, float *s) {
+    const size_t full = d / 8, rem = d % 8;
+    const __m256i tail = lanes_below(rem);
+    const __m256 vscale = _mm256_set1_ps(scale);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const float *kj = k + j * d;
+        __m256 acc[8];
+        for (int t = 0; t < 8; t++) acc[t] = _mm256_setzero_ps();
+        for (size_t c = 0; c < full; c++) {
+            const __m256 qc = _mm256_loadu_ps(q + 8 * c);
+            for (int t = 0; t < 8; t++) acc[t] = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kj + t * d + 8 * c), acc[t]);
+        }
+        if (rem) {
+            const __m256 qc = _mm256_maskload_ps(q + 8 * full, tail);
+            for (int t = 0; t < 8; t++)
+                acc[t] = _mm256_fmadd_ps(qc, _mm256_maskload_ps(kj + t * d + 8 * full, tail), acc[t]);
+        }
+        _mm256_storeu_ps(s + j, _mm256_mul_ps(hsum8x8(acc), vscale));
     }
-    return cached;
+    for (; j < n; j++) {
+        const float *kj = k + j * d;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t c = 0; c < full; c++)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + 8 * c), _mm256_loadu_ps(kj + 8 * c), acc);
+        if (rem)
+            acc = _mm256_fmadd_ps(_mm256_maskload_ps(q + 8 * full, tail), _mm256_maskload_ps(kj + 8 * full, tail), acc);
+        s[j] = hsum256(acc) * scale;
+    }
+}
+
+// o[0..8·NV) = alpha·o + Σ_{j<n} p_j·v_j[0..8·NV) for NV ≤ 8 full vectors, accumulators in registers.
+#define DEFINE_PV(NV)                                                                                      \
+static inline void pv_avx2_##NV(float *o, __m256 alpha, const float *p, const float *v, size_t n, size_t d) { \
+    __m256 acc[NV];                                                                                        \
+    for (int i = 0; i < NV; i++) acc[i] = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * i), alpha);               \
+    for (size_t j = 0; j < n; j++) {                                                                       \
+        const __m256 pj = _mm256_broadcast_ss(p + j);                                                      \
+        for (int i = 0; i < NV; i++) acc[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + j * d + 8 * i), acc[i]); \
+    }                                                                                                      \
+    for (int i = 0; i < NV; i++) _mm256_storeu_ps(o + 8 * i, acc[i]);                                     \
+}
+DEFINE_PV(8)
+DEFINE_PV(1)
+
+__attribute__((always_inline)) static inline void pv_avx2(float *o, float alpha, const float *p, const float *v,
+                                                          size_t n, size_t d) {
+    const size_t full = d / 8, rem = d % 8;
+    const __m256 va = _mm256_set1_ps(alpha);
+    size_t c = 0;
+    for (; c + 8 <= full; c += 8) pv_avx2_8(o + 8 * c, va, p, v + 8 * c, n, d);   // 64 columns at a time
+    for (; c < full; c++) pv_avx2_1(o + 8 * c, va, p, v + 8 * c, n, d);
+    if (rem) {
+        const __m256i tail = lanes_below(rem);
+        float *oc = o + 8 * full;
+        __m256 acc = _mm256_mul_ps(_mm256_maskload_ps(oc, tail), va);
+        for (size_t j = 0; j < n; j++)
+            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), _mm256_maskload_ps(v + j * d + 8 * full, tail), acc);
+        _mm256_maskstore_ps(oc, tail, acc);
+    }
+}
+
+// Keys per block: K (or V) of a block is about 16 KiB; a multiple of 8 in [8, 256].
+static inline size_t attend_block(size_t d) {
+    size_t b = 4096 / (d ? d : 1);
+    b = b / 8 * 8;
+    return b < 8 ? 8 : b > 256 ? 256 : b;
+}
+
+__attribute__((always_inline)) static inline void partial_avx2_d(const float *q, size_t group, const float *k,
+                                                                 const float *v, size_t len, size_t d, float scale,
+                                                                 float *out, float *mx, float *sum, float *scratch) {
+    const size_t block = attend_block(d), stride = len < block ? len : block;
+    for (size_t g = 0; g < group; g++) { mx[g] = -INFINITY; sum[g] = 0.f; }
+    memset(out, 0, group * d * sizeof(float));
+    for (size_t j0 = 0; j0 < len; j0 += block) {
+        const size_t n = len - j0 < block ? len - j0 : block;
+        const float *kb = k + j0 * d, *vb = v + j0 * d;
+        for (size_t g = 0; g < group; g++) scores_avx2(q + g * d, kb, n, d, scale, scratch + g * stride);
+        for (size_t g = 0; g < group; g++) {
+            float *s = scratch + g * stride;
+            __m256 vmax = _mm256_set1_ps(-INFINITY);
+            size_t j = 0;
+            for (; j + 8 <= n; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + j));
+            float bm = hmax256(vmax);
+            for (; j < n; j++) bm = s[j] > bm ? s[j] : bm;
+            const float m = bm > mx[g] ? bm : mx[g];
+            const float alpha = mx[g] == -INFINITY ? 0.f : expf(mx[g] - m);   // 1 when the max holds
+            const __m256 vm = _mm256_set1_ps(m);
+            __m256 vsum = _mm256_setzero_ps();
+            for (j = 0; j + 8 <= n; j += 8) {
+                const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
+                _mm256_storeu_ps(s + j, e);
+                vsum = _mm256_add_ps(vsum, e);
+            }
+            float total = hsum256(vsum);
+            for (; j < n; j++) { s[j] = expf(s[j] - m); total += s[j]; }
+            mx[g] = m;
+            sum[g] = sum[g] * alpha + total;
+            pv_avx2(out + g * d, alpha, s, vb, n, d);
+        }
+    }
+}
+
+static void partial_avx2(const float *q, size_t group, const float *k, const float *v, size_t len, size_t d,
+                         float scale, float *out, float *mx, float *sum, float *scratch) {
+    if (d == 64) partial_avx2_d(q, group, k, v, len, 64, scale, out, mx, sum, scratch);
+    else if (d == 128) partial_avx2_d(q, group, k, v, len, 128, scale, out, mx, sum, scratch);
+    else partial_avx2_d(q, group, k, v, len, d, scale, out, mx, sum, scratch);
 }
 #endif
 
@@ -170,9 +331,17 @@ void fkv_attend_partial(const float *q, size_t group, const float *k, const floa
         return;
     }
 #if defined(FKV_X86)
-    if (use_avx512()) {
+    switch (fkv_kernel_path()) {
+    case FKV_PATH_AVX512:
         if (d == 64) { partial_avx512_4(q, group, k, v, len, scale, out, mx, sum, scratch); return; }
         if (d == 128) { partial_avx512_8(q, group, k, v, len, scale, out, mx, sum, scratch); return; }
+        partial_avx2(q, group, k, v, len, d, scale, out, mx, sum, scratch);
+        return;
+    case FKV_PATH_AVX2:
+        partial_avx2(q, group, k, v, len, d, scale, out, mx, sum, scratch);
+        return;
+    case FKV_PATH_SCALAR:
+        break;
     }
 #endif
     partial_scalar(q, group, k, v, len, d, scale, out, mx, sum, scratch);

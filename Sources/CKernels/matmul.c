@@ -35,6 +35,10 @@ static inline float bf16_to_f32(uint16_t h) {
 
 static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
+static inline float half_value(fkv_format format, uint16_t h) {   // F16 or BF16
+    return format == FKV_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+}
+
 size_t fkv_row_bytes(fkv_format format, size_t cols) {
     switch (format) {
     case FKV_F32: return cols * 4;
@@ -51,20 +55,24 @@ size_t fkv_row_bytes(fkv_format format, size_t cols) {
 // translation unit is compiled with -ffp-contract=off — so values are bit-identical to the
 // reference dequantisers used by the checkpoint readers).
 
-void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, float *dst) {
-    const uint8_t *r = (const uint8_t *)w + row * fkv_row_bytes(format, cols);
+// Columns [c0, c0 + n) of one row (`row` points at the row's first byte) into dst[n]; for the block
+// formats c0 and n are multiples of 32.
+static void dequant_slice(fkv_format format, const uint8_t *row, size_t c0, size_t n, float *dst) {
     switch (format) {
-    case FKV_F32: memcpy(dst, r, cols * 4); return;
-    case FKV_F16: for (size_t i = 0; i < cols; i++) dst[i] = f16_to_f32(load_u16(r + 2 * i)); return;
-    case FKV_BF16: for (size_t i = 0; i < cols; i++) dst[i] = bf16_to_f32(load_u16(r + 2 * i)); return;
-    case FKV_Q8_0:
-        for (size_t b = 0; b < cols / QK; b++, r += 34) {
+    case FKV_F32: memcpy(dst, row + c0 * 4, n * 4); return;
+    case FKV_F16: for (size_t i = 0; i < n; i++) dst[i] = f16_to_f32(load_u16(row + 2 * (c0 + i))); return;
+    case FKV_BF16: for (size_t i = 0; i < n; i++) dst[i] = bf16_to_f32(load_u16(row + 2 * (c0 + i))); return;
+    case FKV_Q8_0: {
+        const uint8_t *r = row + c0 / QK * 34;
+        for (size_t b = 0; b < n / QK; b++, r += 34) {
             float d = f16_to_f32(load_u16(r));
             for (int i = 0; i < QK; i++) dst[b * QK + i] = (float)(int8_t)r[2 + i] * d;
         }
         return;
-    case FKV_Q4_0:
-        for (size_t b = 0; b < cols / QK; b++, r += 18) {
+    }
+    case FKV_Q4_0: {
+        const uint8_t *r = row + c0 / QK * 18;
+        for (size_t b = 0; b < n / QK; b++, r += 18) {
             float d = f16_to_f32(load_u16(r));
             for (int i = 0; i < 16; i++) {
                 dst[b * QK + i] = (float)((int)(r[2 + i] & 0x0f) - 8) * d;
@@ -72,8 +80,10 @@ void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, 
             }
         }
         return;
-    case FKV_Q4_1:
-        for (size_t b = 0; b < cols / QK; b++, r += 20) {
+    }
+    case FKV_Q4_1: {
+        const uint8_t *r = row + c0 / QK * 20;
+        for (size_t b = 0; b < n / QK; b++, r += 20) {
             float d = f16_to_f32(load_u16(r)), m = f16_to_f32(load_u16(r + 2));
             for (int i = 0; i < 16; i++) {
                 float lo = (float)(r[4 + i] & 0x0f) * d;
@@ -84,6 +94,11 @@ void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, 
         }
         return;
     }
+    }
+}
+
+void fkv_dequant_row(fkv_format format, const void *w, size_t cols, size_t row, float *dst) {
+    dequant_slice(format, (const uint8_t *)w + row * fkv_row_bytes(format, cols), 0, cols, dst);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -99,7 +114,9 @@ typedef struct {
     const float *x; size_t ldx; size_t m;
     float *y; size_t ldy; int accumulate;
     const float *xsum;     // [m][cols/32] block sums of x (q4 formats)
+    const float *xq;       // [cols/32][32] permuted, pre-scaled x (q4 formats, m = 1, AVX2)
     size_t rows_per_task;
+    fkv_path path;
 } mm_args;
 
 #if defined(FKV_AVX2)
@@ -131,7 +148,7 @@ static inline void unpack_int8(const uint8_t *qs, __m256 out[4]) {
 }
 
 static void mm_rows_generic(const mm_args *a, size_t r0, size_t r1) {
-    const size_t nb = a->cols / QK;
+    const size_t nb = a->cols / QK, cols8 = a->cols / 8 * 8;   // f32/f16/bf16 rows may end in a partial vector
     for (size_t j0 = 0; j0 < a->m; j0 += MB) {
         const size_t mb = a->m - j0 < MB ? a->m - j0 : MB;
         for (size_t r = r0; r < r1; r++) {
@@ -142,16 +159,18 @@ static void mm_rows_generic(const mm_args *a, size_t r0, size_t r1) {
             switch (a->format) {
             case FKV_F32: {
                 const float *wr = (const float *)row;
-                for (size_t c = 0; c < a->cols; c += 8) {
+                for (size_t c = 0; c < cols8; c += 8) {
                     __m256 wv = _mm256_loadu_ps(wr + c);
                     for (size_t j = 0; j < mb; j++)
                         acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(a->x + (j0 + j) * a->ldx + c), acc[j]);
                 }
+                for (size_t c = cols8; c < a->cols; c++)
+                    for (size_t j = 0; j < mb; j++) extra[j] += wr[c] * a->x[(j0 + j) * a->ldx + c];
                 break;
             }
             case FKV_F16: case FKV_BF16: {
                 const uint16_t *wr = (const uint16_t *)row;
-                for (size_t c = 0; c < a->cols; c += 8) {
+                for (size_t c = 0; c < cols8; c += 8) {
                     __m128i h = _mm_loadu_si128((const __m128i *)(wr + c));
                     __m256 wv = a->format == FKV_F16
                         ? _mm256_cvtph_ps(h)
@@ -159,6 +178,8 @@ static void mm_rows_generic(const mm_args *a, size_t r0, size_t r1) {
                     for (size_t j = 0; j < mb; j++)
                         acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(a->x + (j0 + j) * a->ldx + c), acc[j]);
                 }
+                for (size_t c = cols8; c < a->cols; c++)
+                    for (size_t j = 0; j < mb; j++) extra[j] += half_value(a->format, wr[c]) * a->x[(j0 + j) * a->ldx + c];
                 break;
             }
             case FKV_Q8_0: case FKV_Q4_0: case FKV_Q4_1: {
@@ -204,7 +225,7 @@ static inline __m256 block_dot(const __m256 q[4], const float *xb) {
 }
 
 static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
-    const size_t nb = a->cols / QK;
+    const size_t nb = a->cols / QK, cols8 = a->cols / 8 * 8;
     const float *x = a->x;
     size_t r = r0;
     for (; r + 4 <= r1; r += 4) {
@@ -212,6 +233,10 @@ static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
         float extra[4] = {0, 0, 0, 0};
         const uint8_t *rows[4];
         for (int k = 0; k < 4; k++) rows[k] = a->w + (r + k) * a->row_bytes;
+        if (r + 8 <= r1) {   // the next four rows, while these compute
+            const char *next = (const char *)(a->w + (r + 4) * a->row_bytes);
+            for (size_t off = 0; off < 4 * a->row_bytes; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+        }
         switch (a->format) {
         case FKV_Q4_1:
             for (size_t b = 0; b < nb; b++) {
@@ -252,14 +277,16 @@ static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
             }
             break;
         case FKV_F32:
-            for (size_t c = 0; c < a->cols; c += 8) {
+            for (size_t c = 0; c < cols8; c += 8) {
                 const __m256 xv = _mm256_loadu_ps(x + c);
                 for (int k = 0; k < 4; k++)
                     acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps((const float *)rows[k] + c), xv, acc[k]);
             }
+            for (size_t c = cols8; c < a->cols; c++)
+                for (int k = 0; k < 4; k++) extra[k] += ((const float *)rows[k])[c] * x[c];
             break;
         case FKV_F16: case FKV_BF16:
-            for (size_t c = 0; c < a->cols; c += 8) {
+            for (size_t c = 0; c < cols8; c += 8) {
                 const __m256 xv = _mm256_loadu_ps(x + c);
                 for (int k = 0; k < 4; k++) {
                     __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)rows[k] + c));
@@ -269,6 +296,8 @@ static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
                     acc[k] = _mm256_fmadd_ps(wv, xv, acc[k]);
                 }
             }
+            for (size_t c = cols8; c < a->cols; c++)
+                for (int k = 0; k < 4; k++) extra[k] += half_value(a->format, ((const uint16_t *)rows[k])[c]) * x[c];
             break;
         }
         for (int k = 0; k < 4; k++) {
@@ -284,7 +313,116 @@ static void mm_rows_m1(const mm_args *a, size_t r0, size_t r1) {
     }
 }
 
-#if defined(FKV_AVX2)
+// Q4_0/Q4_1 with one input vector, without shuffles. Unpacking nibbles with byte-to-dword
+// widening (vpmovzxbd) and shifts keeps the shuffle ports busy (about 11 cycles per row and block
+// on Zen 3). Here the block's 16 bytes are broadcast to both halves of a ymm and each nibble is
+// isolated in place with an AND mask: lane i of vector j holds nibble·2^p, with p the nibble's bit
+// position in its dword, which converts to float exactly. The input is permuted and pre-scaled by
+// 2^−p once per call (`xq`, [blocks][32]), so (nibble·2^p)·(x·2^−p) = nibble·x exactly and the sum
+// is the same as with widened nibbles (only the lanes that share an accumulator differ).
+//   vector j (j < 3), lanes 0-3: low nibble of byte 4i+j (p = 8j)      weight 4i+j
+//                     lanes 4-7: high nibble of byte 4i+j (p = 8j+4)   weight 4i+j+16
+//   vector 3 uses the bytes shifted right by 4 (so no nibble reaches the sign bit): p = 20 / 24.
+static const int32_t q4_mask[4][8] = {
+    {0xf, 0xf, 0xf, 0xf, 0xf0, 0xf0, 0xf0, 0xf0},
+    {0xf00, 0xf00, 0xf00, 0xf00, 0xf000, 0xf000, 0xf000, 0xf000},
+    {0xf0000, 0xf0000, 0xf0000, 0xf0000, 0xf00000, 0xf00000, 0xf00000, 0xf00000},
+    {0xf00000, 0xf00000, 0xf00000, 0xf00000, 0xf000000, 0xf000000, 0xf000000, 0xf000000},
+};
+
+// xq[b][8j + i] = x[b·32 + q4_source[8j + i]] · 2^−q4_shift[8j + i], for every block b.
+static const uint8_t q4_source[32] = {0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31};
+static const uint8_t q4_shift[32] = {0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12, 16, 16, 16, 16, 20, 20, 20, 20, 20, 20, 20, 20, 24, 24, 24, 24};
+
+static void q4_prescale(const float *x, size_t nb, float *xq) {
+    float scale[32];
+    for (int k = 0; k < 32; k++) scale[k] = 1.f / (float)(1u << q4_shift[k]);   // exact powers of two
+    for (size_t b = 0; b < nb; b++)
+        for (int k = 0; k < 32; k++) xq[b * QK + k] = x[b * QK + q4_source[k]] * scale[k];
+}
+
+// One 32-weight block of one row: Σ_i nibble_i·x_i as 8 partial sums.
+static inline __m256 q4_block_dot(const uint8_t *qs, const float *xq, const __m256i mask[4]) {
+    const __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    const __m256 w0 = _mm256_cvtepi32_ps(_mm256_and_si256(q, mask[0]));
+    const __m256 w1 = _mm256_cvtepi32_ps(_mm256_and_si256(q, mask[1]));
+    const __m256 w2 = _mm256_cvtepi32_ps(_mm256_and_si256(q, mask[2]));
+    const __m256 w3 = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(q, 4), mask[3]));
+    __m256 t0 = _mm256_mul_ps(w0, _mm256_loadu_ps(xq));
+    __m256 t1 = _mm256_mul_ps(w1, _mm256_loadu_ps(xq + 8));
+    t0 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xq + 16), t0);
+    t1 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xq + 24), t1);
+    return _mm256_add_ps(t0, t1);
+}
+
+// Rows r … r+3. The four rows' block headers (Q4_1: f16 d and m side by side; Q4_0: d) are
+// gathered into one vector and converted together, so each row and block costs one broadcast
+// of its d, and the m·Σx terms of all four rows take one FMA.
+static void q4_rows4(const mm_args *a, size_t r) {
+    const size_t nb = a->cols / QK;
+    const int q41 = a->format == FKV_Q4_1;
+    const size_t bb = q41 ? 20 : 18, qoff = q41 ? 4 : 2;
+    __m256i mask[4];
+    for (int j = 0; j < 4; j++) mask[j] = _mm256_loadu_si256((const __m256i *)q4_mask[j]);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0, extra = acc0;
+    const uint8_t *row = a->w + r * a->row_bytes;
+    const size_t rb = a->row_bytes;
+    // Decode streams every weight once: ask for the next four rows while these compute.
+    if (r + 8 <= a->rows) {   // (may run into the next task's rows: harmless)
+        const char *next = (const char *)(row + 4 * rb);
+        for (size_t off = 0; off < 4 * rb; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+    }
+    for (size_t b = 0; b < nb; b++, row += bb) {
+        const float *xb = a->xq + b * QK;
+        // The first 4 bytes of each row's block → dm = [d0 m0 d1 m1 d2 m2 d3 m3] (Q4_1). For Q4_0
+        // the odd lanes are the first code bytes, never used: there m = −8·d is applied at the end.
+        uint32_t h[4];
+        for (int k = 0; k < 4; k++) memcpy(&h[k], row + k * rb, 4);
+        const __m256 dm = _mm256_cvtph_ps(_mm_setr_epi32((int)h[0], (int)h[1], (int)h[2], (int)h[3]));
+        extra = _mm256_fmadd_ps(dm, _mm256_set1_ps(a->xsum[b]), extra);   // lane 2k+1: m_k·Σx; 2k: d_k·Σx
+        acc0 = _mm256_fmadd_ps(q4_block_dot(row + qoff, xb, mask), _mm256_permutevar8x32_ps(dm, _mm256_set1_epi32(0)), acc0);
+        acc1 = _mm256_fmadd_ps(q4_block_dot(row + rb + qoff, xb, mask), _mm256_permutevar8x32_ps(dm, _mm256_set1_epi32(2)), acc1);
+        acc2 = _mm256_fmadd_ps(q4_block_dot(row + 2 * rb + qoff, xb, mask), _mm256_permutevar8x32_ps(dm, _mm256_set1_epi32(4)), acc2);
+        acc3 = _mm256_fmadd_ps(q4_block_dot(row + 3 * rb + qoff, xb, mask), _mm256_permutevar8x32_ps(dm, _mm256_set1_epi32(6)), acc3);
+    }
+    float e[8];
+    _mm256_storeu_ps(e, extra);
+    const float v[4] = {
+        hsum256(acc0) + (q41 ? e[1] : -8.f * e[0]), hsum256(acc1) + (q41 ? e[3] : -8.f * e[2]),
+        hsum256(acc2) + (q41 ? e[5] : -8.f * e[4]), hsum256(acc3) + (q41 ? e[7] : -8.f * e[6]),
+    };
+    for (int k = 0; k < 4; k++) {
+        float *dst = a->y + r + k;
+        *dst = a->accumulate ? *dst + v[k] : v[k];
+    }
+}
+
+// One row (the tail of a task).
+static void q4_row1(const mm_args *a, size_t r) {
+    const size_t nb = a->cols / QK;
+    const int q41 = a->format == FKV_Q4_1;
+    const size_t bb = q41 ? 20 : 18, qoff = q41 ? 4 : 2;
+    __m256i mask[4];
+    for (int j = 0; j < 4; j++) mask[j] = _mm256_loadu_si256((const __m256i *)q4_mask[j]);
+    __m256 acc = _mm256_setzero_ps();
+    float extra = 0.f;
+    const uint8_t *row = a->w + r * a->row_bytes;
+    for (size_t b = 0; b < nb; b++, row += bb) {
+        const float d = f16_to_f32(load_u16(row));
+        acc = _mm256_fmadd_ps(q4_block_dot(row + qoff, a->xq + b * QK, mask), _mm256_set1_ps(d), acc);
+        extra += (q41 ? f16_to_f32(load_u16(row + 2)) : -8.f * d) * a->xsum[b];
+    }
+    const float v = hsum256(acc) + extra;
+    float *dst = a->y + r;
+    *dst = a->accumulate ? *dst + v : v;
+}
+
+static void mm_rows_m1_q4(const mm_args *a, size_t r0, size_t r1) {
+    size_t r = r0;
+    for (; r + 4 <= r1; r += 4) q4_rows4(a, r);
+    for (; r < r1; r++) q4_row1(a, r);
+}
+
 // AVX-512 variant of the one-vector kernel for the block formats: a whole 32-weight block is two
 // 16-lane registers, so unpacking and FMAs take half the instructions. Chosen at run time.
 #define FKV_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
@@ -343,48 +481,56 @@ FKV_AVX512 static void mm_rows_m1_avx512(const mm_args *a, size_t r0, size_t r1)
     }
 }
 
-static int has_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-            && __builtin_cpu_supports("avx512vl") && getenv("FASTKV_NO_AVX512") == NULL;
-    }
-    return cached;
-}
 #endif
 
+// The reference: dequantise each row exactly, then a plain f32 dot product in increasing column
+// order (no FMA: -ffp-contract=off). Rows are dequantised in slices through a stack buffer.
+static void mm_rows_scalar(const mm_args *a, size_t r0, size_t r1) {
+    enum { SLICE = 256 };   // a multiple of the 32-weight block
+    float tmp[SLICE];
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = a->w + r * a->row_bytes;
+        for (size_t j0 = 0; j0 < a->m; j0 += MB) {
+            const size_t mb = a->m - j0 < MB ? a->m - j0 : MB;
+            float dot[MB] = {0};
+            for (size_t c0 = 0; c0 < a->cols; c0 += SLICE) {
+                const size_t n = a->cols - c0 < SLICE ? a->cols - c0 : SLICE;
+                dequant_slice(a->format, row, c0, n, tmp);
+                for (size_t j = 0; j < mb; j++) {
+                    const float *xv = a->x + (j0 + j) * a->ldx + c0;
+                    float s = dot[j];
+                    for (size_t c = 0; c < n; c++) s += tmp[c] * xv[c];
+                    dot[j] = s;
+                }
+            }
+            for (size_t j = 0; j < mb; j++) {
+                float *dst = a->y + (j0 + j) * a->ldy + r;
+                *dst = a->accumulate ? *dst + dot[j] : dot[j];
+            }
+        }
+    }
+}
+
 static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
-    if (a->m == 1) {
 #if defined(FKV_AVX2)
-        if ((a->format == FKV_Q4_1 || a->format == FKV_Q4_0 || a->format == FKV_Q8_0) && has_avx512()) {
+    switch (a->path) {
+    case FKV_PATH_AVX512:
+        if (a->m == 1 && (a->format == FKV_Q4_1 || a->format == FKV_Q4_0 || a->format == FKV_Q8_0)) {
             mm_rows_m1_avx512(a, r0, r1);
             return;
         }
-#endif
-        mm_rows_m1(a, r0, r1);
-    } else {
-        mm_rows_generic(a, r0, r1);
+        /* fall through: the other formats and batches use the AVX2 kernels */
+    case FKV_PATH_AVX2:
+        if (a->m == 1 && a->xq) mm_rows_m1_q4(a, r0, r1);
+        else if (a->m == 1) mm_rows_m1(a, r0, r1);
+        else mm_rows_generic(a, r0, r1);
+        return;
+    case FKV_PATH_SCALAR:
+        break;
     }
-}
-
-#else
-static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
-    float *tmp = malloc(a->cols * sizeof(float));
-    if (!tmp) return;
-    for (size_t r = r0; r < r1; r++) {
-        fkv_dequant_row(a->format, a->w, a->cols, r, tmp);
-        for (size_t j = 0; j < a->m; j++) {
-            const float *xv = a->x + j * a->ldx;
-            float s = 0.f;
-            for (size_t c = 0; c < a->cols; c++) s += tmp[c] * xv[c];
-            float *dst = a->y + j * a->ldy + r;
-            *dst = a->accumulate ? *dst + s : s;
-        }
-    }
-    free(tmp);
-}
 #endif
+    mm_rows_scalar(a, r0, r1);
+}
 
 static void mm_task(void *ctx, size_t task, size_t worker) {
     (void)worker;
@@ -401,12 +547,12 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
     mm_args a = {
         .format = format, .w = (const uint8_t *)w, .rows = rows, .cols = cols,
         .row_bytes = fkv_row_bytes(format, cols), .x = x, .ldx = ldx, .m = m, .y = y, .ldy = ldy,
-        .accumulate = accumulate, .xsum = NULL,
+        .accumulate = accumulate, .xsum = NULL, .path = fkv_kernel_path(),
     };
-    float *xsum = NULL;
+    float *xsum = NULL, xsum_small[256];   // decode (m = 1) never needs the heap
     if (format == FKV_Q4_0 || format == FKV_Q4_1) {
         const size_t nb = cols / QK;
-        xsum = malloc(m * nb * sizeof(float));
+        xsum = m * nb <= 256 ? xsum_small : malloc(m * nb * sizeof(float));
         if (!xsum) return;
         for (size_t j = 0; j < m; j++)
             for (size_t b = 0; b < nb; b++) {
@@ -416,6 +562,15 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
             }
         a.xsum = xsum;
     }
+#if defined(FKV_AVX2)
+    float xq_small[1536], *xq = NULL;   // the decode shapes need no heap
+    if (m == 1 && (format == FKV_Q4_0 || format == FKV_Q4_1) && a.path == FKV_PATH_AVX2) {
+        xq = cols <= 1536 ? xq_small : malloc(cols * sizeof(float));
+        if (!xq) { if (xsum != xsum_small) free(xsum); return; }
+        q4_prescale(x, cols / QK, xq);
+        a.xq = xq;
+    }
+#endif
     // Tasks of ~64 rows: enough to balance two threads, few enough to keep scheduling cheap.
     const size_t threads = (size_t)fkv_get_threads();
     size_t tasks = threads * 4;
@@ -423,5 +578,8 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
     if (tasks < 1) tasks = 1;
     a.rows_per_task = (rows + tasks - 1) / tasks;
     fkv_parallel_for(tasks, mm_task, &a);
-    free(xsum);
+    if (xsum != xsum_small) free(xsum);
+#if defined(FKV_AVX2)
+    if (xq && xq != xq_small) free(xq);
+#endif
 }

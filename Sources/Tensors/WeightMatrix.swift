@@ -28,10 +28,10 @@ public enum WeightFormat: Sendable, Equatable {
 /// A weight matrix W [rows, cols] (rows = output features, row-major) kept in two forms:
 /// - `packed`: the checkpoint's own format, streamed by the matrix-vector kernels in decode, where
 ///   bytes per token are the bound (Q4_1 is 0.625 B/weight against 4 for f32);
-/// - an f32 copy for prefill, where FLOPs are the bound: packed once into 64-feature panels for our
-///   AVX-512 GEMM (`fkv_gemm_packed`, no per-call repacking), or row-major for `cblas_sgemm` on CPUs
-///   without AVX-512 (or with `FASTKV_GEMM=openblas`). Matrices used only one row at a time (the
-///   tied LM head / embeddings) skip it to save memory.
+/// - an f32 copy for prefill, where FLOPs are the bound: packed once into 16-feature panels for our
+///   AVX2/AVX-512 GEMM (`fkv_gemm_packed`, no per-call repacking), or row-major for `cblas_sgemm`
+///   on the scalar kernel path (or with `FASTKV_GEMM=openblas`). Matrices used only one row at a
+///   time (the tied LM head / embeddings) skip it to save memory.
 /// Both hold exactly the same weight values; they differ only in summation order.
 public final class WeightMatrix: @unchecked Sendable {
     public let rows: Int
@@ -85,7 +85,7 @@ public final class WeightMatrix: @unchecked Sendable {
     public func denseValues() -> [Float]? {
         guard let dense else { return nil }
         guard panelPacked else { return dense.toArray() }
-        let panel = 64
+        let panel = 16   // fkv_gemm_pack: panels of 16 features, [columns][16] each
         return dense.withUnsafeBufferPointer { p in
             var out = [Float](repeating: 0, count: rows * columns)
             for r in 0..<rows {

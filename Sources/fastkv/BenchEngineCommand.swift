@@ -32,6 +32,7 @@ struct BenchEngineCommand: ParsableCommand {
             let model = loaded.model, c = model.config
             print("model: \(loaded.path.path) (\(c.layerCount) layers, hidden \(c.hiddenSize), heads \(c.headCount)/\(c.kvHeadCount), vocab \(c.vocabularySize))")
             print("threads: \(ComputePool.threadCount), runs per figure: \(runs) (median)")
+            print("cpu: \(KernelPath.cpuName), kernels: \(KernelPath.current) (best \(KernelPath.best))")
             var bench = try EngineBenchmark(model: model, runs: runs, decodeTokens: decodeTokens, seed: seed)
             try bench.warmUp()
             print("\n" + EngineBenchmark.PrefillSpeed.tableHeader)

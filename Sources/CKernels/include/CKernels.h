@@ -18,6 +18,40 @@ typedef enum {
     FKV_Q4_1 = 5,   // 32 weights / 20 bytes: f16 d, f16 m, 16 bytes; w = nibble*d + m
 } fkv_format;
 
+/// Instruction-set paths of the kernels, lowest first (cpu.c is the one dispatch point).
+typedef enum {
+    FKV_PATH_SCALAR = 0,   // portable C: the reference the vector kernels are tested against
+    FKV_PATH_AVX2 = 1,     // AVX2 + FMA + F16C
+    FKV_PATH_AVX512 = 2,   // AVX-512 F/BW/VL/DQ
+} fkv_path;
+
+/// The best path this CPU (and this build) supports. Detected once.
+fkv_path fkv_best_kernel_path(void);
+
+/// The path the kernels use: the calling thread's override if any, else the process-wide one (the
+/// best, lowered by FASTKV_KERNELS=scalar|avx2|avx512). A path the CPU lacks is clamped to the best
+/// one, with one message on stderr (as is an unknown name).
+fkv_path fkv_kernel_path(void);
+
+/// Forces the kernels onto `path` (clamped to fkv_best_kernel_path()) and returns the path now in
+/// use. For tests and benchmarks; each kernel call reads the path once, at its start.
+fkv_path fkv_set_kernel_path(fkv_path path);
+
+/// Overrides the path for kernel calls made from the calling thread (clamped like
+/// fkv_set_kernel_path); a negative value removes the override. Returns the previous override
+/// (negative if none), so callers can restore it. Kernels that the pool runs on other threads take
+/// the path of the call that started them. For tests that run beside others in one process.
+int fkv_set_thread_kernel_path(int path);
+
+/// "scalar", "avx2" or "avx512".
+const char *fkv_kernel_path_name(fkv_path path);
+
+/// The CPU's brand string from cpuid (e.g. "AMD EPYC"), or "unknown". For benchmark headers.
+const char *fkv_cpu_name(void);
+
+/// Parses a path name as above; returns 0 (and leaves *path alone) for anything else.
+int fkv_parse_kernel_path(const char *name, fkv_path *path);
+
 /// Bytes of one row of `cols` weights in `format` (cols must be a multiple of 32 for block formats).
 size_t fkv_row_bytes(fkv_format format, size_t cols);
 
@@ -51,18 +85,20 @@ void fkv_attend_partial(const float *q, size_t group, const float *k, const floa
 void fkv_attend_merge(size_t chunks, size_t group, size_t d, const float *outs, const float *mxs,
                       const float *sums, float *out);
 
-/// Whether fkv_gemm_packed can run on this CPU (AVX-512F/DQ); otherwise use cblas_sgemm.
+/// Whether fkv_gemm_packed is the fast prefill path on the current kernel path (AVX2 or AVX-512,
+/// and FASTKV_GEMM is not "openblas"); otherwise use cblas_sgemm. fkv_gemm_packed itself runs on
+/// every path (the scalar one is the reference).
 int fkv_gemm_available(void);
 
 /// Floats needed to pack a W of n rows (output features) × k columns for fkv_gemm_packed.
 size_t fkv_gemm_packed_floats(size_t n, size_t k);
 
-/// Packs W [n][k] row-major into panels of 64 output features, [k][64] each, zero padded.
+/// Packs W [n][k] row-major into panels of 16 output features, [k][16] each, zero padded.
 /// `packed` must be 64-byte aligned and hold fkv_gemm_packed_floats(n, k) floats.
 void fkv_gemm_pack(const float *w, size_t n, size_t k, float *packed);
 
 /// C[m][n] (+)= A[m][k] · Wᵀ with W packed by fkv_gemm_pack; A rows lda apart, C rows ldc apart.
-/// Parallel over (64-feature panel, 96-row block) tasks. Requires fkv_gemm_available().
+/// Parallel over (64 features = 4 panels, row block) tasks. Runs on every kernel path.
 void fkv_gemm_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
                      float *c, size_t ldc, int accumulate);
 

@@ -1,0 +1,72 @@
+import CKernels
+import Testing
+import Tensors
+
+/// fkv_matmul (decode mat-vec for one vector, the batched kernel for several) and fkv_dequant_row
+/// against references decoded in the test, for every weight format on every kernel path.
+struct MatmulKernelTests {
+    /// Row counts around the 4-row m = 1 kernel, vector counts around the 4-vector batch, and
+    /// widths of one block, a few blocks, past the scalar path's 256-wide slice, and (f32/f16/bf16)
+    /// not a multiple of the 8-lane vector.
+    static func widths(_ format: WeightFormatName) -> [Int] { format.isBlock ? [32, 96, 288, 608] : [13, 37, 96, 288] }
+    static let rowCounts = [1, 6, 67]
+    static let vectorCounts = [1, 2, 5, 9]
+
+    @Test(arguments: KernelPath.supported, WeightFormatName.allCases)
+    func productMatchesReference(path: KernelPath, format: WeightFormatName) {
+        var failures = 0
+        for cols in Self.widths(format) {
+            for rows in Self.rowCounts {
+                let w = EncodedWeights(format: format.format, rows: rows, cols: cols, seed: UInt64(rows * 1000 + cols))
+                for m in Self.vectorCounts {
+                    var rng = KernelRandom(UInt64(m * 7 + cols))
+                    let ldx = cols + 5, ldy = rows + 3
+                    let x = rng.floats(m * ldx)
+                    for accumulate in [false, true] {
+                        let start = rng.floats(m * ldy)
+                        var y = start
+                        KernelPath.withPath(path) {
+                            fkv_matmul(format.format, w.bytes, rows, cols, x, ldx, m, &y, ldy, accumulate ? 1 : 0)
+                        }
+                        var worst = (diff: 0.0, tolerance: 1.0, j: 0, r: 0)
+                        var padding = true
+                        for j in 0..<m {
+                            for r in 0..<ldy {
+                                if r >= rows { padding = padding && y[j * ldy + r] == start[j * ldy + r]; continue }
+                                var dot = accumulate ? Double(start[j * ldy + r]) : 0, magnitude = abs(dot)
+                                for c in 0..<cols {
+                                    let t = Double(x[j * ldx + c]) * Double(w.values[r * cols + c])
+                                    dot += t
+                                    magnitude += abs(t)
+                                }
+                                let diff = abs(Double(y[j * ldy + r]) - dot), tolerance = 1e-6 + 4e-6 * magnitude
+                                if !worst.diff.isNaN && !(diff / tolerance <= worst.diff / worst.tolerance) {
+                                    worst = (diff, tolerance, j, r)
+                                }
+                            }
+                        }
+                        let label = "path \(path), \(format), m \(m), rows \(rows), cols \(cols), accumulate \(accumulate)"
+                        if !(worst.diff <= worst.tolerance) || !padding { failures += 1 }
+                        #expect(worst.diff <= worst.tolerance,
+                                "\(label): |Δ| \(worst.diff) at (vector \(worst.j), row \(worst.r)) > tolerance \(worst.tolerance)")
+                        #expect(padding, "\(label): wrote y beyond the rows (the ldy padding)")
+                        if failures > 5 { return }   // enough to diagnose
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(arguments: WeightFormatName.allCases)
+    func dequantisedRowsAreExact(format: WeightFormatName) {
+        let rows = 3, cols = format.isBlock ? 320 : 300
+        let w = EncodedWeights(format: format.format, rows: rows, cols: cols, seed: 5)
+        for r in 0..<rows {
+            var out = [Float](repeating: .nan, count: cols)
+            fkv_dequant_row(format.format, w.bytes, cols, r, &out)
+            let want = Array(w.values[(r * cols)..<((r + 1) * cols)])
+            let first = out.indices.first { out[$0].bitPattern != want[$0].bitPattern }
+            #expect(first == nil, "\(format) row \(r): column \(first ?? 0) is \(out[first ?? 0]), want \(want[first ?? 0]) (bit for bit)")
+        }
+    }
+}
