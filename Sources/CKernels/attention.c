@@ -6,6 +6,11 @@
 // (per-head max and sum of exponentials) with the unnormalised weighted sum of values, so a long
 // cache can be split over threads and merged exactly (`fkv_attend_merge`): with M = max_c m_c,
 // out = Σ_c e^{m_c − M}·o_c / Σ_c e^{m_c − M}·s_c.
+//
+// Paths (cpu.c picks one per call): AVX-512 for d = 64 and 128 (scores for 16 keys per reduction,
+// then P·V for up to four heads with all accumulators in zmm registers); AVX2 for every d (an
+// online softmax over L1-sized key blocks, register accumulators for d = 64 and 128, masked tails
+// for other d; AVX-512 CPUs use it for d other than 64/128); scalar C as the reference.
 #include "CKernels.h"
 
 #include <math.h>

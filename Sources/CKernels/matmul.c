@@ -3,6 +3,10 @@
 // as they are and dequantised in registers: the product uses exactly the dequantised weight values
 // (w = q·d + m) but regroups the sum per 32-weight block as d·Σq·x + m·Σx, which is exact algebra
 // and differs from an f32 dot product only in rounding order.
+//
+// Paths (cpu.c): AVX2 kernels for every format, one vector (decode) and batches of up to four
+// vectors per weight pass; AVX-512 for the block formats with one vector; scalar C (exact
+// dequantisation, then a plain dot product) as the reference.
 #include "CKernels.h"
 
 #include <stdlib.h>
