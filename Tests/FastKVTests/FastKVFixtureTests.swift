@@ -58,10 +58,7 @@ enum SharedModel {
             for h in reference.indices {
                 for j in reference[h].indices { worst = max(worst, abs(reference[h][j] - ours[h][j])) }
             }
-            // 5e-5: the f32 GEMM's summation order differs by kernel path (OpenBLAS, our AVX2 and
-            // AVX-512 kernels); layer 14's scores went from ≤ 2e-5 to 2.6e-5 with the AVX2 GEMM, while
-            // every kept set still matches exactly (keptPositionsAndTSPListMatchReference).
-            #expect(worst < 5e-5, "layer \(layer): max |ΔS| \(worst) > 5e-5")
+            #expect(worst < 2e-5, "layer \(layer): max |ΔS| \(worst) > 2e-5")
         }
     }
 
