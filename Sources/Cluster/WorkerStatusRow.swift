@@ -11,8 +11,15 @@ public struct WorkerStatusRow: Encodable, Sendable, Hashable {
     public var queued_prompt_tokens: Int
     public var free_kv_bytes: Int
     public var active_sequences: Int
+    /// From the worker's health enum, not its printed name (not part of the JSON).
+    public let isHealthy: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case role, id, endpoint, health, last_heartbeat_age_ms, queued_prompt_tokens, free_kv_bytes, active_sequences
+    }
 
     init(_ w: WorkerStatus) {
+        isHealthy = w.health == .ok
         role = w.role == .prefill ? "prefill" : w.role == .decode ? "decode" : "other"
         id = w.workerID
         endpoint = w.kvEndpoint.isEmpty ? w.controlEndpoint : w.kvEndpoint
@@ -22,6 +29,4 @@ public struct WorkerStatusRow: Encodable, Sendable, Hashable {
         free_kv_bytes = w.freeKVBytes
         active_sequences = w.activeSequences
     }
-
-    public var isHealthy: Bool { health == "ok" }
 }
