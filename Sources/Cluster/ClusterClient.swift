@@ -17,6 +17,12 @@ public struct SubmitOutcome: Sendable {
 /// error, not a hang.
 public final class ClusterClient {
     public let coordinator: String
+    /// While a request is outstanding and nothing arrives for this long, the client asks the
+    /// coordinator whether it still holds the request (a StatusQuery naming it)...
+    public var probeInterval: Duration = .seconds(1)
+    /// ...and gives the request up as lost when the coordinator has said nothing at all for this
+    /// long (dead or stopped), or at once when it answers that it does not hold the request.
+    public var coordinatorSilence: Duration = .seconds(10)
     let context: ZMQContext
     let socket: ZMQSocket
 
@@ -92,18 +98,38 @@ public final class ClusterClient {
         try send(.submit(submit), timeout: min(clientTimeout, .seconds(5)))
         var first: Duration?, second: Duration?
         var received = 0
+        var lastHeard = clock.now
         while true {
             let left = clientTimeout - (clock.now - start)
             guard left > .zero else {
                 try? send(.cancel(Cancel(requestID: submit.requestID, reason: "client deadline")), timeout: .milliseconds(200))
                 throw ClusterError.deadlineExceeded(operation: "request \(submit.requestID) at \(coordinator)", after: clientTimeout)
             }
+            let silent = clock.now - lastHeard
+            guard silent < coordinatorSilence else {
+                throw ClusterError.coordinatorLost(requestID: submit.requestID,
+                                                   reason: "the coordinator at \(coordinator) has not answered for \(silent.wholeMilliseconds) ms")
+            }
             let m: Message
             do {
-                m = try receive(timeout: left, operation: "request \(submit.requestID) at \(coordinator)", total: clientTimeout)
+                m = try receive(timeout: min(left, probeInterval), operation: "request \(submit.requestID) at \(coordinator)",
+                                total: clientTimeout)
+            } catch ClusterError.deadlineExceeded where clock.now - start < clientTimeout {
+                // Quiet for a probe interval: is the request still held? (Answered in order after
+                // anything the coordinator already sent about it, so a late Result still wins.)
+                try? send(.statusQuery(StatusQuery(requestID: submit.requestID)), timeout: .milliseconds(200))
+                continue
             } catch let e as ClusterError {
                 try? send(.cancel(Cancel(requestID: submit.requestID, reason: "client deadline")), timeout: .milliseconds(200))
                 throw e
+            }
+            lastHeard = clock.now
+            if case .statusReply(let reply) = m {
+                guard reply.requestKnown else {
+                    throw ClusterError.coordinatorLost(requestID: submit.requestID,
+                                                       reason: "the coordinator at \(coordinator) no longer holds it (restarted or dropped it)")
+                }
+                continue
             }
             guard m.requestID == submit.requestID else { continue }
             switch m {

@@ -17,12 +17,16 @@ public enum ClusterError: Error, Sendable, CustomStringConvertible {
     case cancelled(requestID: UInt64, reason: String)
     /// A readiness wait ran out: not enough healthy workers registered (`last` says what was seen).
     case workersNotReady(after: Duration, last: String)
+    /// The coordinator no longer holds the request (it restarted) or stopped answering while the
+    /// client waited: the request is lost, and the client says so instead of waiting out its deadline.
+    case coordinatorLost(requestID: UInt64, reason: String)
 
     public var description: String {
         switch self {
         case .remote(let e):
             let who = e.workerID.map { "worker \($0)" } ?? "coordinator"
-            return "\(e.code.label) from \(who): \(e.message)"
+            let retry = e.retryAfter.map { " (retry after \($0.wholeMilliseconds) ms)" } ?? ""
+            return "\(e.code.label) from \(who): \(e.message)\(retry)"
         case .deadlineExceeded(let op, let after): return "DEADLINE_EXCEEDED: \(op) got no answer within \(after)"
         case .badRequest(let m): return "BAD_REQUEST: \(m)"
         case .unexpectedMessage(let kind, let context): return "unexpected \(kind) \(context)"
@@ -30,6 +34,7 @@ public enum ClusterError: Error, Sendable, CustomStringConvertible {
             return "KV plan mismatch at layer \(layer): announced \(planned) entries, prefill produced \(produced)"
         case .cancelled(let id, let reason): return "request \(id) cancelled: \(reason)"
         case .workersNotReady(let after, let last): return "workers not ready within \(after): \(last)"
+        case .coordinatorLost(let id, let reason): return "COORDINATOR_LOST: request \(id): \(reason)"
         }
     }
 }

@@ -9,6 +9,10 @@ final class ControlLink {
     let registration: Register
     let log: Log
     private(set) var isRegistered = false
+    /// Set when the coordinator answered "unknown worker": it dropped this worker (missed
+    /// heartbeats, e.g. after SIGSTOP) or restarted, and has re-placed or forgotten every request
+    /// this worker holds. The role drops that stale work (`takeForgotten`) and re-registers.
+    private var forgotten = false
     private(set) var heartbeatInterval: Duration = .milliseconds(500)
     private var lastSent: ContinuousClock.Instant?
     private var sequence: UInt64 = 0
@@ -51,11 +55,21 @@ final class ControlLink {
         case .error(let e) where e.requestID == nil:
             log("coordinator: \(e.code.label): \(e.message)")
             if e.code == .badRequest || e.code == .workerLost { isRegistered = false; lastSent = nil }
+            if e.code == .workerLost { forgotten = true }
             return nil
         default:
             return message
         }
     }
+
+    /// Whether the coordinator forgot this worker since the last call (see `forgotten`).
+    func takeForgotten() -> Bool {
+        defer { forgotten = false }
+        return forgotten
+    }
+
+    /// The next `tick` sends at once (health changed: say so now, not an interval later).
+    func sendSoon() { lastSent = nil }
 
     /// Decodes every control message waiting on the socket, absorbs the membership ones and hands
     /// the rest to `handle`; malformed frames are logged and dropped.
@@ -71,13 +85,20 @@ final class ControlLink {
     }
 
     /// Forwards every report the compute thread queued on `reports` (already encoded) to the
-    /// coordinator, best effort like `send`.
+    /// coordinator, best effort like `send`. A slow or absent coordinator must never stall the I/O
+    /// thread (and through it the compute thread's queue): after one send times out, the rest of
+    /// this pass is tried without waiting and dropped if there is no room — the coordinator's own
+    /// deadlines and re-placement cover the requests they were about.
     func forwardAll(from reports: ZMQSocket) throws {
+        var congested = false
+        var dropped = 0
         while let m = try reports.receiveIfAvailable() {
-            do { try socket.send(header: m.header.bytes, timeout: .seconds(2)) } catch {
-                log("could not forward \(m.byteCount) bytes to the coordinator: \(error)")
+            do { try socket.send(header: m.header.bytes, timeout: congested ? .zero : .milliseconds(50)) } catch {
+                congested = true
+                dropped += 1
             }
         }
+        if dropped > 0 { log("the coordinator is not taking messages: dropped \(dropped) reports") }
     }
 
     /// Best effort: a control message that cannot leave within `timeout` is logged and dropped (the

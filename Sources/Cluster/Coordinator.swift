@@ -19,12 +19,17 @@ public final class Coordinator {
         public var defaultTimeout: Duration = .seconds(120)
         /// Placements per request: the first try plus retries after a lost or busy worker.
         public var maxAttempts = 3
+        /// Admission bounds (`Scheduler.Configuration`).
+        public var maxWaitingRequests = 256
+        public var maxRequests = 1024
         public init() {}
 
         var scheduler: Scheduler.Configuration {
             var s = Scheduler.Configuration()
             s.workerTimeout = workerTimeout
             s.maxAttempts = maxAttempts
+            s.maxWaitingRequests = maxWaitingRequests
+            s.maxRequests = maxRequests
             return s
         }
     }
@@ -36,6 +41,7 @@ public final class Coordinator {
     private var scheduler: Scheduler
     private let clock = ContinuousClock()
     private let started: ContinuousClock.Instant
+    private let startedUnixMicros = UnixTime.nowMicros()
     private var socket: ZMQSocket!
 
     public init(loaded: LoadedModel, configuration: Configuration) {
@@ -56,6 +62,7 @@ public final class Coordinator {
         let endpoint = try socket.bind(configuration.listen)
         onBound(endpoint)
         log("listening on \(endpoint); model \(loaded.path.lastPathComponent) (\(loaded.fingerprint))")
+        defer { shutDown() }
         while !stop.isStopped {
             switch try ZMQPoller([socket]).poll(timeout: .milliseconds(50), stop: stop) {
             case .stopped: return
@@ -69,6 +76,13 @@ public final class Coordinator {
             }
             feed(.tick)
         }
+    }
+
+    /// On stop (SIGTERM): every client still waiting is told UNAVAILABLE now rather than at its
+    /// deadline, and the workers drop the requests. Workers re-register with the next coordinator.
+    private func shutDown() {
+        feed(.shutdown(reason: "the coordinator is shutting down"))
+        log("stopped")
     }
 
     // MARK: incoming
@@ -88,9 +102,8 @@ public final class Coordinator {
         switch message {
         case .register(let r): register(r, from: peer)
         case .submit(let s): submit(s, from: peer)
-        case .statusQuery:
-            send(.statusReply(StatusReply(workers: scheduler.workerStatus(at: now()), sentUnixMicros: UnixTime.nowMicros())),
-                 to: peer)
+        case .statusQuery(let q):
+            send(.statusReply(statusReply(about: q.requestID, from: PeerAddress(peer))), to: peer)
         case .cancel(let c):
             feed(.cancel(requestID: c.requestID, client: PeerAddress(peer), reason: c.reason))
         case .heartbeat:
@@ -109,6 +122,8 @@ public final class Coordinator {
         case .tokenChunk(let chunk): feed(.tokenChunk(chunk, from: worker))
         case .result(let result): feed(.result(result, from: worker))
         case .error(let e): feed(.workerError(e, from: worker, attempt: e.attempt))
+        case .deregister(let d) where d.workerID == worker: feed(.deregister(worker, reason: d.reason))
+        case .statusQuery(let q): send(.statusReply(statusReply(about: q.requestID, from: PeerAddress(peer))), to: peer)
         default:
             log("ignored \(message.kind) from worker \(worker)")
         }
@@ -174,6 +189,16 @@ public final class Coordinator {
                                         layerCount: shape.layerCount)
         return KVPlan.installBytes(entryCounts: counts, decodeSteps: decodeSteps, kvHeads: shape.kvHeads,
                                    headDim: shape.headDim)
+    }
+
+    /// The worker table and request counts; `about` names a request the asker submitted, whose
+    /// being held is reported (`requestKnown`; another client's request reads as unknown).
+    private func statusReply(about requestID: UInt64? = nil, from asker: PeerAddress? = nil) -> StatusReply {
+        StatusReply(workers: scheduler.workerStatus(at: now()), sentUnixMicros: UnixTime.nowMicros(),
+                    waitingRequests: scheduler.waitingCount,
+                    runningRequests: scheduler.requestCount - scheduler.waitingCount,
+                    coordinatorStartedUnixMicros: startedUnixMicros,
+                    requestKnown: requestID.map { scheduler.holds($0, for: asker) } ?? false)
     }
 
     // MARK: performing decisions

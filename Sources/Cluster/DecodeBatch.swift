@@ -73,7 +73,7 @@ final class DecodeBatch: @unchecked Sendable {
             // Leave between steps: cancelled (the coordinator already answered) or past the deadline.
             let nowMillis = UnixTime.nowMillis()
             active.removeAll { a in
-                if let reason = cancelled.reason(a.requestID) {
+                if let reason = cancelled.reason(a.requestID, generation: a.installed.generation) {
                     budget.release(key: a.installed.reservationKey)
                     cancelled.forget(a.requestID)
                     log("request \(a.requestID): left the batch (\(reason))")

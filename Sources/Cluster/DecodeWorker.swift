@@ -24,6 +24,13 @@ public final class DecodeWorker: @unchecked Sendable {
     public let kvAdvertise: String?
     /// A transfer with no message for this long is dropped and its reservation released.
     public var stalledTransferTimeout: Duration = .seconds(10)
+    /// The most sequences held at once, decoding plus being received: a KVBegin beyond it is BUSY.
+    public var maxSequences = 64
+    /// Raised (SIGTERM) to drain: the worker tells the coordinator it takes no new work, finishes
+    /// what it holds, and leaves; after `drainTimeout` it leaves anyway and the coordinator
+    /// re-places what was left (Deregister).
+    public let drain = StopSignal()
+    public var drainTimeout: Duration = .seconds(30)
     let shape: ModelShape
     let budget: KVMemoryBudget
     let log: Log
@@ -62,17 +69,47 @@ public final class DecodeWorker: @unchecked Sendable {
             context: context, coordinator: coordinator,
             registration: Register(workerID: workerID, role: .decode, controlEndpoint: "pid \(getpid())",
                                    kvEndpoint: kvEndpoint, model: shape, kvCapacityBytes: budget.capacityBytes,
-                                   maxSequences: 64, softwareVersion: "fastkv-cluster/1"), log: log)
+                                   maxSequences: maxSequences, softwareVersion: "fastkv-cluster/1"), log: log)
         let batch = DecodeBatch(loaded: loaded, workerID: workerID, shape: shape, inbox: inbox, cancelled: cancelled,
                                 budget: budget, load: load, log: log)
-        let computeThread = Thread { batch.run(context: context, outEndpoint: outEndpoint, stop: stop) }
+        // The compute thread stops with the worker, and by itself only if it cannot run at all; then
+        // `computeAlive` drops and the next heartbeat (sent at once) says the worker is unhealthy.
+        let computeStop = StopSignal()
+        let computeAlive = StopSignal()
+        let computeThread = Thread {
+            batch.run(context: context, outEndpoint: outEndpoint, stop: computeStop)
+            computeAlive.stop()
+        }
         computeThread.stackSize = 16 << 20
         computeThread.start()
+        defer { computeStop.stop() }
         log("serving; KV endpoint \(kvEndpoint)\(kvAdvertise == nil ? "" : " (bound \(boundKVEndpoint))"), \(budget.capacityBytes) KV bytes; coordinator \(coordinator)")
         let poller = ZMQPoller([link.socket, kvSocket, fromCompute])
+        var drainStarted: ContinuousClock.Instant?
+        var reportedDeadCompute = false
         while !stop.isStopped {
-            link.tick(health: .ok, queuedPromptTokens: 0, freeKVBytes: budget.freeBytes,
+            if computeAlive.isStopped && !reportedDeadCompute {
+                reportedDeadCompute = true
+                log("the decode loop stopped: reporting unhealthy")
+                link.sendSoon()
+            }
+            if drain.isStopped && drainStarted == nil {
+                drainStarted = clock.now
+                log("draining: no new work; \(load.activeSequences) sequences decoding, \(transfers.count) being received; leaving within \(drainTimeout)")
+                link.sendSoon()
+            }
+            if let started = drainStarted {
+                let idle = transfers.isEmpty && inbox.count == 0 && load.activeSequences == 0
+                if idle || clock.now - started > drainTimeout {
+                    leave(link: link, fromCompute: fromCompute,
+                          reason: idle ? "drained" : "drain grace of \(drainTimeout) ran out with \(load.activeSequences + transfers.count) sequences held (handed back)")
+                    return
+                }
+            }
+            let health: Health = reportedDeadCompute ? .degraded : drainStarted != nil ? .draining : .ok
+            link.tick(health: health, queuedPromptTokens: 0, freeKVBytes: budget.freeBytes,
                       activeSequences: load.activeSequences + transfers.count)
+            if link.takeForgotten() { dropEverything(reason: "the coordinator forgot this worker (it was silent or the coordinator restarted)", link: link) }
             expireStalledTransfers(link: link)
             let ready: [Int]
             switch try poller.poll(timeout: .milliseconds(50), stop: stop) {
@@ -90,6 +127,25 @@ public final class DecodeWorker: @unchecked Sendable {
             }
             if ready.contains(2) { try link.forwardAll(from: fromCompute) }
         }
+    }
+
+    /// Leaves the cluster: whatever is still held is dropped here and re-placed by the coordinator,
+    /// which forgets this worker on Deregister (sent after the last reports are forwarded).
+    private func leave(link: ControlLink, fromCompute: ZMQSocket, reason: String) {
+        dropEverything(reason: "worker leaving", link: link)
+        try? link.forwardAll(from: fromCompute)
+        link.send(.deregister(Deregister(workerID: workerID, reason: reason)), timeout: .milliseconds(500))
+        log("leaving: \(reason)")
+    }
+
+    /// Drops every transfer and sequence held, quietly: the coordinator has re-placed or forgotten
+    /// those requests, so reports about them would only be noise. Their reservations are released
+    /// (the batch releases its sequences' between steps).
+    private func dropEverything(reason: String, link: ControlLink) {
+        for peer in Array(transfers.keys) { abandon(peer, reason: reason, report: nil, link: link, socket: nil) }
+        for s in inbox.popAll(waitingUpTo: .zero) { budget.release(key: s.reservationKey) }
+        cancelled.cancelEverything(reason: reason)
+        log("dropped all held work: \(reason)")
     }
 
     private func handleControl(_ message: Message, link: ControlLink) {
@@ -182,7 +238,7 @@ public final class DecodeWorker: @unchecked Sendable {
             transfers.removeValue(forKey: peer)
             inbox.push(InstalledSequence(begin: begin, cache: t.cache, firstToken: end.firstToken, times: times,
                                          wireBytes: t.wireBytes, payloadBytes: t.receiver.receivedPayloadBytes,
-                                         reservationKey: t.reservationKey))
+                                         reservationKey: t.reservationKey, generation: cancelled.generation))
         default:
             log("rejected \(message.kind) from \(peer) on the KV endpoint")
             reply(socket, to: peer, ErrorReport(requestID: message.requestID, code: .malformed,
@@ -206,6 +262,13 @@ public final class DecodeWorker: @unchecked Sendable {
             abandon(other, reason: "superseded by attempt \(begin.attempt) from \(peer)", report: nil, link: link, socket: nil)
         }
         refused.removeValue(forKey: peer)
+        let held = load.activeSequences + transfers.count + inbox.count
+        guard held < maxSequences else {
+            refuse(peer, ErrorReport(requestID: begin.requestID, code: .busy,
+                                     message: "\(held) sequences held (limit \(maxSequences))",
+                                     workerID: workerID, attempt: begin.attempt), link: link, socket: socket)
+            return
+        }
         cancelled.forget(begin.requestID)
         let receiver: KVTransferReceiver
         do {

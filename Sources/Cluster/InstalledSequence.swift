@@ -12,6 +12,8 @@ struct InstalledSequence: @unchecked Sendable {
     let wireBytes: Int
     let payloadBytes: Int
     let reservationKey: UInt64
+    /// `CancelledRequests.generation` when it was installed.
+    let generation: Int
 }
 
 /// A KV transfer being received: validated header by header, installed layer by layer.

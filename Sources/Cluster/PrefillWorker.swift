@@ -22,6 +22,12 @@ public final class PrefillWorker: @unchecked Sendable {
     let queue = LockedQueue<Assignment>()
     let attempts = PrefillAttempts()
     let load = WorkerLoad()
+    /// Assignments queued beyond this are answered BUSY (the coordinator places them elsewhere).
+    public var maxQueuedAssignments = 256
+    /// Raised (SIGTERM) to drain: no new work, finish the queue, leave; after `drainTimeout` leave
+    /// anyway and let the coordinator re-place the rest (Deregister).
+    public let drain = StopSignal()
+    public var drainTimeout: Duration = .seconds(30)
 
     public init(loaded: LoadedModel, coordinator: String, workerID: UInt64? = nil) {
         self.loaded = loaded
@@ -42,30 +48,71 @@ public final class PrefillWorker: @unchecked Sendable {
             registration: Register(workerID: workerID, role: .prefill, controlEndpoint: "pid \(getpid())",
                                    model: shape, kvCapacityBytes: 0, maxSequences: 1,
                                    softwareVersion: "fastkv-cluster/1"), log: log)
+        // See DecodeWorker.run: a compute thread that ends by itself makes the worker unhealthy.
+        let computeStop = StopSignal()
+        let computeAlive = StopSignal()
         let computeThread = Thread { [self] in
-            computeLoop(context: context, outEndpoint: outEndpoint, stop: stop)
+            computeLoop(context: context, outEndpoint: outEndpoint, stop: computeStop)
+            computeAlive.stop()
         }
         computeThread.stackSize = 16 << 20
         computeThread.start()
+        defer { computeStop.stop() }
         log("serving; coordinator \(coordinator)")
         let poller = ZMQPoller([link.socket, fromCompute])
+        var drainStarted: ContinuousClock.Instant?
+        var reportedDeadCompute = false
+        let clock = ContinuousClock()
         while !stop.isStopped {
-            link.tick(health: .ok, queuedPromptTokens: load.queuedPromptTokens, freeKVBytes: 0,
+            if computeAlive.isStopped && !reportedDeadCompute {
+                reportedDeadCompute = true
+                log("the prefill loop stopped: reporting unhealthy")
+                link.sendSoon()
+            }
+            if drain.isStopped && drainStarted == nil {
+                drainStarted = clock.now
+                log("draining: no new work; \(queue.count) assignments queued; leaving within \(drainTimeout)")
+                link.sendSoon()
+            }
+            if let started = drainStarted {
+                let idle = queue.count == 0 && load.queuedPromptTokens == 0
+                if idle || clock.now - started > drainTimeout {
+                    attempts.cancelAll(reason: "worker leaving")
+                    try? link.forwardAll(from: fromCompute)
+                    let reason = idle ? "drained" : "drain grace of \(drainTimeout) ran out with \(queue.count) assignments queued (handed back)"
+                    link.send(.deregister(Deregister(workerID: workerID, reason: reason)), timeout: .milliseconds(500))
+                    log("leaving: \(reason)")
+                    return
+                }
+            }
+            let health: Health = reportedDeadCompute ? .degraded : drainStarted != nil ? .draining : .ok
+            link.tick(health: health, queuedPromptTokens: load.queuedPromptTokens, freeKVBytes: 0,
                       activeSequences: queue.count)
+            if link.takeForgotten() {
+                attempts.cancelAll(reason: "the coordinator forgot this worker")
+                log("dropped all queued work: the coordinator forgot this worker (it was silent or the coordinator restarted)")
+            }
             let ready: [Int]
             switch try poller.poll(timeout: .milliseconds(50), stop: stop) {
             case .stopped: return
             case .timedOut: continue
             case .ready(let r): ready = r
             }
-            if ready.contains(0) { try link.receiveAll(handleControl) }
+            if ready.contains(0) { try link.receiveAll { handleControl($0, link: link) } }
             if ready.contains(1) { try link.forwardAll(from: fromCompute) }
         }
     }
 
-    private func handleControl(_ message: Message) {
+    private func handleControl(_ message: Message, link: ControlLink) {
         switch message {
         case .assignment(let a):
+            guard queue.count < maxQueuedAssignments else {
+                log("request \(a.requestID) attempt \(a.attempt): BUSY, \(queue.count) assignments queued")
+                link.send(.error(ErrorReport(requestID: a.requestID, code: .busy,
+                                             message: "\(queue.count) assignments queued (limit \(maxQueuedAssignments))",
+                                             workerID: workerID, attempt: a.attempt)))
+                return
+            }
             attempts.register(a.requestID, attempt: a.attempt)
             load.addQueued(a.tokenIDs.count)
             queue.push(a)

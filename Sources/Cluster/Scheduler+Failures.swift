@@ -24,7 +24,8 @@ extension Scheduler {
         let retryable: Bool
         switch e.code {
         case .busy:
-            r.excludedDecode.insert(p.decode)
+            // A full decode worker, or a prefill worker whose queue is at its bound.
+            if worker == p.prefill { r.excludedPrefill.insert(p.prefill) } else { r.excludedDecode.insert(p.decode) }
             retryable = true
         case .workerLost:
             // A prefill worker could not reach the decode worker, or a decode worker saw the transfer stall.
@@ -41,7 +42,7 @@ extension Scheduler {
         place(id)
         // BUSY with no decode worker left to try: the client hears BUSY now, not at its deadline.
         if e.code == .busy, let again = requests[id], again.phase.isWaiting,
-           registry.pickDecode(excluding: again.excludedDecode, pendingBytes: [:]) == nil {
+           !registry.hasDecode(excluding: again.excludedDecode) {
             fail(id, ErrorReport(requestID: id, code: .busy, message: e.message, workerID: e.workerID))
         }
     }

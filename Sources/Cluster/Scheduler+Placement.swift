@@ -4,24 +4,36 @@ import Wire
 // Placement: which prefill and decode worker serve a request's next attempt.
 
 extension Scheduler {
-    /// Work assigned but not yet reflected in what the workers report: prompt tokens per prefill
-    /// worker and reserved KV bytes per decode worker, summed over the requests still prefilling.
-    /// Computed once per dispatch pass and grown as the pass places requests, so one pass is
-    /// linear in the requests held rather than quadratic.
+    /// Work the scheduler has placed, per worker. `tokens` and `bytes` count the requests still
+    /// prefilling (not yet reflected in what the workers report: queued prompt tokens per prefill
+    /// worker, KV bytes per decode worker); `placedBytes` and `placedSequences` count every request
+    /// placed on a decode worker, prefilling or decoding, so placement never promises a worker more
+    /// than its capacity whatever its last heartbeat said. Computed once per dispatch pass and grown
+    /// as the pass places requests, so one pass is linear in the requests held rather than quadratic.
     struct PendingLoad {
         var tokens: [UInt64: Int] = [:]
         var bytes: [UInt64: Int] = [:]
+        var placedBytes: [UInt64: Int] = [:]
+        var placedSequences: [UInt64: Int] = [:]
 
-        mutating func add(_ r: ScheduledRequest, on p: Placement) {
-            tokens[p.prefill, default: 0] += r.promptTokenCount
-            bytes[p.decode, default: 0] += r.reservedKVBytes
+        mutating func add(_ r: ScheduledRequest, on p: Placement, prefilling: Bool = true) {
+            if prefilling {
+                tokens[p.prefill, default: 0] += r.promptTokenCount
+                bytes[p.decode, default: 0] += r.reservedKVBytes
+            }
+            placedBytes[p.decode, default: 0] += r.reservedKVBytes
+            placedSequences[p.decode, default: 0] += 1
         }
     }
 
     func pendingLoad() -> PendingLoad {
         var load = PendingLoad()
         for r in requests.values {
-            if case .prefilling(let p) = r.phase { load.add(r, on: p) }
+            switch r.phase {
+            case .prefilling(let p): load.add(r, on: p)
+            case .decoding(let p, _): load.add(r, on: p, prefilling: false)
+            default: break
+            }
         }
         return load
     }
@@ -39,10 +51,11 @@ extension Scheduler {
     }
 
     /// Picks a pair for the request and assigns it: prefill on the worker with the fewest queued
-    /// prompt tokens, decode on the one with the most free KV after what is pending on it. A request
-    /// that has used its attempts fails, and so does one no decode worker could ever hold (when
-    /// configured); one that finds no pair (none registered, or all excluded) stays in the waiting
-    /// queue.
+    /// prompt tokens, decode on the one with the most free KV after what is pending on it, among
+    /// those with room for the request's exact KV bytes and a free sequence slot. A request that has
+    /// used its attempts fails, and so does one no decode worker could ever hold (when configured);
+    /// one that finds no pair (none registered, all excluded, or none with room yet) stays in the
+    /// waiting queue until a worker frees room or its deadline passes.
     mutating func place(_ id: UInt64, load: inout PendingLoad) {
         guard var r = requests[id] else { return }
         guard r.attempts < configuration.maxAttempts else {
@@ -55,7 +68,7 @@ extension Scheduler {
                                         message: "the request needs \(r.reservedKVBytes) bytes of KV; the largest decode worker holds \(largest)"))
         }
         guard let prefill = registry.pickPrefill(excluding: r.excludedPrefill, pendingTokens: load.tokens),
-              let decode = registry.pickDecode(excluding: r.excludedDecode, pendingBytes: load.bytes) else {
+              let decode = registry.pickDecode(excluding: r.excludedDecode, needing: r.reservedKVBytes, load: load) else {
             return enqueue(&r)
         }
         let placement = Placement(prefill: prefill.id, decode: decode.id, attempt: r.attempts)

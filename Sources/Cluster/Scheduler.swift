@@ -24,14 +24,17 @@ public struct Scheduler: Sendable {
         /// Admission bounds: a Submit that finds this many requests waiting, or this many held in
         /// all (waiting and in flight), is answered BUSY at once rather than queued towards its
         /// deadline. Requests re-queued after a failure were admitted already and always go back.
-        public var maxWaitingRequests = 1024
-        public var maxRequests = 4096
+        public var maxWaitingRequests = 256
+        public var maxRequests = 1024
         /// Answer BUSY before any compute when the request needs more KV than any registered
-        /// decode worker can hold at all (checked whenever it is about to be placed). Off by
-        /// default because it changes what a client is told: today such a request is placed and
-        /// refused BUSY by the decode worker, and a deadline that passes first wins (EndToEndTests
-        /// `deadlineAndBusy` expects that). Issue 11's admission control turns it on.
-        public var refuseWhatNoDecodeWorkerCanHold = false
+        /// decode worker can hold at all (checked at admission and whenever it is about to be
+        /// placed): waiting cannot help it.
+        public var refuseWhatNoDecodeWorkerCanHold = true
+        /// Answer BUSY with a retry-after at admission when the queue ahead of the request would,
+        /// at the rate the cluster has been finishing requests while saturated, leave it less than
+        /// its expected service time before its deadline (`DrainRate`). Before the rate is known
+        /// (fewer than four saturated completions) only the bounds above refuse.
+        public var refuseWhatWouldMissItsDeadline = true
         public init() {}
     }
 
@@ -39,6 +42,7 @@ public struct Scheduler: Sendable {
     var registry = WorkerRegistry()
     var requests: [UInt64: ScheduledRequest] = [:]
     var waiting = WaitingQueue()
+    var drain = DrainRate()
     private var nextArrival: UInt64 = 0
     /// The time of the event being handled.
     var now = SchedulerTime(unixMicros: 0, monotonic: .zero)
@@ -58,6 +62,8 @@ public struct Scheduler: Sendable {
         case .register(let r, let address): register(r, from: address)
         case .heartbeat(let h, let worker): heartbeat(h, from: worker)
         case .workerLost(let worker, let reason): workerLost(worker, reason: reason)
+        case .deregister(let worker, let reason):
+            if registry[worker] != nil { workerLost(worker, reason: "left: \(reason)") }
         case .tokenChunk(let chunk, let worker): tokenChunk(chunk, from: worker)
         case .result(let result, let worker): finish(result, from: worker)
         case .workerError(let e, let worker, let attempt): workerError(e, from: worker, attempt: attempt)
@@ -73,6 +79,10 @@ public struct Scheduler: Sendable {
             }
         case .clientUnreachable(let id):
             fail(id, ErrorReport(requestID: id, code: .cancelled, message: "client went away"), tellClient: false)
+        case .shutdown(let reason):
+            for r in requests.values.sorted(by: { $0.arrival < $1.arrival }) {
+                fail(r.id, ErrorReport(requestID: r.id, code: .unavailable, message: reason))
+            }
         case .tick:
             dropSilentWorkers()
             expireDeadlines()
@@ -95,6 +105,15 @@ public struct Scheduler: Sendable {
     /// Requests held, waiting or in flight.
     public var requestCount: Int { requests.count }
 
+    /// Whether `requestID` is held and was submitted by `client` (any client when nil).
+    public func holds(_ requestID: UInt64, for client: PeerAddress?) -> Bool {
+        guard let r = requests[requestID] else { return false }
+        return client.map { $0 == r.client } ?? true
+    }
+
+    /// Requests admitted and not yet placed.
+    public var waitingCount: Int { waiting.count }
+
     /// The waiting queue, in the order dispatch tries it.
     public var waitingRequestIDs: [UInt64] { waiting.inDispatchOrder }
 
@@ -107,8 +126,9 @@ public struct Scheduler: Sendable {
             reply(.error(ErrorReport(requestID: id, code: code, message: text)), to: s.client)
         }
         guard requests[id] == nil else { return reject(.badRequest, "request id \(id) is already active") }
-        guard waiting.count < configuration.maxWaitingRequests, requests.count < configuration.maxRequests else {
-            return reject(.busy, "the coordinator holds \(requests.count) requests, \(waiting.count) of them waiting (limits \(configuration.maxRequests) and \(configuration.maxWaitingRequests)); retry later")
+        if let refusal = admissionRefusal(s) {
+            log("request \(id): refused: \(refusal.message)")
+            return reply(.error(refusal), to: s.client)
         }
         let timeoutMillis = UInt64(max(0, s.timeout.wholeMilliseconds))
         let request = ScheduledRequest(
@@ -117,7 +137,7 @@ public struct Scheduler: Sendable {
             arrival: nextArrival, phase: .waiting(since: now.unixMicros))
         nextArrival += 1
         requests[id] = request
-        waiting.insert(id, arrival: request.arrival)
+        waiting.insert(id, arrival: request.arrival, client: request.client)
         let about = ["\(request.promptTokenCount) prompt tokens", s.summary, "timeout \(timeoutMillis) ms"]
         log("request \(id): " + about.filter { !$0.isEmpty }.joined(separator: ", "))
         dispatchWaiting()
@@ -126,7 +146,8 @@ public struct Scheduler: Sendable {
     private mutating func register(_ r: Register, from address: PeerAddress) {
         let entry = WorkerEntry(id: r.workerID, role: r.role, address: address, controlEndpoint: r.controlEndpoint,
                                 kvEndpoint: r.kvEndpoint, shape: r.model, kvCapacityBytes: r.kvCapacityBytes,
-                                lastHeartbeat: now.monotonic, freeKVBytes: r.kvCapacityBytes)
+                                maxSequences: r.maxSequences, lastHeartbeat: now.monotonic,
+                                freeKVBytes: r.kvCapacityBytes)
         registry.add(entry)
         log("registered \(entry.roleLabel) worker \(r.workerID) \(r.kvEndpoint)")
     }
@@ -167,6 +188,10 @@ public struct Scheduler: Sendable {
             out.timings.timeToFirstToken = .microseconds(Int64(first - r.receivedUnixMicros))
         }
         forget(r.id)
+        if let placed = r.assignedUnixMicros, now.unixMicros >= placed {
+            drain.record(at: now.monotonic, service: .microseconds(Int64(now.unixMicros - placed)),
+                         queueWasBusy: !waiting.isEmpty)
+        }
         log("request \(r.id): done, \(result.tokenIDs.count) tokens, \(result.wireBytes) wire bytes (full KV \(result.fullKVWireBytes)), prefill \(p.prefill) decode \(p.decode)")
         reply(.result(out), to: r.client)
     }
@@ -190,6 +215,6 @@ public struct Scheduler: Sendable {
     mutating func enqueue(_ r: inout ScheduledRequest) {
         if !r.phase.isWaiting { r.phase = .waiting(since: now.unixMicros) }
         requests[r.id] = r
-        waiting.insert(r.id, arrival: r.arrival)
+        waiting.insert(r.id, arrival: r.arrival, client: r.client)
     }
 }

@@ -14,6 +14,8 @@ public enum SchedulerEvent: Sendable, Hashable {
     case heartbeat(Heartbeat, from: UInt64)
     /// The front end knows a worker is gone (e.g. its connection is unreachable).
     case workerLost(UInt64, reason: String)
+    /// The worker says it is leaving (it drained after SIGTERM): forget it now.
+    case deregister(UInt64, reason: String)
     /// A streamed token chunk from a decode worker.
     case tokenChunk(TokenChunk, from: UInt64)
     case result(RequestResult, from: UInt64)
@@ -29,6 +31,8 @@ public enum SchedulerEvent: Sendable, Hashable {
     /// A reply could not be delivered to the request's client: the client went away, so the request
     /// is dropped without an answer.
     case clientUnreachable(requestID: UInt64)
+    /// The coordinator stops: every held request fails UNAVAILABLE (clients told, workers cancelled).
+    case shutdown(reason: String)
     /// Time passed: silent workers are dropped, deadlines expire, waiting requests are placed.
     case tick
 }

@@ -4,13 +4,31 @@ import Transport
 /// Request ids that were cancelled, shared by a worker's I/O thread (which learns of cancels) and its
 /// compute thread (which stops work between layers or decode steps).
 public final class CancelledRequests: Sendable {
-    private let ids = Mutex<[UInt64: String]>([:])
+    private struct State { var ids: [UInt64: String] = [:]; var generation = 0; var everything = "" }
+    private let state = Mutex(State())
 
     public init() {}
 
-    public func cancel(_ id: UInt64, reason: String) { ids.withLock { $0[id] = reason } }
-    public func reason(_ id: UInt64) -> String? { ids.withLock { $0[id] } }
-    public func forget(_ id: UInt64) { _ = ids.withLock { $0.removeValue(forKey: id) } }
+    public func cancel(_ id: UInt64, reason: String) { state.withLock { $0.ids[id] = reason } }
+    public func forget(_ id: UInt64) { _ = state.withLock { $0.ids.removeValue(forKey: id) } }
+
+    /// Why the sequence of request `id`, installed in `generation`, must stop (nil: it goes on).
+    public func reason(_ id: UInt64, generation: Int) -> String? {
+        state.withLock { s in s.ids[id] ?? (generation < s.generation ? s.everything : nil) }
+    }
+
+    /// Every sequence installed so far must stop (the coordinator forgot this worker): sequences
+    /// installed from now on carry the new `generation` and are unaffected.
+    public func cancelEverything(reason: String) {
+        state.withLock { s in
+            s.generation += 1
+            s.everything = reason
+            s.ids = [:]
+        }
+    }
+
+    /// Stamped on a sequence when it is installed.
+    public var generation: Int { state.withLock { $0.generation } }
 }
 
 /// The prefill attempts a worker knows of, for cancelling exactly the right one. Cancel messages
@@ -49,6 +67,12 @@ public final class PrefillAttempts: Sendable {
             }
             all[requestID] = known
         }
+    }
+
+    /// Every attempt known now stops (the coordinator forgot this worker, or it is leaving).
+    public func cancelAll(reason: String) {
+        let ids = attempts.withLock { Array($0.keys) }
+        for id in ids { cancel(id, reason: reason) }
     }
 
     public func reason(_ requestID: UInt64, attempt: Int) -> String? {

@@ -10,6 +10,8 @@ struct WorkerEntry: Sendable {
     let kvEndpoint: String
     let shape: ModelShape
     let kvCapacityBytes: Int
+    /// Decode workers: the most sequences (in its batch plus being received) it takes at once.
+    let maxSequences: Int
     /// On the scheduler's monotonic clock (`SchedulerTime.monotonic`).
     var lastHeartbeat: Duration
     var queuedPromptTokens = 0

@@ -43,13 +43,28 @@ struct WorkerRegistry: Sendable {
             }
     }
 
-    func pickDecode(excluding: Set<UInt64>, pendingBytes: [UInt64: Int]) -> WorkerEntry? {
-        workers.values.filter { $0.role == .decode && $0.health == .ok && !excluding.contains($0.id) }
-            .max { a, b in
-                let fa = a.freeKVBytes - pendingBytes[a.id, default: 0]
-                let fb = b.freeKVBytes - pendingBytes[b.id, default: 0]
-                return fa != fb ? fa < fb : a.id > b.id
-            }
+    /// The healthy, not excluded decode worker with the most free KV that has room for `needing`
+    /// bytes and a free sequence slot. Free KV is the smaller of what its last heartbeat reported
+    /// minus the bytes of requests still prefilling towards it, and its capacity minus every request
+    /// placed on it: the first sees reservations the coordinator no longer tracks (a cancelled
+    /// request not yet released), the second is exact between heartbeats.
+    func pickDecode(excluding: Set<UInt64>, needing: Int, load: Scheduler.PendingLoad) -> WorkerEntry? {
+        func free(_ w: WorkerEntry) -> Int {
+            min(w.freeKVBytes - load.bytes[w.id, default: 0], w.kvCapacityBytes - load.placedBytes[w.id, default: 0])
+        }
+        return workers.values.filter {
+            $0.role == .decode && $0.health == .ok && !excluding.contains($0.id) && free($0) >= needing
+                && load.placedSequences[$0.id, default: 0] < $0.maxSequences
+        }
+        .max { a, b in
+            let fa = free(a), fb = free(b)
+            return fa != fb ? fa < fb : a.id > b.id
+        }
+    }
+
+    /// Whether any healthy decode worker not in `excluding` is registered, room or not.
+    func hasDecode(excluding: Set<UInt64>) -> Bool {
+        workers.values.contains { $0.role == .decode && $0.health == .ok && !excluding.contains($0.id) }
     }
 
     /// The largest KV capacity among decode workers, healthy or not (what could ever hold a
@@ -64,7 +79,7 @@ struct WorkerRegistry: Sendable {
                 WorkerStatus(workerID: w.id, role: w.role, controlEndpoint: w.controlEndpoint, kvEndpoint: w.kvEndpoint,
                              health: w.health, lastHeartbeatAge: now - w.lastHeartbeat,
                              queuedPromptTokens: w.queuedPromptTokens, freeKVBytes: w.freeKVBytes,
-                             activeSequences: w.activeSequences)
+                             activeSequences: w.activeSequences, kvCapacityBytes: w.kvCapacityBytes)
             }
     }
 }

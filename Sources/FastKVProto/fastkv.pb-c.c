@@ -817,6 +817,51 @@ void   fastkv__error__free_unpacked
   assert(message->base.descriptor == &fastkv__error__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   fastkv__deregister__init
+                     (Fastkv__Deregister         *message)
+{
+  static const Fastkv__Deregister init_value = FASTKV__DEREGISTER__INIT;
+  *message = init_value;
+}
+size_t fastkv__deregister__get_packed_size
+                     (const Fastkv__Deregister *message)
+{
+  assert(message->base.descriptor == &fastkv__deregister__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t fastkv__deregister__pack
+                     (const Fastkv__Deregister *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &fastkv__deregister__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t fastkv__deregister__pack_to_buffer
+                     (const Fastkv__Deregister *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &fastkv__deregister__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Fastkv__Deregister *
+       fastkv__deregister__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Fastkv__Deregister *)
+     protobuf_c_message_unpack (&fastkv__deregister__descriptor,
+                                allocator, len, data);
+}
+void   fastkv__deregister__free_unpacked
+                     (Fastkv__Deregister *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &fastkv__deregister__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   fastkv__status_query__init
                      (Fastkv__StatusQuery         *message)
 {
@@ -2920,7 +2965,7 @@ const ProtobufCMessageDescriptor fastkv__result__descriptor =
   (ProtobufCMessageInit) fastkv__result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__error__field_descriptors[5] =
+static const ProtobufCFieldDescriptor fastkv__error__field_descriptors[6] =
 {
   {
     "request_id",
@@ -2982,18 +3027,32 @@ static const ProtobufCFieldDescriptor fastkv__error__field_descriptors[5] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "retry_after_ms",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Error, retry_after_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__error__field_indices_by_name[] = {
   4,   /* field[4] = attempt */
   1,   /* field[1] = code */
   2,   /* field[2] = message */
   0,   /* field[0] = request_id */
+  5,   /* field[5] = retry_after_ms */
   3,   /* field[3] = worker_id */
 };
-static const ProtobufCIntRange fastkv__error__number_ranges[1 + 1] =
+static const ProtobufCIntRange fastkv__error__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 10, 5 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor fastkv__error__descriptor =
 {
@@ -3003,16 +3062,87 @@ const ProtobufCMessageDescriptor fastkv__error__descriptor =
   "Fastkv__Error",
   "fastkv",
   sizeof(Fastkv__Error),
-  5,
+  6,
   fastkv__error__field_descriptors,
   fastkv__error__field_indices_by_name,
-  1,  fastkv__error__number_ranges,
+  2,  fastkv__error__number_ranges,
   (ProtobufCMessageInit) fastkv__error__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define fastkv__status_query__field_descriptors NULL
-#define fastkv__status_query__field_indices_by_name NULL
-#define fastkv__status_query__number_ranges NULL
+static const ProtobufCFieldDescriptor fastkv__deregister__field_descriptors[2] =
+{
+  {
+    "worker_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Deregister, worker_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Deregister, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned fastkv__deregister__field_indices_by_name[] = {
+  1,   /* field[1] = reason */
+  0,   /* field[0] = worker_id */
+};
+static const ProtobufCIntRange fastkv__deregister__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor fastkv__deregister__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "fastkv.Deregister",
+  "Deregister",
+  "Fastkv__Deregister",
+  "fastkv",
+  sizeof(Fastkv__Deregister),
+  2,
+  fastkv__deregister__field_descriptors,
+  fastkv__deregister__field_indices_by_name,
+  1,  fastkv__deregister__number_ranges,
+  (ProtobufCMessageInit) fastkv__deregister__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor fastkv__status_query__field_descriptors[1] =
+{
+  {
+    "request_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__StatusQuery, request_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned fastkv__status_query__field_indices_by_name[] = {
+  0,   /* field[0] = request_id */
+};
+static const ProtobufCIntRange fastkv__status_query__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor fastkv__status_query__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -3021,14 +3151,14 @@ const ProtobufCMessageDescriptor fastkv__status_query__descriptor =
   "Fastkv__StatusQuery",
   "fastkv",
   sizeof(Fastkv__StatusQuery),
-  0,
+  1,
   fastkv__status_query__field_descriptors,
   fastkv__status_query__field_indices_by_name,
-  0,  fastkv__status_query__number_ranges,
+  1,  fastkv__status_query__number_ranges,
   (ProtobufCMessageInit) fastkv__status_query__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__worker_status__field_descriptors[9] =
+static const ProtobufCFieldDescriptor fastkv__worker_status__field_descriptors[10] =
 {
   {
     "worker_id",
@@ -3138,22 +3268,36 @@ static const ProtobufCFieldDescriptor fastkv__worker_status__field_descriptors[9
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kv_capacity_bytes",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__WorkerStatus, kv_capacity_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__worker_status__field_indices_by_name[] = {
   8,   /* field[8] = active_sequences */
   2,   /* field[2] = control_endpoint */
   7,   /* field[7] = free_kv_bytes */
   4,   /* field[4] = health */
+  9,   /* field[9] = kv_capacity_bytes */
   3,   /* field[3] = kv_endpoint */
   5,   /* field[5] = last_heartbeat_age_ms */
   6,   /* field[6] = queued_prompt_tokens */
   1,   /* field[1] = role */
   0,   /* field[0] = worker_id */
 };
-static const ProtobufCIntRange fastkv__worker_status__number_ranges[1 + 1] =
+static const ProtobufCIntRange fastkv__worker_status__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 20, 9 },
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor fastkv__worker_status__descriptor =
 {
@@ -3163,14 +3307,14 @@ const ProtobufCMessageDescriptor fastkv__worker_status__descriptor =
   "Fastkv__WorkerStatus",
   "fastkv",
   sizeof(Fastkv__WorkerStatus),
-  9,
+  10,
   fastkv__worker_status__field_descriptors,
   fastkv__worker_status__field_indices_by_name,
-  1,  fastkv__worker_status__number_ranges,
+  2,  fastkv__worker_status__number_ranges,
   (ProtobufCMessageInit) fastkv__worker_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__status_reply__field_descriptors[2] =
+static const ProtobufCFieldDescriptor fastkv__status_reply__field_descriptors[6] =
 {
   {
     "workers",
@@ -3196,15 +3340,68 @@ static const ProtobufCFieldDescriptor fastkv__status_reply__field_descriptors[2]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "waiting_requests",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__StatusReply, waiting_requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "running_requests",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__StatusReply, running_requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "coordinator_started_unix_us",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__StatusReply, coordinator_started_unix_us),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "request_known",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__StatusReply, request_known),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__status_reply__field_indices_by_name[] = {
+  4,   /* field[4] = coordinator_started_unix_us */
+  5,   /* field[5] = request_known */
+  3,   /* field[3] = running_requests */
   1,   /* field[1] = sent_unix_us */
+  2,   /* field[2] = waiting_requests */
   0,   /* field[0] = workers */
 };
-static const ProtobufCIntRange fastkv__status_reply__number_ranges[1 + 1] =
+static const ProtobufCIntRange fastkv__status_reply__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 10, 2 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor fastkv__status_reply__descriptor =
 {
@@ -3214,14 +3411,14 @@ const ProtobufCMessageDescriptor fastkv__status_reply__descriptor =
   "Fastkv__StatusReply",
   "fastkv",
   sizeof(Fastkv__StatusReply),
-  2,
+  6,
   fastkv__status_reply__field_descriptors,
   fastkv__status_reply__field_indices_by_name,
-  1,  fastkv__status_reply__number_ranges,
+  2,  fastkv__status_reply__number_ranges,
   (ProtobufCMessageInit) fastkv__status_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__envelope__field_descriptors[15] =
+static const ProtobufCFieldDescriptor fastkv__envelope__field_descriptors[16] =
 {
   {
     "protocol_version",
@@ -3403,10 +3600,23 @@ static const ProtobufCFieldDescriptor fastkv__envelope__field_descriptors[15] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "deregister",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Fastkv__Envelope, body_case),
+    offsetof(Fastkv__Envelope, deregister),
+    &fastkv__deregister__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__envelope__field_indices_by_name[] = {
   5,   /* field[5] = assignment */
   6,   /* field[6] = cancel */
+  15,   /* field[15] = deregister */
   12,   /* field[12] = error */
   3,   /* field[3] = heartbeat */
   7,   /* field[7] = kv_begin */
@@ -3421,11 +3631,12 @@ static const unsigned fastkv__envelope__field_indices_by_name[] = {
   4,   /* field[4] = submit */
   10,   /* field[10] = token_chunk */
 };
-static const ProtobufCIntRange fastkv__envelope__number_ranges[2 + 1] =
+static const ProtobufCIntRange fastkv__envelope__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 10, 1 },
-  { 0, 15 }
+  { 40, 15 },
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor fastkv__envelope__descriptor =
 {
@@ -3435,10 +3646,10 @@ const ProtobufCMessageDescriptor fastkv__envelope__descriptor =
   "Fastkv__Envelope",
   "fastkv",
   sizeof(Fastkv__Envelope),
-  15,
+  16,
   fastkv__envelope__field_descriptors,
   fastkv__envelope__field_indices_by_name,
-  2,  fastkv__envelope__number_ranges,
+  3,  fastkv__envelope__number_ranges,
   (ProtobufCMessageInit) fastkv__envelope__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3606,7 +3817,7 @@ const ProtobufCEnumDescriptor fastkv__health__descriptor =
   fastkv__health__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue fastkv__error_code__enum_values_by_number[9] =
+static const ProtobufCEnumValue fastkv__error_code__enum_values_by_number[10] =
 {
   { "ERROR_CODE_UNSPECIFIED", "FASTKV__ERROR_CODE__ERROR_CODE_UNSPECIFIED", 0 },
   { "ERROR_CODE_BAD_REQUEST", "FASTKV__ERROR_CODE__ERROR_CODE_BAD_REQUEST", 1 },
@@ -3617,11 +3828,12 @@ static const ProtobufCEnumValue fastkv__error_code__enum_values_by_number[9] =
   { "ERROR_CODE_MALFORMED", "FASTKV__ERROR_CODE__ERROR_CODE_MALFORMED", 6 },
   { "ERROR_CODE_INTERNAL", "FASTKV__ERROR_CODE__ERROR_CODE_INTERNAL", 7 },
   { "ERROR_CODE_CANCELLED", "FASTKV__ERROR_CODE__ERROR_CODE_CANCELLED", 8 },
+  { "ERROR_CODE_UNAVAILABLE", "FASTKV__ERROR_CODE__ERROR_CODE_UNAVAILABLE", 20 },
 };
 static const ProtobufCIntRange fastkv__error_code__value_ranges[] = {
-{0, 0},{0, 9}
+{0, 0},{20, 9},{0, 10}
 };
-static const ProtobufCEnumValueIndex fastkv__error_code__enum_values_by_name[9] =
+static const ProtobufCEnumValueIndex fastkv__error_code__enum_values_by_name[10] =
 {
   { "ERROR_CODE_BAD_REQUEST", 1 },
   { "ERROR_CODE_BUSY", 2 },
@@ -3630,6 +3842,7 @@ static const ProtobufCEnumValueIndex fastkv__error_code__enum_values_by_name[9] 
   { "ERROR_CODE_INTERNAL", 7 },
   { "ERROR_CODE_MALFORMED", 6 },
   { "ERROR_CODE_MODEL_MISMATCH", 5 },
+  { "ERROR_CODE_UNAVAILABLE", 9 },
   { "ERROR_CODE_UNSPECIFIED", 0 },
   { "ERROR_CODE_WORKER_LOST", 4 },
 };
@@ -3640,11 +3853,11 @@ const ProtobufCEnumDescriptor fastkv__error_code__descriptor =
   "ErrorCode",
   "Fastkv__ErrorCode",
   "fastkv",
-  9,
+  10,
   fastkv__error_code__enum_values_by_number,
-  9,
+  10,
   fastkv__error_code__enum_values_by_name,
-  1,
+  2,
   fastkv__error_code__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

@@ -13,6 +13,8 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
     case malformed
     case `internal`
     case cancelled
+    /// The coordinator is shutting down (or restarted and lost the request): retry the cluster later.
+    case unavailable
 
     /// The proto spelling, which logs and client output print (what users grep for): BUSY, WORKER_LOST.
     public var label: String { rawValue.uppercased() }

@@ -16,6 +16,7 @@ public enum Message: Sendable, Hashable {
     case error(ErrorReport)
     case statusQuery(StatusQuery)
     case statusReply(StatusReply)
+    case deregister(Deregister)
 
     /// The request this message is about, if any (for routing and logs).
     public var requestID: UInt64? {
@@ -29,7 +30,7 @@ public enum Message: Sendable, Hashable {
         case .tokenChunk(let m): m.requestID
         case .result(let m): m.requestID
         case .error(let m): m.requestID
-        case .register, .registerAck, .heartbeat, .statusQuery, .statusReply: nil
+        case .register, .registerAck, .heartbeat, .statusQuery, .statusReply, .deregister: nil
         }
     }
 
@@ -50,6 +51,7 @@ public enum Message: Sendable, Hashable {
         case .error: "Error"
         case .statusQuery: "StatusQuery"
         case .statusReply: "StatusReply"
+        case .deregister: "Deregister"
         }
     }
 }

@@ -13,6 +13,18 @@ struct CoordinatorCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Default request timeout in seconds (a Submit may ask for another).")
     var timeout: Double = 120
+    @Option(help: "Requests admitted but not yet placed beyond which a Submit is refused BUSY with a retry-after.")
+    var maxWaiting: Int = 256
+    @Option(help: "Requests held in all (waiting and running) beyond which a Submit is refused BUSY.")
+    var maxRequests: Int = 1024
+    @Option(help: "Seconds without a heartbeat after which a worker is dropped and its requests re-placed.")
+    var workerTimeout: Double = 3
+
+    func validate() throws {
+        if maxWaiting < 1 || maxRequests < 1 { throw ValidationError("--max-waiting and --max-requests must be ≥ 1") }
+        if !(workerTimeout > 0 && workerTimeout.isFinite) { throw ValidationError("--worker-timeout must be > 0 seconds") }
+        if !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout must be > 0 seconds") }
+    }
 
     func run() throws {
         try runReportingErrors {
@@ -22,7 +34,12 @@ struct CoordinatorCommand: ParsableCommand {
             var config = Coordinator.Configuration()
             config.listen = listen
             config.defaultTimeout = .milliseconds(Int64(timeout * 1000))
-            try Coordinator(loaded: loaded, configuration: config).run(stop: StopSignal()) { endpoint in
+            config.maxWaitingRequests = maxWaiting
+            config.maxRequests = maxRequests
+            config.workerTimeout = .milliseconds(Int64(workerTimeout * 1000))
+            let stop = StopSignal()
+            TerminationSignals.install { _ in stop.stop() }
+            try Coordinator(loaded: loaded, configuration: config).run(stop: stop) { endpoint in
                 FileHandle.standardOutput.write(Data("coordinator listening on \(endpoint)\n".utf8))
             }
         }

@@ -19,9 +19,13 @@ struct DecodeWorkerCommand: ParsableCommand {
         discussion: "tcp://HOST:PORT with a concrete host and port (no *, no 0.0.0.0), or ipc://PATH. Prefill workers connect here; whatever listens here must forward to --kv-listen.",
         valueName: "endpoint"))
     var kvAdvertise: String?
+    @Option(help: "The most sequences held at once (decoding plus being received); more are refused BUSY.")
+    var maxSequences: Int = 64
+    @OptionGroup var drainOptions: DrainOptions
 
     func validate() throws {
         if maxKVBytes < 0 { throw ValidationError("--max-kv-bytes must be ≥ 0") }
+        if maxSequences < 1 { throw ValidationError("--max-sequences must be ≥ 1") }
         if let kvAdvertise {
             do { _ = try DecodeWorker.validateAdvertisedEndpoint(kvAdvertise) } catch ClusterError.badRequest(let why) {
                 throw ValidationError("--kv-advertise: \(why)")
@@ -33,8 +37,12 @@ struct DecodeWorkerCommand: ParsableCommand {
         try runReportingErrors {
             configureWorkerThreads(modelOptions.threads)
             let loaded = try modelOptions.load(forPrefill: false)   // decode only: no prefill GEMM copies
-            try DecodeWorker(loaded: loaded, coordinator: endpoint.coordinator, kvListen: kvListen,
-                             kvAdvertise: kvAdvertise, maxKVBytes: maxKVBytes).run(stop: StopSignal())
+            let worker = DecodeWorker(loaded: loaded, coordinator: endpoint.coordinator, kvListen: kvListen,
+                                      kvAdvertise: kvAdvertise, maxKVBytes: maxKVBytes)
+            worker.maxSequences = maxSequences
+            worker.drainTimeout = drainOptions.duration
+            TerminationSignals.install { _ in worker.drain.stop() }
+            try worker.run(stop: StopSignal())
         }
     }
 }

@@ -10,12 +10,23 @@ struct PrefillWorkerCommand: ParsableCommand {
 
     @OptionGroup var endpoint: ClusterEndpointOptions
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var drainOptions: DrainOptions
+    @Option(help: "Assignments queued beyond this are refused BUSY (the coordinator places them elsewhere).")
+    var maxQueued: Int = 256
+
+    func validate() throws {
+        if maxQueued < 1 { throw ValidationError("--max-queued must be ≥ 1") }
+    }
 
     func run() throws {
         try runReportingErrors {
             configureWorkerThreads(modelOptions.threads)
             let loaded = try modelOptions.load()
-            try PrefillWorker(loaded: loaded, coordinator: endpoint.coordinator).run(stop: StopSignal())
+            let worker = PrefillWorker(loaded: loaded, coordinator: endpoint.coordinator)
+            worker.maxQueuedAssignments = maxQueued
+            worker.drainTimeout = drainOptions.duration
+            TerminationSignals.install { _ in worker.drain.stop() }
+            try worker.run(stop: StopSignal())
         }
     }
 }

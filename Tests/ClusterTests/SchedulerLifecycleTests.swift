@@ -148,20 +148,25 @@ struct SchedulerLifecycleTests {
 
     @Test("refuseWhatNoDecodeWorkerCanHold: BUSY before any compute for a request larger than every decode worker")
     func cannotFitAnywhere() {
-        var h = SchedulerHarness { $0.refuseWhatNoDecodeWorkerCanHold = true }
+        var h = SchedulerHarness()
         #expect(h.submit(1, reservedKVBytes: 6000).errorReplies.isEmpty, "no decode worker yet: it waits")
         h.registerPrefill(1)
         h.registerDecode(2, capacity: 5000)
         h.heartbeat(2, freeKV: 100)   // capacity counts, not what is free now
         let d = h.submit(2, reservedKVBytes: 6000)
         #expect(d.assignments.isEmpty)
-        #expect(d.errorReplies.map(\.requestID) == [1, 2])
-        #expect(d.errorReplies.map(\.code) == [.busy, .busy])
-        #expect(h.submit(3, reservedKVBytes: 5000).assignments.map(\.request) == [3])
+        #expect(d.errorReplies.map(\.requestID) == [2], "refused at admission")
+        #expect(d.errorReplies.map(\.code) == [.busy])
+        #expect(h.send(.tick).errorReplies.map(\.requestID) == [1], "the waiting one is refused when next placed")
+        // 5000 fits the capacity but not what is free now: it waits for room instead.
+        #expect(h.submit(3, reservedKVBytes: 5000).assignments.isEmpty)
+        h.heartbeat(2, freeKV: 5000)
+        #expect(h.send(.tick).assignments.map(\.request) == [3])
 
-        var off = SchedulerHarness()
+        var off = SchedulerHarness { $0.refuseWhatNoDecodeWorkerCanHold = false }
         off.registerPrefill(1)
         off.registerDecode(2, capacity: 5000)
-        #expect(off.submit(1, reservedKVBytes: 6000).assignments.count == 1, "off by default: the decode worker decides")
+        let kept = off.submit(1, reservedKVBytes: 6000)
+        #expect(kept.assignments.isEmpty && kept.errorReplies.isEmpty, "off: it waits (for a bigger worker or its deadline)")
     }
 }

@@ -61,14 +61,18 @@ enum Samples {
                               wireBytes: 9_000_000, fullKVWireBytes: 90_000_000, prefillWorkerID: 7, decodeWorkerID: 9)),
         .error(ErrorReport(requestID: 42, code: .modelMismatch, message: "fingerprint differs", workerID: 9)),
         .error(ErrorReport(requestID: nil, code: .busy, message: "")),
+        .error(ErrorReport(requestID: 43, code: .busy, message: "queue full", retryAfter: .milliseconds(2500))),
+        .deregister(Deregister(workerID: 9, reason: "SIGTERM: drained")),
         .statusQuery(StatusQuery()),
+        .statusQuery(StatusQuery(requestID: 77)),
         .statusReply(StatusReply(workers: [
             WorkerStatus(workerID: 7, role: .prefill, controlEndpoint: "tcp://a:1", health: .ok,
                          lastHeartbeatAge: .milliseconds(250), queuedPromptTokens: 100, freeKVBytes: 0, activeSequences: 0),
             WorkerStatus(workerID: 9, role: .decode, controlEndpoint: "tcp://b:1", kvEndpoint: "tcp://b:2",
                          health: .lost, lastHeartbeatAge: .milliseconds(9000), queuedPromptTokens: 0,
-                         freeKVBytes: 1 << 30, activeSequences: 4),
-        ], sentUnixMicros: 1_700_000_000_000_000)),
+                         freeKVBytes: 1 << 30, activeSequences: 4, kvCapacityBytes: 2 << 30),
+        ], sentUnixMicros: 1_700_000_000_000_000, waitingRequests: 3, runningRequests: 5,
+           coordinatorStartedUnixMicros: 1_699_999_000_000_000, requestKnown: true)),
         .statusReply(StatusReply(workers: [], sentUnixMicros: 0)),
     ]
 

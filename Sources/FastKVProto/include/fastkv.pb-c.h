@@ -33,6 +33,7 @@ typedef struct Fastkv__StageTimes Fastkv__StageTimes;
 typedef struct Fastkv__Timings Fastkv__Timings;
 typedef struct Fastkv__Result Fastkv__Result;
 typedef struct Fastkv__Error Fastkv__Error;
+typedef struct Fastkv__Deregister Fastkv__Deregister;
 typedef struct Fastkv__StatusQuery Fastkv__StatusQuery;
 typedef struct Fastkv__WorkerStatus Fastkv__WorkerStatus;
 typedef struct Fastkv__StatusReply Fastkv__StatusReply;
@@ -105,7 +106,11 @@ typedef enum _Fastkv__ErrorCode {
   FASTKV__ERROR_CODE__ERROR_CODE_MODEL_MISMATCH = 5,
   FASTKV__ERROR_CODE__ERROR_CODE_MALFORMED = 6,
   FASTKV__ERROR_CODE__ERROR_CODE_INTERNAL = 7,
-  FASTKV__ERROR_CODE__ERROR_CODE_CANCELLED = 8
+  FASTKV__ERROR_CODE__ERROR_CODE_CANCELLED = 8,
+  /*
+   * the coordinator is shutting down: the request was not finished
+   */
+  FASTKV__ERROR_CODE__ERROR_CODE_UNAVAILABLE = 20
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FASTKV__ERROR_CODE)
 } Fastkv__ErrorCode;
 typedef enum _Fastkv__FinishReason {
@@ -618,6 +623,10 @@ struct  Fastkv__Error
    * who reports it (0 = coordinator)
    */
   uint64_t worker_id;
+  /*
+   * BUSY: when a retry is likely to be admitted (0 = no estimate)
+   */
+  uint32_t retry_after_ms;
   Fastkv__Error__AttemptPresenceCase attempt_presence_case;
   union {
     /*
@@ -628,16 +637,35 @@ struct  Fastkv__Error
 };
 #define FASTKV__ERROR__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__error__descriptor) \
-    , 0, FASTKV__ERROR_CODE__ERROR_CODE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, FASTKV__ERROR__ATTEMPT_PRESENCE__NOT_SET, {0} }
+    , 0, FASTKV__ERROR_CODE__ERROR_CODE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, FASTKV__ERROR__ATTEMPT_PRESENCE__NOT_SET, {0} }
+
+
+/*
+ * worker → coordinator: the worker is leaving (SIGTERM after draining): forget it now rather than
+ * after missed heartbeats; its remaining requests (if any) were handed back with Error reports.
+ */
+struct  Fastkv__Deregister
+{
+  ProtobufCMessage base;
+  uint64_t worker_id;
+  char *reason;
+};
+#define FASTKV__DEREGISTER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&fastkv__deregister__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
 
 
 struct  Fastkv__StatusQuery
 {
   ProtobufCMessage base;
+  /*
+   * optional: ask whether the coordinator still holds this request
+   */
+  uint64_t request_id;
 };
 #define FASTKV__STATUS_QUERY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__status_query__descriptor) \
-     }
+    , 0 }
 
 
 struct  Fastkv__WorkerStatus
@@ -652,10 +680,14 @@ struct  Fastkv__WorkerStatus
   uint64_t queued_prompt_tokens;
   uint64_t free_kv_bytes;
   uint32_t active_sequences;
+  /*
+   * decode workers: what free_kv_bytes returns to when idle
+   */
+  uint64_t kv_capacity_bytes;
 };
 #define FASTKV__WORKER_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__worker_status__descriptor) \
-    , 0, FASTKV__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, FASTKV__HEALTH__HEALTH_UNSPECIFIED, 0, 0, 0, 0 }
+    , 0, FASTKV__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, FASTKV__HEALTH__HEALTH_UNSPECIFIED, 0, 0, 0, 0, 0 }
 
 
 struct  Fastkv__StatusReply
@@ -664,10 +696,26 @@ struct  Fastkv__StatusReply
   size_t n_workers;
   Fastkv__WorkerStatus **workers;
   uint64_t sent_unix_us;
+  /*
+   * admitted, not yet placed
+   */
+  uint32_t waiting_requests;
+  /*
+   * placed on a prefill/decode pair
+   */
+  uint32_t running_requests;
+  /*
+   * changes when the coordinator restarts
+   */
+  uint64_t coordinator_started_unix_us;
+  /*
+   * the queried request is held (waiting or running)
+   */
+  protobuf_c_boolean request_known;
 };
 #define FASTKV__STATUS_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__status_reply__descriptor) \
-    , 0,NULL, 0 }
+    , 0,NULL, 0, 0, 0, 0, 0 }
 
 
 typedef enum {
@@ -685,7 +733,8 @@ typedef enum {
   FASTKV__ENVELOPE__BODY_RESULT = 20,
   FASTKV__ENVELOPE__BODY_ERROR = 21,
   FASTKV__ENVELOPE__BODY_STATUS_QUERY = 22,
-  FASTKV__ENVELOPE__BODY_STATUS_REPLY = 23
+  FASTKV__ENVELOPE__BODY_STATUS_REPLY = 23,
+  FASTKV__ENVELOPE__BODY_DEREGISTER = 40
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FASTKV__ENVELOPE__BODY__CASE)
 } Fastkv__Envelope__BodyCase;
 
@@ -709,6 +758,7 @@ struct  Fastkv__Envelope
     Fastkv__Error *error;
     Fastkv__StatusQuery *status_query;
     Fastkv__StatusReply *status_reply;
+    Fastkv__Deregister *deregister;
   };
 };
 #define FASTKV__ENVELOPE__INIT \
@@ -1058,6 +1108,25 @@ Fastkv__Error *
 void   fastkv__error__free_unpacked
                      (Fastkv__Error *message,
                       ProtobufCAllocator *allocator);
+/* Fastkv__Deregister methods */
+void   fastkv__deregister__init
+                     (Fastkv__Deregister         *message);
+size_t fastkv__deregister__get_packed_size
+                     (const Fastkv__Deregister   *message);
+size_t fastkv__deregister__pack
+                     (const Fastkv__Deregister   *message,
+                      uint8_t             *out);
+size_t fastkv__deregister__pack_to_buffer
+                     (const Fastkv__Deregister   *message,
+                      ProtobufCBuffer     *buffer);
+Fastkv__Deregister *
+       fastkv__deregister__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   fastkv__deregister__free_unpacked
+                     (Fastkv__Deregister *message,
+                      ProtobufCAllocator *allocator);
 /* Fastkv__StatusQuery methods */
 void   fastkv__status_query__init
                      (Fastkv__StatusQuery         *message);
@@ -1190,6 +1259,9 @@ typedef void (*Fastkv__Result_Closure)
 typedef void (*Fastkv__Error_Closure)
                  (const Fastkv__Error *message,
                   void *closure_data);
+typedef void (*Fastkv__Deregister_Closure)
+                 (const Fastkv__Deregister *message,
+                  void *closure_data);
 typedef void (*Fastkv__StatusQuery_Closure)
                  (const Fastkv__StatusQuery *message,
                   void *closure_data);
@@ -1233,6 +1305,7 @@ extern const ProtobufCMessageDescriptor fastkv__stage_times__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__timings__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__result__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__error__descriptor;
+extern const ProtobufCMessageDescriptor fastkv__deregister__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__status_query__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__worker_status__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__status_reply__descriptor;

@@ -68,9 +68,16 @@ extension Message {
                                       message: protoString(e.message),
                                       workerID: e.worker_id == 0 ? nil : e.worker_id,
                                       attempt: e.attempt_presence_case == FASTKV__ERROR__ATTEMPT_PRESENCE_ATTEMPT
-                                          ? Int(e.attempt) : nil))
-        case FASTKV__ENVELOPE__BODY_STATUS_QUERY: return .statusQuery(StatusQuery())
+                                          ? Int(e.attempt) : nil,
+                                      retryAfter: e.retry_after_ms == 0 ? nil : .milliseconds(Int64(e.retry_after_ms))))
+        case FASTKV__ENVELOPE__BODY_STATUS_QUERY:
+            let q = try protoPresent(env.status_query, "Envelope.status_query")
+            return .statusQuery(StatusQuery(requestID: q.request_id == 0 ? nil : q.request_id))
         case FASTKV__ENVELOPE__BODY_STATUS_REPLY: return .statusReply(try StatusReply(proto: env.status_reply))
+        case FASTKV__ENVELOPE__BODY_DEREGISTER:
+            let d = try protoPresent(env.deregister, "Envelope.deregister")
+            return .deregister(Deregister(workerID: try nonzeroID(d.worker_id, "Deregister.worker_id"),
+                                          reason: protoString(d.reason)))
         default: throw .missingBody
         }
     }
@@ -205,7 +212,8 @@ extension WorkerStatus {
                   lastHeartbeatAge: .milliseconds(Int64(w.last_heartbeat_age_ms)),
                   queuedPromptTokens: try WireCheck.int("WorkerStatus.queued_prompt_tokens", w.queued_prompt_tokens),
                   freeKVBytes: try WireCheck.int("WorkerStatus.free_kv_bytes", w.free_kv_bytes),
-                  activeSequences: Int(w.active_sequences))
+                  activeSequences: Int(w.active_sequences),
+                  kvCapacityBytes: try WireCheck.int("WorkerStatus.kv_capacity_bytes", w.kv_capacity_bytes))
     }
 }
 
@@ -214,6 +222,8 @@ extension StatusReply {
         let r = try protoPresent(p, "Envelope.status_reply")
         var workers: [WorkerStatus] = []
         for w in protoArray(r.workers, r.n_workers) { workers.append(try WorkerStatus(proto: w)) }
-        self.init(workers: workers, sentUnixMicros: r.sent_unix_us)
+        self.init(workers: workers, sentUnixMicros: r.sent_unix_us, waitingRequests: Int(r.waiting_requests),
+                  runningRequests: Int(r.running_requests), coordinatorStartedUnixMicros: r.coordinator_started_unix_us,
+                  requestKnown: r.request_known != 0)
     }
 }

@@ -60,13 +60,24 @@ extension Message {
                 p.pointee.attempt_presence_case = FASTKV__ERROR__ATTEMPT_PRESENCE_ATTEMPT
                 p.pointee.attempt = try WireCheck.uint32("Error.attempt", attempt)
             }
+            if let retryAfter = m.retryAfter {
+                p.pointee.retry_after_ms = max(1, try WireCheck.millis32("Error.retry_after_ms", retryAfter))
+            }
             env.pointee.error = p
-        case .statusQuery:
+        case .statusQuery(let m):
             env.pointee.body_case = FASTKV__ENVELOPE__BODY_STATUS_QUERY
-            env.pointee.status_query = a.message(fastkv__status_query__init)
+            let p: UnsafeMutablePointer<Fastkv__StatusQuery> = a.message(fastkv__status_query__init)
+            p.pointee.request_id = m.requestID ?? 0
+            env.pointee.status_query = p
         case .statusReply(let m):
             env.pointee.body_case = FASTKV__ENVELOPE__BODY_STATUS_REPLY
             env.pointee.status_reply = try m.proto(a)
+        case .deregister(let m):
+            env.pointee.body_case = FASTKV__ENVELOPE__BODY_DEREGISTER
+            let p: UnsafeMutablePointer<Fastkv__Deregister> = a.message(fastkv__deregister__init)
+            p.pointee.worker_id = m.workerID
+            p.pointee.reason = a.string(m.reason)
+            env.pointee.deregister = p
         }
         let size = fastkv__envelope__get_packed_size(env)
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
@@ -175,6 +186,7 @@ extension WorkerStatus {
         p.pointee.queued_prompt_tokens = try WireCheck.uint64("WorkerStatus.queued_prompt_tokens", queuedPromptTokens)
         p.pointee.free_kv_bytes = try WireCheck.uint64("WorkerStatus.free_kv_bytes", freeKVBytes)
         p.pointee.active_sequences = try WireCheck.uint32("WorkerStatus.active_sequences", activeSequences)
+        p.pointee.kv_capacity_bytes = try WireCheck.uint64("WorkerStatus.kv_capacity_bytes", kvCapacityBytes)
         return p
     }
 }
@@ -187,6 +199,10 @@ extension StatusReply {
         p.pointee.n_workers = items.count
         p.pointee.workers = a.array(items)
         p.pointee.sent_unix_us = sentUnixMicros
+        p.pointee.waiting_requests = try WireCheck.uint32("StatusReply.waiting_requests", waitingRequests)
+        p.pointee.running_requests = try WireCheck.uint32("StatusReply.running_requests", runningRequests)
+        p.pointee.coordinator_started_unix_us = coordinatorStartedUnixMicros
+        p.pointee.request_known = requestKnown ? 1 : 0
         return p
     }
 }

@@ -130,6 +130,7 @@ extension ErrorCode {
         case .malformed: FASTKV__ERROR_CODE__ERROR_CODE_MALFORMED
         case .internal: FASTKV__ERROR_CODE__ERROR_CODE_INTERNAL
         case .cancelled: FASTKV__ERROR_CODE__ERROR_CODE_CANCELLED
+        case .unavailable: FASTKV__ERROR_CODE__ERROR_CODE_UNAVAILABLE
         }
     }
 
@@ -144,6 +145,7 @@ extension ErrorCode {
         case FASTKV__ERROR_CODE__ERROR_CODE_MALFORMED: .malformed
         case FASTKV__ERROR_CODE__ERROR_CODE_INTERNAL: .internal
         case FASTKV__ERROR_CODE__ERROR_CODE_CANCELLED: .cancelled
+        case FASTKV__ERROR_CODE__ERROR_CODE_UNAVAILABLE: .unavailable
         default: throw unknown(field, v.rawValue)
         }
     }

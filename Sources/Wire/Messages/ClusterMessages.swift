@@ -66,9 +66,24 @@ public struct Heartbeat: Sendable, Hashable {
     }
 }
 
+/// worker → coordinator: the worker leaves (after draining on SIGTERM). The coordinator forgets it
+/// at once instead of after missed heartbeats.
+public struct Deregister: Sendable, Hashable {
+    public var workerID: UInt64
+    public var reason: String
+
+    public init(workerID: UInt64, reason: String) {
+        self.workerID = workerID
+        self.reason = reason
+    }
+}
+
 /// client → coordinator: "who is in the cluster and how loaded are they?"
+/// A client waiting on a request may name it, to learn whether the coordinator still holds it (a
+/// restarted coordinator does not: the client reports that at once instead of at its deadline).
 public struct StatusQuery: Sendable, Hashable {
-    public init() {}
+    public var requestID: UInt64?
+    public init(requestID: UInt64? = nil) { self.requestID = requestID }
 }
 
 /// One worker as the coordinator sees it.
@@ -83,10 +98,13 @@ public struct WorkerStatus: Sendable, Hashable {
     public var queuedPromptTokens: Int
     public var freeKVBytes: Int
     public var activeSequences: Int
+    /// Decode workers: the KV bytes `freeKVBytes` returns to when nothing is reserved (0 for prefill).
+    public var kvCapacityBytes: Int
 
     public init(workerID: UInt64, role: Role, controlEndpoint: String, kvEndpoint: String = "",
                 health: Health, lastHeartbeatAge: Duration, queuedPromptTokens: Int, freeKVBytes: Int,
-                activeSequences: Int) {
+                activeSequences: Int, kvCapacityBytes: Int = 0) {
+        self.kvCapacityBytes = kvCapacityBytes
         self.workerID = workerID
         self.role = role
         self.controlEndpoint = controlEndpoint
@@ -103,9 +121,22 @@ public struct WorkerStatus: Sendable, Hashable {
 public struct StatusReply: Sendable, Hashable {
     public var workers: [WorkerStatus]
     public var sentUnixMicros: UInt64
+    /// Requests admitted and not yet placed, and requests placed on a worker pair.
+    public var waitingRequests: Int
+    public var runningRequests: Int
+    /// When the coordinator process started: a client that sees it change knows the coordinator
+    /// restarted (and forgot every request it held).
+    public var coordinatorStartedUnixMicros: UInt64
+    /// The StatusQuery named a request and the coordinator holds it.
+    public var requestKnown: Bool
 
-    public init(workers: [WorkerStatus], sentUnixMicros: UInt64) {
+    public init(workers: [WorkerStatus], sentUnixMicros: UInt64, waitingRequests: Int = 0, runningRequests: Int = 0,
+                coordinatorStartedUnixMicros: UInt64 = 0, requestKnown: Bool = false) {
+        self.requestKnown = requestKnown
         self.workers = workers
         self.sentUnixMicros = sentUnixMicros
+        self.waitingRequests = waitingRequests
+        self.runningRequests = runningRequests
+        self.coordinatorStartedUnixMicros = coordinatorStartedUnixMicros
     }
 }

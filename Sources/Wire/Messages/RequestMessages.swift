@@ -129,9 +129,14 @@ public struct ErrorReport: Sendable, Hashable {
     /// The attempt of the request the report is about (nil: not about one attempt), so a stale
     /// attempt's failure never counts against the live one.
     public var attempt: Int?
+    /// BUSY: how long the client should wait before trying again (the coordinator's estimate of
+    /// when the request would be admitted; whole milliseconds on the wire). nil = no estimate.
+    public var retryAfter: Duration?
 
-    public init(requestID: UInt64?, code: ErrorCode, message: String, workerID: UInt64? = nil, attempt: Int? = nil) {
+    public init(requestID: UInt64?, code: ErrorCode, message: String, workerID: UInt64? = nil, attempt: Int? = nil,
+                retryAfter: Duration? = nil) {
         self.attempt = attempt
+        self.retryAfter = retryAfter
         self.requestID = requestID
         self.code = code
         self.message = message
