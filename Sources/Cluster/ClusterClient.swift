@@ -42,6 +42,11 @@ public final class ClusterClient {
         try status(timeout: timeout).workers.map(WorkerStatusRow.init)
     }
 
+    /// The worker table plus the requests the coordinator holds.
+    public func snapshot(timeout: Duration = .seconds(5)) throws -> ClusterSnapshot {
+        ClusterSnapshot(try status(timeout: timeout))
+    }
+
     /// Polls until at least `prefill` and `decode` healthy workers are registered (the scripts'
     /// readiness check), or throws after `wait` naming what was missing.
     public func waitForWorkers(prefill: Int, decode: Int, wait: Duration,

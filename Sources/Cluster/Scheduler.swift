@@ -35,6 +35,10 @@ public struct Scheduler: Sendable {
         /// its expected service time before its deadline (`DrainRate`). Before the rate is known
         /// (fewer than four saturated completions) only the bounds above refuse.
         public var refuseWhatWouldMissItsDeadline = true
+        /// Ticks further apart than this mean the coordinator itself was paused (its loop ticks at
+        /// least every 50 ms): workers get a fresh heartbeat window instead of being dropped for
+        /// the heartbeats it has not read yet. nil turns the rule off (tests that jump the clock).
+        public var pauseThreshold: Duration? = .seconds(1)
         public init() {}
     }
 
@@ -44,6 +48,9 @@ public struct Scheduler: Sendable {
     var waiting = WaitingQueue()
     var drain = DrainRate()
     private var nextArrival: UInt64 = 0
+    /// The monotonic time of the last tick: a gap much longer than the tick interval means the
+    /// coordinator itself was paused (SIGSTOP, a stalled host), not that its workers went silent.
+    private var lastTick: Duration?
     /// The time of the event being handled.
     var now = SchedulerTime(unixMicros: 0, monotonic: .zero)
     /// What the event being handled has decided so far.
@@ -84,6 +91,13 @@ public struct Scheduler: Sendable {
                 fail(r.id, ErrorReport(requestID: r.id, code: .unavailable, message: reason))
             }
         case .tick:
+            if let last = lastTick, let threshold = configuration.pauseThreshold, now.monotonic - last > threshold {
+                // Every heartbeat that arrived meanwhile is still unread: judging the workers by
+                // them now would drop them all for the coordinator's own pause.
+                log("the coordinator was paused for \((now.monotonic - last).wholeMilliseconds) ms: giving every worker a fresh heartbeat window")
+                registry.refreshHeartbeats(at: now.monotonic)
+            }
+            lastTick = now.monotonic
             dropSilentWorkers()
             expireDeadlines()
             dispatchWaiting()

@@ -29,6 +29,11 @@ struct WorkerRegistry: Sendable {
         set { workers[id] = newValue }
     }
 
+    /// Counts every worker as heard from at `now` (after the coordinator's own pause).
+    mutating func refreshHeartbeats(at now: Duration) {
+        for id in workers.keys { workers[id]?.lastHeartbeat = now }
+    }
+
     /// Workers whose last heartbeat is older than `timeout` at `now` (monotonic), lowest id first.
     func silent(longerThan timeout: Duration, now: Duration) -> [UInt64] {
         workers.values.filter { now - $0.lastHeartbeat > timeout }.map(\.id).sorted()

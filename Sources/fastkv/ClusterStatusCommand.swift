@@ -28,19 +28,30 @@ struct ClusterStatusCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let client = try ClusterClient(coordinator: endpoint.coordinator)
-            let rows = waitPrefill + waitDecode > 0
-                ? try client.waitForWorkers(prefill: waitPrefill, decode: waitDecode,
-                                            wait: .milliseconds(Int64(waitSeconds * 1000)),
-                                            pollTimeout: .milliseconds(Int64(min(timeout, waitSeconds) * 1000)))
-                : try client.workers(timeout: .milliseconds(Int64(timeout * 1000)))
+            if waitPrefill + waitDecode > 0 {
+                _ = try client.waitForWorkers(prefill: waitPrefill, decode: waitDecode,
+                                              wait: .milliseconds(Int64(waitSeconds * 1000)),
+                                              pollTimeout: .milliseconds(Int64(min(timeout, waitSeconds) * 1000)))
+            }
+            let snapshot = try client.snapshot(timeout: .milliseconds(Int64(timeout * 1000)))
+            let rows = snapshot.workers
             if json {
-                struct Out: Encodable { var coordinator: String; var workers: [WorkerStatusRow] }
+                struct Out: Encodable {
+                    var coordinator: String
+                    var snapshot: ClusterSnapshot
+                    func encode(to encoder: any Encoder) throws {
+                        enum K: String, CodingKey { case coordinator }
+                        var c = encoder.container(keyedBy: K.self)
+                        try c.encode(coordinator, forKey: .coordinator)
+                        try snapshot.encode(to: encoder)
+                    }
+                }
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(Out(coordinator: endpoint.coordinator, workers: rows)), as: UTF8.self))
+                print(String(decoding: try encoder.encode(Out(coordinator: endpoint.coordinator, snapshot: snapshot)), as: UTF8.self))
                 return
             }
-            print("coordinator \(endpoint.coordinator): \(rows.count) workers")
+            print("coordinator \(endpoint.coordinator): \(rows.count) workers, \(snapshot.running_requests) requests running, \(snapshot.waiting_requests) waiting")
             print("ROLE     ID          ENDPOINT                  HEALTH  HB_AGE_MS  QUEUED_TOK  FREE_KV_BYTES  ACTIVE")
             for r in rows {
                 func pad(_ v: Any, _ width: Int, left: Bool = true) -> String {

@@ -120,6 +120,21 @@ struct SchedulerAdmissionTests {
         #expect(h.scheduler.requestCount == 0)
     }
 
+    @Test("after its own pause the coordinator does not drop workers whose heartbeats it has not read yet")
+    func coordinatorPause() {
+        var h = SchedulerHarness { $0.pauseThreshold = .seconds(1) }
+        h.registerPrefill(1)
+        h.registerDecode(9)
+        h.send(.tick)
+        h.advance(.seconds(8))   // SIGSTOP of the coordinator, far past the 3 s worker timeout
+        #expect(h.send(.tick).droppedWorkers.isEmpty)
+        h.advance(.milliseconds(50))
+        #expect(h.send(.tick).droppedWorkers.isEmpty)
+        // Ticking normally again, silence counts: 3.5 s without heartbeats drops both.
+        for _ in 0..<70 { h.advance(.milliseconds(50)); h.send(.tick) }
+        #expect(h.scheduler.workerStatus(at: h.now).isEmpty)
+    }
+
     @Test("holds(_:for:) answers only the client that submitted the request")
     func holds() {
         var h = SchedulerHarness()
