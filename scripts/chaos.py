@@ -280,7 +280,10 @@ def chaos(args):
     if "cut" in kinds and not args.netns:
         raise SystemExit("--faults cut needs --netns (emulated hosts)")
     roles = ["prefill-1", "decode-1", "coordinator", "prefill-2", "decode-2"]
-    schedule = [(k, r) for k in kinds for r in roles]
+    # Kinds and roles advance together (3 kinds, 5 roles: coprime), so a short run still sees every
+    # kind and every role, and the full cycle is every (kind, role) pair once.
+    n = len(kinds) * len(roles)
+    schedule = [(kinds[i % len(kinds)], roles[i % len(roles)]) for i in range(n)]
     report = {"mode": "chaos", "faults": []}
     outcomes_path = cluster.run_dir / "outcomes.jsonl"
     try:

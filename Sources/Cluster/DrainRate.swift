@@ -31,9 +31,13 @@ struct DrainRate: Sendable {
         return span > 0 ? Double(saturatedFinishes.count - 1) / span : nil
     }
 
-    /// How long `queued` requests ahead take to drain, at the saturated rate; nil when unknown.
-    func drainTime(of queued: Int) -> Duration? {
-        guard let rate = completionsPerSecond, rate > 0 else { return nil }
+    /// How long `queued` requests ahead take to drain: at the saturated rate once known, before
+    /// that by Little's law from the mean service time and the `running` requests (a cold cluster's
+    /// first burst is judged too); nil before any completion.
+    func drainTime(of queued: Int, running: Int) -> Duration? {
+        var rate = completionsPerSecond
+        if rate == nil, let s = serviceTime, s > .zero { rate = Double(max(1, running)) / s.seconds }
+        guard let rate, rate > 0 else { return nil }
         return .milliseconds(Int64((Double(queued) / rate * 1000).rounded(.up)))
     }
 }

@@ -15,7 +15,7 @@ extension Scheduler {
         }
         let c = configuration
         if requests.count >= c.maxRequests || waiting.count >= c.maxWaitingRequests {
-            let retry = drain.drainTime(of: max(1, waiting.count - c.maxWaitingRequests / 2)) ?? .seconds(1)
+            let retry = drain.drainTime(of: max(1, waiting.count - c.maxWaitingRequests / 2), running: runningCount) ?? .seconds(1)
             return busy("the coordinator holds \(requests.count) requests, \(waiting.count) of them waiting (limits \(c.maxRequests) and \(c.maxWaitingRequests)); retry later",
                         retryAfter: clampRetry(retry))
         }
@@ -24,7 +24,7 @@ extension Scheduler {
                         retryAfter: nil)
         }
         if c.refuseWhatWouldMissItsDeadline, !waiting.isEmpty,
-           let wait = drain.drainTime(of: waiting.ahead(of: s.client)), let service = drain.serviceTime {
+           let wait = drain.drainTime(of: waiting.ahead(of: s.client), running: runningCount), let service = drain.serviceTime {
             let budget = s.timeout - service
             if wait > budget {
                 return busy("\(waiting.count) requests are waiting; at the cluster's recent rate the queue would take about \(wait.wholeMilliseconds) ms, and the request's timeout of \(s.timeout.wholeMilliseconds) ms leaves \(max(0, budget.wholeMilliseconds)) ms after its expected service time; retry later",
@@ -33,6 +33,8 @@ extension Scheduler {
         }
         return nil
     }
+
+    var runningCount: Int { requests.count - waiting.count }
 
     /// Retry-after hints stay between half a second and a minute: a client told "0" retries at once
     /// into the same queue, one told "an hour" gives up on a cluster that recovers in seconds.

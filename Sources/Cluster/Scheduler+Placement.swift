@@ -15,9 +15,11 @@ extension Scheduler {
         var bytes: [UInt64: Int] = [:]
         var placedBytes: [UInt64: Int] = [:]
         var placedSequences: [UInt64: Int] = [:]
+        var prefilling: [UInt64: Int] = [:]
 
         mutating func add(_ r: ScheduledRequest, on p: Placement, prefilling: Bool = true) {
             if prefilling {
+                self.prefilling[p.prefill, default: 0] += 1
                 tokens[p.prefill, default: 0] += r.promptTokenCount
                 bytes[p.decode, default: 0] += r.reservedKVBytes
             }
@@ -67,7 +69,8 @@ extension Scheduler {
             return fail(id, ErrorReport(requestID: id, code: .busy,
                                         message: "the request needs \(r.reservedKVBytes) bytes of KV; the largest decode worker holds \(largest)"))
         }
-        guard let prefill = registry.pickPrefill(excluding: r.excludedPrefill, pendingTokens: load.tokens),
+        guard let prefill = registry.pickPrefill(excluding: r.excludedPrefill, load: load,
+                                                 slots: configuration.maxAssignmentsPerPrefillWorker),
               let decode = registry.pickDecode(excluding: r.excludedDecode, needing: r.reservedKVBytes, load: load) else {
             return enqueue(&r)
         }

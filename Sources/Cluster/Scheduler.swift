@@ -39,6 +39,11 @@ public struct Scheduler: Sendable {
         /// least every 50 ms): workers get a fresh heartbeat window instead of being dropped for
         /// the heartbeats it has not read yet. nil turns the rule off (tests that jump the clock).
         public var pauseThreshold: Duration? = .seconds(1)
+        /// Assignments a prefill worker holds at once (one computing, the rest queued behind it).
+        /// Small, so the backlog waits here, where round robin, admission and deadlines see it,
+        /// rather than hidden in a worker's queue; more than one, so the next prompt is already
+        /// there when a prefill ends.
+        public var maxAssignmentsPerPrefillWorker = 2
         public init() {}
     }
 

@@ -39,8 +39,13 @@ struct WorkerRegistry: Sendable {
         workers.values.filter { now - $0.lastHeartbeat > timeout }.map(\.id).sorted()
     }
 
-    func pickPrefill(excluding: Set<UInt64>, pendingTokens: [UInt64: Int]) -> WorkerEntry? {
-        workers.values.filter { $0.role == .prefill && $0.health == .ok && !excluding.contains($0.id) }
+    /// The healthy, not excluded prefill worker with the fewest queued prompt tokens (reported plus
+    /// pending) among those holding fewer than `slots` assignments.
+    func pickPrefill(excluding: Set<UInt64>, load: Scheduler.PendingLoad, slots: Int) -> WorkerEntry? {
+        let pendingTokens = load.tokens
+        return workers.values.filter {
+            $0.role == .prefill && $0.health == .ok && !excluding.contains($0.id) && load.prefilling[$0.id, default: 0] < slots
+        }
             .min { a, b in
                 let la = a.queuedPromptTokens + pendingTokens[a.id, default: 0]
                 let lb = b.queuedPromptTokens + pendingTokens[b.id, default: 0]

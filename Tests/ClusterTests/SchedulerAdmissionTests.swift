@@ -49,6 +49,19 @@ struct SchedulerAdmissionTests {
         #expect(h.send(.tick).assignments.map(\.request) == [2])
     }
 
+    @Test("a prefill worker holds at most maxAssignmentsPerPrefillWorker assignments; the backlog waits in the coordinator")
+    func prefillSlots() {
+        var h = SchedulerHarness { $0.maxAssignmentsPerPrefillWorker = 2 }
+        h.registerPrefill(1)
+        h.registerDecode(9)
+        let placed = (1...4).flatMap { h.submit(UInt64($0)).assignments.map(\.request) }
+        #expect(placed == [1, 2])
+        #expect(h.scheduler.waitingRequestIDs == [3, 4])
+        // Request 1's first token means its prefill (and KV transfer) ended: a slot frees.
+        h.chunk(1, from: 9, index: 0, tokens: [7])
+        #expect(h.send(.tick).assignments.map(\.request) == [3])
+    }
+
     @Test("a decode worker gets no more sequences than it registered")
     func sequenceSlots() {
         var h = SchedulerHarness()

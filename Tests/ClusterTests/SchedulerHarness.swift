@@ -16,6 +16,7 @@ struct SchedulerHarness {
     init(_ configure: (inout Scheduler.Configuration) -> Void = { _ in }) {
         var c = Scheduler.Configuration()
         c.pauseThreshold = nil   // the tests move the clock in big steps between ticks
+        c.maxAssignmentsPerPrefillWorker = 1000   // SchedulerAdmissionTests test the bound itself
         configure(&c)
         scheduler = Scheduler(configuration: c)
     }
