@@ -4,18 +4,20 @@
 #   scripts/cluster.sh up [--prefill N] [--decode M] [--model PATH] [--run-dir DIR] [--listen ENDPOINT]
 #                         [--max-kv-bytes B] [--threads T] [--timeout S]
 #   scripts/cluster.sh status [--run-dir DIR]
-#   scripts/cluster.sh down   [--run-dir DIR]
+#   scripts/cluster.sh down   [--run-dir DIR] [--grace S]
 #
 # `up` writes one pid file and one log per process into the run dir (default runs/cluster), waits
 # (at most --timeout seconds, default 60) until every worker has registered, and prints the
 # coordinator endpoint. `down` stops only the processes whose pid files it wrote, and only if the
-# pid still belongs to a fastkv process.
+# pid still belongs to a fastkv process: SIGTERM first (workers drain: they finish what they hold,
+# deregister and exit), SIGKILL for whatever is still running after --grace seconds (default 40,
+# past the workers' 30 s drain timeout). It leaves no process, pid file or endpoint file behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cmd="${1:-}"; shift || true
 prefill=1; decode=1; model="models/SmolLM2-135M-Instruct.Q4_1.gguf"; run_dir="runs/cluster"
-listen="tcp://127.0.0.1:5555"; max_kv=""; threads=""; wait_s=60
+listen="tcp://127.0.0.1:5555"; max_kv=""; threads=""; wait_s=60; grace=40
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --prefill) prefill="$2"; shift 2 ;;
@@ -26,6 +28,7 @@ while [[ $# -gt 0 ]]; do
     --max-kv-bytes) max_kv="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --timeout) wait_s="$2"; shift 2 ;;
+    --grace) grace="$2"; shift 2 ;;
     *) echo "cluster.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -45,8 +48,8 @@ down() {
     pid=$(cat "$f")
     if is_fastkv "$pid"; then kill -TERM "$pid" 2>/dev/null && stopped=$((stopped + 1)); fi
   done
-  # Wait (bounded) for them to exit, then force.
-  for _ in $(seq 1 30); do
+  # Wait (bounded) for them to drain and exit, then force.
+  for _ in $(seq 1 $((grace * 10))); do
     local alive=0
     for f in "$run_dir"/*.pid; do [[ -e "$f" ]] && is_fastkv "$(cat "$f")" && alive=1; done
     [[ $alive == 0 ]] && break

@@ -122,7 +122,7 @@ public final class Coordinator {
         case .tokenChunk(let chunk): feed(.tokenChunk(chunk, from: worker))
         case .result(let result): feed(.result(result, from: worker))
         case .error(let e): feed(.workerError(e, from: worker, attempt: e.attempt))
-        case .deregister(let d) where d.workerID == worker: feed(.deregister(worker, reason: d.reason))
+        case .deregister(let d) where d.workerID == worker: feed(.deregister(worker, reason: d.reason, drained: d.drained))
         case .statusQuery(let q): send(.statusReply(statusReply(about: q.requestID, from: PeerAddress(peer))), to: peer)
         default:
             log("ignored \(message.kind) from worker \(worker)")

@@ -66,6 +66,7 @@ final class DecodeBatch: @unchecked Sendable {
                 emit(.tokenChunk(TokenChunk(requestID: s.begin.requestID, index: 0, tokenIDs: [s.firstToken], text: text)))
                 if a.decoder.isFinished {
                     finish(&a, emit: emit)
+                    load.sequenceEnded()
                 } else {
                     active.append(a)
                 }
@@ -77,6 +78,7 @@ final class DecodeBatch: @unchecked Sendable {
                     budget.release(key: a.installed.reservationKey)
                     cancelled.forget(a.requestID)
                     log("request \(a.requestID): left the batch (\(reason))")
+                    load.sequenceEnded()
                     return true
                 }
                 if let d = a.installed.begin.deadlineUnixMillis, nowMillis > d {
@@ -84,6 +86,7 @@ final class DecodeBatch: @unchecked Sendable {
                     emit(.error(ErrorReport(requestID: a.requestID, code: .deadlineExceeded,
                                             message: "deadline passed after \(a.decoder.tokens.count) tokens",
                                             workerID: workerID, attempt: a.installed.begin.attempt)))
+                    load.sequenceEnded()
                     return true
                 }
                 return false
@@ -104,6 +107,7 @@ final class DecodeBatch: @unchecked Sendable {
                         kept.append(a)
                     } catch {
                         budget.release(key: a.installed.reservationKey)
+                        load.sequenceEnded()
                         log("request \(a.requestID): decode step failed: \(error)")
                         emit(.error(ErrorReport(requestID: a.requestID, code: .internal,
                                                 message: "decode step failed: \(error)", workerID: workerID,
@@ -119,7 +123,12 @@ final class DecodeBatch: @unchecked Sendable {
                 a.lastToken = token
                 emit(.tokenChunk(TokenChunk(requestID: a.requestID, index: a.decoder.tokens.count - 1, tokenIDs: [token],
                                             text: text)))
-                if a.decoder.isFinished { finish(&a, emit: emit) } else { still.append(a) }
+                if a.decoder.isFinished {
+                    finish(&a, emit: emit)
+                    load.sequenceEnded()
+                } else {
+                    still.append(a)
+                }
             }
             active = still
             load.setActive(active.count)

@@ -82,7 +82,10 @@ public final class DecodeWorker: @unchecked Sendable {
         }
         computeThread.stackSize = 16 << 20
         computeThread.start()
-        defer { computeStop.stop() }
+        // On the way out the compute thread ends first (bounded), so every socket is released when
+        // this returns and the context's termination flushes what is queued (Deregister above all)
+        // within the sockets' linger, before the process exits.
+        defer { computeStop.stop(); computeAlive.wait(upTo: .seconds(3)) }
         log("serving; KV endpoint \(kvEndpoint)\(kvAdvertise == nil ? "" : " (bound \(boundKVEndpoint))"), \(budget.capacityBytes) KV bytes; coordinator \(coordinator)")
         let poller = ZMQPoller([link.socket, kvSocket, fromCompute])
         var drainStarted: ContinuousClock.Instant?
@@ -99,7 +102,7 @@ public final class DecodeWorker: @unchecked Sendable {
                 link.sendSoon()
             }
             if let started = drainStarted {
-                let idle = transfers.isEmpty && inbox.count == 0 && load.activeSequences == 0
+                let idle = transfers.isEmpty && load.heldSequences == 0
                 if idle || clock.now - started > drainTimeout {
                     leave(link: link, fromCompute: fromCompute,
                           reason: idle ? "drained" : "drain grace of \(drainTimeout) ran out with \(load.activeSequences + transfers.count) sequences held (handed back)")
@@ -134,7 +137,7 @@ public final class DecodeWorker: @unchecked Sendable {
     private func leave(link: ControlLink, fromCompute: ZMQSocket, reason: String) {
         dropEverything(reason: "worker leaving", link: link)
         try? link.forwardAll(from: fromCompute)
-        link.send(.deregister(Deregister(workerID: workerID, reason: reason)), timeout: .milliseconds(500))
+        link.send(.deregister(Deregister(workerID: workerID, reason: reason, drained: false)), timeout: .milliseconds(500))
         log("leaving: \(reason)")
     }
 
@@ -143,7 +146,10 @@ public final class DecodeWorker: @unchecked Sendable {
     /// (the batch releases its sequences' between steps).
     private func dropEverything(reason: String, link: ControlLink) {
         for peer in Array(transfers.keys) { abandon(peer, reason: reason, report: nil, link: link, socket: nil) }
-        for s in inbox.popAll(waitingUpTo: .zero) { budget.release(key: s.reservationKey) }
+        for s in inbox.popAll(waitingUpTo: .zero) {
+            budget.release(key: s.reservationKey)
+            load.sequenceEnded()
+        }
         cancelled.cancelEverything(reason: reason)
         log("dropped all held work: \(reason)")
     }
@@ -236,6 +242,7 @@ public final class DecodeWorker: @unchecked Sendable {
             times.kvReceivedUnixMicros = receivedAt
             times.kvInstalledUnixMicros = UnixTime.nowMicros()
             transfers.removeValue(forKey: peer)
+            load.sequenceInstalled()
             inbox.push(InstalledSequence(begin: begin, cache: t.cache, firstToken: end.firstToken, times: times,
                                          wireBytes: t.wireBytes, payloadBytes: t.receiver.receivedPayloadBytes,
                                          reservationKey: t.reservationKey, generation: cancelled.generation))

@@ -57,7 +57,10 @@ public final class PrefillWorker: @unchecked Sendable {
         }
         computeThread.stackSize = 16 << 20
         computeThread.start()
-        defer { computeStop.stop() }
+        // On the way out the compute thread ends first (bounded), so every socket is released when
+        // this returns and the context's termination flushes what is queued (Deregister above all)
+        // within the sockets' linger, before the process exits.
+        defer { computeStop.stop(); computeAlive.wait(upTo: .seconds(3)) }
         log("serving; coordinator \(coordinator)")
         let poller = ZMQPoller([link.socket, fromCompute])
         var drainStarted: ContinuousClock.Instant?
@@ -80,7 +83,7 @@ public final class PrefillWorker: @unchecked Sendable {
                     attempts.cancelAll(reason: "worker leaving")
                     try? link.forwardAll(from: fromCompute)
                     let reason = idle ? "drained" : "drain grace of \(drainTimeout) ran out with \(queue.count) assignments queued (handed back)"
-                    link.send(.deregister(Deregister(workerID: workerID, reason: reason)), timeout: .milliseconds(500))
+                    link.send(.deregister(Deregister(workerID: workerID, reason: reason, drained: idle)), timeout: .milliseconds(500))
                     log("leaving: \(reason)")
                     return
                 }

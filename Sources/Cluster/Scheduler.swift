@@ -74,8 +74,14 @@ public struct Scheduler: Sendable {
         case .register(let r, let address): register(r, from: address)
         case .heartbeat(let h, let worker): heartbeat(h, from: worker)
         case .workerLost(let worker, let reason): workerLost(worker, reason: reason)
-        case .deregister(let worker, let reason):
-            if registry[worker] != nil { workerLost(worker, reason: "left: \(reason)") }
+        case .deregister(let worker, let reason, let drained):
+            if registry[worker]?.role == .prefill && drained {
+                registry.remove(worker)
+                log("worker \(worker) left: \(reason)")
+                decisions.append(.dropWorker(worker, reason: reason))
+            } else if registry[worker] != nil {
+                workerLost(worker, reason: "left: \(reason)")
+            }
         case .tokenChunk(let chunk, let worker): tokenChunk(chunk, from: worker)
         case .result(let result, let worker): finish(result, from: worker)
         case .workerError(let e, let worker, let attempt): workerError(e, from: worker, attempt: attempt)

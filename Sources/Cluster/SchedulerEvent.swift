@@ -14,8 +14,9 @@ public enum SchedulerEvent: Sendable, Hashable {
     case heartbeat(Heartbeat, from: UInt64)
     /// The front end knows a worker is gone (e.g. its connection is unreachable).
     case workerLost(UInt64, reason: String)
-    /// The worker says it is leaving (it drained after SIGTERM): forget it now.
-    case deregister(UInt64, reason: String)
+    /// The worker says it is leaving (after SIGTERM): forget it now. `drained`: all its work is
+    /// done (a prefill worker's KV is all sent, so its requests stay where they are).
+    case deregister(UInt64, reason: String, drained: Bool)
     /// A streamed token chunk from a decode worker.
     case tokenChunk(TokenChunk, from: UInt64)
     case result(RequestResult, from: UInt64)

@@ -95,7 +95,7 @@ public final class PrefillAttempts: Sendable {
 
 /// A worker's load figures for heartbeats: written by the compute side, read by the I/O side.
 public final class WorkerLoad: Sendable {
-    private struct State { var queuedPromptTokens = 0; var activeSequences = 0 }
+    private struct State { var queuedPromptTokens = 0; var activeSequences = 0; var heldSequences = 0 }
     private let state = Mutex(State())
 
     public init() {}
@@ -105,6 +105,13 @@ public final class WorkerLoad: Sendable {
     public func setActive(_ n: Int) { state.withLock { $0.activeSequences = n } }
     public var queuedPromptTokens: Int { state.withLock { $0.queuedPromptTokens } }
     public var activeSequences: Int { state.withLock { $0.activeSequences } }
+
+    /// Decode workers: sequences installed and not yet ended, counted by the thread that installs
+    /// them (on push) and the one that ends them, so "nothing held" has no window between the
+    /// inbox and the batch (a draining worker must not leave with a sequence in between).
+    public func sequenceInstalled() { state.withLock { $0.heldSequences += 1 } }
+    public func sequenceEnded() { state.withLock { $0.heldSequences = max(0, $0.heldSequences - 1) } }
+    public var heldSequences: Int { state.withLock { $0.heldSequences } }
 }
 
 /// A decode worker's KV memory: reservations are taken from the exact size a KVBegin announces (at

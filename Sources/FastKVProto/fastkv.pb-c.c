@@ -3069,7 +3069,7 @@ const ProtobufCMessageDescriptor fastkv__error__descriptor =
   (ProtobufCMessageInit) fastkv__error__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__deregister__field_descriptors[2] =
+static const ProtobufCFieldDescriptor fastkv__deregister__field_descriptors[3] =
 {
   {
     "worker_id",
@@ -3095,15 +3095,28 @@ static const ProtobufCFieldDescriptor fastkv__deregister__field_descriptors[2] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "drained",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Deregister, drained),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__deregister__field_indices_by_name[] = {
+  2,   /* field[2] = drained */
   1,   /* field[1] = reason */
   0,   /* field[0] = worker_id */
 };
 static const ProtobufCIntRange fastkv__deregister__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor fastkv__deregister__descriptor =
 {
@@ -3113,7 +3126,7 @@ const ProtobufCMessageDescriptor fastkv__deregister__descriptor =
   "Fastkv__Deregister",
   "fastkv",
   sizeof(Fastkv__Deregister),
-  2,
+  3,
   fastkv__deregister__field_descriptors,
   fastkv__deregister__field_indices_by_name,
   1,  fastkv__deregister__number_ranges,

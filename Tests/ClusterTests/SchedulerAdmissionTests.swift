@@ -115,9 +115,23 @@ struct SchedulerAdmissionTests {
         h.registerDecode(9)
         let first = h.submit(1).assignments
         #expect(first.map(\.prefill) == [1])
-        let d = h.send(.deregister(1, reason: "drained"))
+        let d = h.send(.deregister(1, reason: "grace ran out", drained: false))
         #expect(d.droppedWorkers == [1])
         #expect(d.assignments == [Assigned(request: 1, prefill: 2, decode: 9, attempt: 1)])
+    }
+
+    @Test("a prefill worker that drained (all its KV sent) leaves its requests where they are")
+    func drainedPrefillDeregisters() {
+        var h = SchedulerHarness()
+        h.registerPrefill(1)
+        h.registerPrefill(2)
+        h.registerDecode(9)
+        #expect(h.submit(1).assignments.map(\.prefill) == [1])
+        let d = h.send(.deregister(1, reason: "drained", drained: true))
+        #expect(d.droppedWorkers == [1])
+        #expect(d.assignments.isEmpty, "its KV is on the way to D9: no second prefill")
+        #expect(h.placement(of: 1)?.attempt == 0)
+        #expect(h.scheduler.worker(at: SchedulerHarness.address(of: 1)) == nil)
     }
 
     @Test("shutdown ends every held request UNAVAILABLE and tells the workers")

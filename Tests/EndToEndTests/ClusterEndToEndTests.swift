@@ -116,12 +116,34 @@ struct ClusterEndToEndTests {
                                      pid: { cluster.pid(ofDecodeWorkerWithEndpoint: $0["endpoint"] as? String ?? "") })
     }
 
-    /// Submits `knobs`, SIGKILLs the `role` worker `busy` picks out while it serves the request, and
-    /// expects the full greedy answer (exactly once) from the workers that are left, with nothing
-    /// left reserved.
+    @Test("SIGTERM drains a decode worker: the request it holds finishes there, then it deregisters and exits 0")
+    func decodeWorkerDrains() throws {
+        let cluster = try LocalCluster(prefill: 1, decode: 2)
+        defer { cluster.stop() }
+        try expectAnswerSurvivesKill(cluster, knobs: ["--prompt", try paragraph(), "--max-tokens", "160"], role: "decode",
+                                     busy: { int($0, "active_sequences") > 0 },
+                                     pid: { cluster.pid(ofDecodeWorkerWithEndpoint: $0["endpoint"] as? String ?? "") },
+                                     signal: SIGTERM)
+    }
+
+    @Test("SIGTERM drains a prefill worker: its prefill finishes, then it deregisters and exits 0")
+    func prefillWorkerDrains() throws {
+        let cluster = try LocalCluster(prefill: 2, decode: 1)
+        defer { cluster.stop() }
+        let text = Array(repeating: try paragraph(), count: 4).joined(separator: "\n\n")
+        try expectAnswerSurvivesKill(cluster, knobs: ["--prompt", text, "--max-tokens", "8"], role: "prefill",
+                                     busy: { int($0, "queued_prompt_tokens") > 0 },
+                                     pid: { Int32(($0["endpoint"] as? String ?? "").replacingOccurrences(of: "pid ", with: "")) },
+                                     signal: SIGTERM)
+    }
+
+    /// Submits `knobs`, sends `signal` to the `role` worker `busy` picks out while it serves the
+    /// request, and expects the full greedy answer (exactly once), with nothing left reserved.
+    /// SIGKILL: the answer comes from the workers that are left. SIGTERM: the worker drains, so the
+    /// answer comes from it, and then it leaves (deregistered at once, exit status 0).
     private func expectAnswerSurvivesKill(_ cluster: LocalCluster, knobs: [String], role: String,
                                           busy: ([String: Any]) -> Bool,
-                                          pid: ([String: Any]) -> Int32?) throws {
+                                          pid: ([String: Any]) -> Int32?, signal: Int32 = SIGKILL) throws {
         let reference = try generate(knobs)
         let outcome = LockedOutputs()
         let done = DispatchSemaphore(value: 0)
@@ -130,12 +152,14 @@ struct ClusterEndToEndTests {
             done.signal()
         }
         var killed: Int?
+        var killedPid: Int32?
         let deadline = Date(timeIntervalSinceNow: 30)
         while killed == nil && Date() < deadline {
             for w in (try? cluster.status()) ?? [] where (w["role"] as? String) == role && busy(w) {
                 guard let target = pid(w) else { continue }
-                kill(target, SIGKILL)
+                kill(target, signal)
                 killed = int(w, "id")
+                killedPid = target
                 break
             }
             usleep(20_000)
@@ -143,10 +167,21 @@ struct ClusterEndToEndTests {
         #expect(killed != nil, "no \(role) worker was seen serving the request")
         #expect(done.wait(timeout: .now() + 120) == .success)
         let out = try outcome.get(0)?.get()
-        #expect(out?.status == 0, "submit failed after the kill: \(out?.stderr ?? "")")
+        #expect(out?.status == 0, "submit failed after the signal: \(out?.stderr ?? "")")
         #expect(tokens(out?.json) == tokens(reference), "the answer must be the full greedy continuation, once")
-        #expect(int(out?.json, "\(role)_worker") != killed)
-        #expect(cluster.logText("coordinator").contains("lost"))
+        if signal == SIGTERM {
+            #expect(int(out?.json, "\(role)_worker") == killed, "a draining worker finishes what it holds")
+            let process = cluster.processes.first { $0.process.processIdentifier == killedPid }?.process
+            let exitBy = Date(timeIntervalSinceNow: 15)
+            while process?.isRunning == true && Date() < exitBy { usleep(50_000) }
+            #expect(process?.isRunning == false, "the drained worker must exit")
+            #expect(process.map { !$0.isRunning && $0.terminationStatus == 0 } == true)
+            #expect(cluster.logText("coordinator").contains("left: drained"))
+            #expect(try cluster.status().allSatisfy { int($0, "id") != killed }, "deregistered, not waiting for a timeout")
+        } else {
+            #expect(int(out?.json, "\(role)_worker") != killed)
+            #expect(cluster.logText("coordinator").contains("lost"))
+        }
         try expectNoKVReserved(cluster)
     }
 

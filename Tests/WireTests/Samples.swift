@@ -62,7 +62,8 @@ enum Samples {
         .error(ErrorReport(requestID: 42, code: .modelMismatch, message: "fingerprint differs", workerID: 9)),
         .error(ErrorReport(requestID: nil, code: .busy, message: "")),
         .error(ErrorReport(requestID: 43, code: .busy, message: "queue full", retryAfter: .milliseconds(2500))),
-        .deregister(Deregister(workerID: 9, reason: "SIGTERM: drained")),
+        .deregister(Deregister(workerID: 9, reason: "SIGTERM: drained", drained: true)),
+        .deregister(Deregister(workerID: 9, reason: "grace ran out", drained: false)),
         .statusQuery(StatusQuery()),
         .statusQuery(StatusQuery(requestID: 77)),
         .statusReply(StatusReply(workers: [

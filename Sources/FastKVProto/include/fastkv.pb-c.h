@@ -649,10 +649,14 @@ struct  Fastkv__Deregister
   ProtobufCMessage base;
   uint64_t worker_id;
   char *reason;
+  /*
+   * everything it was given is done (a prefill worker's KV all sent)
+   */
+  protobuf_c_boolean drained;
 };
 #define FASTKV__DEREGISTER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__deregister__descriptor) \
-    , 0, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Fastkv__StatusQuery

@@ -77,7 +77,7 @@ extension Message {
         case FASTKV__ENVELOPE__BODY_DEREGISTER:
             let d = try protoPresent(env.deregister, "Envelope.deregister")
             return .deregister(Deregister(workerID: try nonzeroID(d.worker_id, "Deregister.worker_id"),
-                                          reason: protoString(d.reason)))
+                                          reason: protoString(d.reason), drained: d.drained != 0))
         default: throw .missingBody
         }
     }

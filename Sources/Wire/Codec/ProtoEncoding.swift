@@ -77,6 +77,7 @@ extension Message {
             let p: UnsafeMutablePointer<Fastkv__Deregister> = a.message(fastkv__deregister__init)
             p.pointee.worker_id = m.workerID
             p.pointee.reason = a.string(m.reason)
+            p.pointee.drained = m.drained ? 1 : 0
             env.pointee.deregister = p
         }
         let size = fastkv__envelope__get_packed_size(env)

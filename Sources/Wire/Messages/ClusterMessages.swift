@@ -71,10 +71,14 @@ public struct Heartbeat: Sendable, Hashable {
 public struct Deregister: Sendable, Hashable {
     public var workerID: UInt64
     public var reason: String
+    /// Everything the worker was given is done: a drained prefill worker has sent all its KV, so
+    /// its requests are not re-placed. False: work was handed back and is re-placed.
+    public var drained: Bool
 
-    public init(workerID: UInt64, reason: String) {
+    public init(workerID: UInt64, reason: String, drained: Bool) {
         self.workerID = workerID
         self.reason = reason
+        self.drained = drained
     }
 }
 
