@@ -86,7 +86,7 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tensors", "Wire", "Transport"]),
         .testTarget(name: "ClusterTests", dependencies: ["RequestVocabulary", "Cluster", "FastKV", "Llama", "Checkpoints", "Wire", "TestSupport"]),
         // Starts the real `fastkv` binary (release build) as coordinator and workers on loopback.
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Wire", "Transport", "RequestVocabulary"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Wire", "Transport", "RequestVocabulary", "Cluster"]),
         // `fastkv bench` and scripts/netns-cluster.sh end to end: start the real binaries and scripts
         // (they need the release fastkv built first, as scripts/test.sh does; otherwise they skip).
         .testTarget(name: "BenchTests", dependencies: ["TestSupport"]),

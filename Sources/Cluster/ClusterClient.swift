@@ -100,7 +100,14 @@ public final class ClusterClient {
                        onChunk: (TokenChunk) -> Void = { _ in }) throws -> SubmitOutcome {
         let clock = ContinuousClock()
         let start = clock.now
-        try send(.submit(submit), timeout: min(clientTimeout, .seconds(5)))
+        // Checked here, so an oversized request is a clear local error rather than a refusal the
+        // coordinator can only send without a request id.
+        let header = try Message.submit(submit).encoded()
+        let limit = WireLimits.default.maxEnvelopeBytes
+        guard header.count <= limit else {
+            throw ClusterError.badRequest("the request encodes to \(header.count) bytes; the coordinator accepts at most \(limit) (shorten the prompt)")
+        }
+        try send(header: header, timeout: min(clientTimeout, .seconds(5)))
         var first: Duration?, second: Duration?
         var received = 0
         var lastHeard = clock.now
@@ -136,6 +143,9 @@ public final class ClusterClient {
                 }
                 continue
             }
+            // The coordinator answers a Submit it could not decode without a request id (it never
+            // learned it): that is this client's request failing, at once, not at its deadline.
+            if case .error(let e) = m, e.requestID == nil { throw ClusterError.remote(e) }
             guard m.requestID == submit.requestID else { continue }
             switch m {
             case .tokenChunk(let chunk):
@@ -157,8 +167,12 @@ public final class ClusterClient {
     }
 
     private func send(_ message: Message, timeout: Duration) throws {
+        try send(header: try message.encoded(), timeout: timeout)
+    }
+
+    private func send(header: [UInt8], timeout: Duration) throws {
         do {
-            try socket.send(header: try message.encoded(), timeout: timeout)
+            try socket.send(header: header, timeout: timeout)
         } catch TransportError.timedOut {
             throw ClusterError.deadlineExceeded(operation: "connecting to the coordinator at \(coordinator)", after: timeout)
         }

@@ -94,6 +94,16 @@ final class LocalCluster: @unchecked Sendable {
 
     func log(_ name: String) -> URL { directory.appendingPathComponent("\(name).log") }
 
+    /// SIGKILLs the coordinator and starts a new one on the same endpoint (the workers must find it
+    /// and register again by themselves). Its log continues in coordinator-2.log.
+    func restartCoordinator() throws {
+        guard let old = process(named: "coordinator") else { throw HarnessError.startFailed("no coordinator") }
+        kill(old.processIdentifier, SIGKILL)
+        old.waitUntilExit()
+        processes.removeAll { $0.name == "coordinator" }
+        _ = try launch("coordinator-2", ["coordinator", "--listen", endpoint, "--model", FastKVBinary.model])
+    }
+
     func logText(_ name: String) -> String { (try? String(contentsOf: log(name), encoding: .utf8)) ?? "" }
 
     private func start(prefill: Int, decode: Int, decodeArgs: [String]) throws {
