@@ -185,6 +185,26 @@ struct BenchEndToEndTests {
         return nil
     }
 
+    /// Here rather than in ReliabilityRunTests: netns runs share the fkv-* namespace names, and this
+    /// suite is the one that runs them one at a time.
+    @Test("chaos on emulated hosts: link cuts between hosts and kill -9 under load; every request correct or a named error in time, nothing leaked")
+    func netnsChaos() throws {
+        let tmp = try TemporaryDirectory("chaos-netns")
+        if let reason = try netnsSkipReason(tmp) { print("skipped: \(reason)"); return }
+        let out = tmp.file("chaos.json")
+        let r = try run("/usr/bin/env", ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/chaos.py").path, "chaos",
+                                         "--netns", "--faults", "cut,kill", "--duration", "50", "--fault-every", "5",
+                                         "--bin", clusterBinary, "--run-dir", tmp.file("run").path, "--out", out.path], in: tmp.url)
+        #expect(r.status == 0, "netns chaos failed: \(r.stdout.suffix(3000)) \(r.stderr.suffix(2000))")
+        let report = try #require(try object(out) as? [String: Any])
+        #expect(report["wrong_or_late"] as? Int == 0)
+        #expect(report["settled"] as? Bool == true)
+        let kinds = Set((report["faults"] as? [[String: Any]] ?? []).compactMap { $0["fault"] as? String })
+        #expect(kinds.contains("cut"), "no link was cut: \(report["faults"] ?? "")")
+        let probe = try run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url)
+        #expect(!probe.stdout.contains("fkv-"), "namespaces left behind: \(probe.stdout)")
+    }
+
     @Test("netns cluster (1+1 workers, 1gbit link) serves a request from the root namespace and tears down cleanly")
     func netnsCluster() throws {
         let tmp = try TemporaryDirectory("bench-netns")
