@@ -73,44 +73,29 @@ public final class DecodeWorker: @unchecked Sendable {
         let batch = DecodeBatch(loaded: loaded, workerID: workerID, shape: shape, inbox: inbox, cancelled: cancelled,
                                 budget: budget, load: load, log: log)
         // The compute thread stops with the worker, and by itself only if it cannot run at all; then
-        // `computeAlive` drops and the next heartbeat (sent at once) says the worker is unhealthy.
+        // `computeEnded` is raised and the next heartbeat (sent at once) says the worker is unhealthy.
         let computeStop = StopSignal()
-        let computeAlive = StopSignal()
+        let computeEnded = StopSignal()
         let computeThread = Thread {
             batch.run(context: context, outEndpoint: outEndpoint, stop: computeStop)
-            computeAlive.stop()
+            computeEnded.stop()
         }
         computeThread.stackSize = 16 << 20
         computeThread.start()
         // On the way out the compute thread ends first (bounded), so every socket is released when
         // this returns and the context's termination flushes what is queued (Deregister above all)
         // within the sockets' linger, before the process exits.
-        defer { computeStop.stop(); computeAlive.wait(upTo: .seconds(3)) }
+        defer { computeStop.stop(); computeEnded.wait(upTo: .seconds(3)) }
         log("serving; KV endpoint \(kvEndpoint)\(kvAdvertise == nil ? "" : " (bound \(boundKVEndpoint))"), \(budget.capacityBytes) KV bytes; coordinator \(coordinator)")
         let poller = ZMQPoller([link.socket, kvSocket, fromCompute])
-        var drainStarted: ContinuousClock.Instant?
-        var reportedDeadCompute = false
+        var lifecycle = WorkerLifecycle(drain: drain, drainTimeout: drainTimeout, computeEnded: computeEnded, log: log)
         while !stop.isStopped {
-            if computeAlive.isStopped && !reportedDeadCompute {
-                reportedDeadCompute = true
-                log("the decode loop stopped: reporting unhealthy")
-                link.sendSoon()
+            if let leaving = lifecycle.step(link: link, idle: transfers.isEmpty && load.heldSequences == 0,
+                                            held: { "\(load.heldSequences) sequences installed, \(transfers.count) being received" }) {
+                leave(link: link, fromCompute: fromCompute, reason: leaving.reason)
+                return
             }
-            if drain.isStopped && drainStarted == nil {
-                drainStarted = clock.now
-                log("draining: no new work; \(load.activeSequences) sequences decoding, \(transfers.count) being received; leaving within \(drainTimeout)")
-                link.sendSoon()
-            }
-            if let started = drainStarted {
-                let idle = transfers.isEmpty && load.heldSequences == 0
-                if idle || clock.now - started > drainTimeout {
-                    leave(link: link, fromCompute: fromCompute,
-                          reason: idle ? "drained" : "drain grace of \(drainTimeout) ran out with \(load.activeSequences + transfers.count) sequences held (handed back)")
-                    return
-                }
-            }
-            let health: Health = reportedDeadCompute ? .degraded : drainStarted != nil ? .draining : .ok
-            link.tick(health: health, queuedPromptTokens: 0, freeKVBytes: budget.freeBytes,
+            link.tick(health: lifecycle.health, queuedPromptTokens: 0, freeKVBytes: budget.freeBytes,
                       activeSequences: load.activeSequences + transfers.count)
             if link.takeForgotten() { dropEverything(reason: "the coordinator forgot this worker (it was silent or the coordinator restarted)", link: link) }
             expireStalledTransfers(link: link)

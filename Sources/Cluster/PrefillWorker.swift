@@ -50,46 +50,32 @@ public final class PrefillWorker: @unchecked Sendable {
                                    softwareVersion: "fastkv-cluster/1"), log: log)
         // See DecodeWorker.run: a compute thread that ends by itself makes the worker unhealthy.
         let computeStop = StopSignal()
-        let computeAlive = StopSignal()
+        let computeEnded = StopSignal()
         let computeThread = Thread { [self] in
             computeLoop(context: context, outEndpoint: outEndpoint, stop: computeStop)
-            computeAlive.stop()
+            computeEnded.stop()
         }
         computeThread.stackSize = 16 << 20
         computeThread.start()
         // On the way out the compute thread ends first (bounded), so every socket is released when
         // this returns and the context's termination flushes what is queued (Deregister above all)
         // within the sockets' linger, before the process exits.
-        defer { computeStop.stop(); computeAlive.wait(upTo: .seconds(3)) }
+        defer { computeStop.stop(); computeEnded.wait(upTo: .seconds(3)) }
         log("serving; coordinator \(coordinator)")
         let poller = ZMQPoller([link.socket, fromCompute])
-        var drainStarted: ContinuousClock.Instant?
-        var reportedDeadCompute = false
-        let clock = ContinuousClock()
+        var lifecycle = WorkerLifecycle(drain: drain, drainTimeout: drainTimeout, computeEnded: computeEnded, log: log)
         while !stop.isStopped {
-            if computeAlive.isStopped && !reportedDeadCompute {
-                reportedDeadCompute = true
-                log("the prefill loop stopped: reporting unhealthy")
-                link.sendSoon()
+            // Idle once the assignment being computed is done too (its tokens leave the queued count then).
+            if let leaving = lifecycle.step(link: link, idle: queue.count == 0 && load.queuedPromptTokens == 0,
+                                            held: { "\(queue.count) assignments queued, \(load.queuedPromptTokens) prompt tokens" }) {
+                attempts.cancelAll(reason: "worker leaving")
+                try? link.forwardAll(from: fromCompute)
+                link.send(.deregister(Deregister(workerID: workerID, reason: leaving.reason, drained: leaving.drained)),
+                          timeout: .milliseconds(500))
+                log("leaving: \(leaving.reason)")
+                return
             }
-            if drain.isStopped && drainStarted == nil {
-                drainStarted = clock.now
-                log("draining: no new work; \(queue.count) assignments queued; leaving within \(drainTimeout)")
-                link.sendSoon()
-            }
-            if let started = drainStarted {
-                let idle = queue.count == 0 && load.queuedPromptTokens == 0
-                if idle || clock.now - started > drainTimeout {
-                    attempts.cancelAll(reason: "worker leaving")
-                    try? link.forwardAll(from: fromCompute)
-                    let reason = idle ? "drained" : "drain grace of \(drainTimeout) ran out with \(queue.count) assignments queued (handed back)"
-                    link.send(.deregister(Deregister(workerID: workerID, reason: reason, drained: idle)), timeout: .milliseconds(500))
-                    log("leaving: \(reason)")
-                    return
-                }
-            }
-            let health: Health = reportedDeadCompute ? .degraded : drainStarted != nil ? .draining : .ok
-            link.tick(health: health, queuedPromptTokens: load.queuedPromptTokens, freeKVBytes: 0,
+            link.tick(health: lifecycle.health, queuedPromptTokens: load.queuedPromptTokens, freeKVBytes: 0,
                       activeSequences: queue.count)
             if link.takeForgotten() {
                 attempts.cancelAll(reason: "the coordinator forgot this worker")
