@@ -16,7 +16,7 @@ public struct Sampler: Sendable {
     }
 
     public mutating func next(_ logits: [Float]) -> Int32 {
-        if parameters.temperature == 0 || parameters.topK == 1 { return Self.argmax(logits) }
+        if parameters.isGreedy { return Self.argmax(logits) }
         var order = Array(logits.indices)
         if parameters.topK > 0 && parameters.topK < logits.count {
             order.sort { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
