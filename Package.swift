@@ -18,6 +18,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "fastkv", targets: ["fastkv"]),
+        // The decoders of hostile bytes, as libraries for Fuzz/ (its own package, so neither the default
+        // build nor `swift test` compiles the fuzz targets; scripts/fuzz.sh builds them).
+        .library(name: "RequestVocabulary", targets: ["RequestVocabulary"]),
+        .library(name: "Wire", targets: ["Wire"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "Tokenization", targets: ["Tokenization"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
