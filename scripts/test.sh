@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies and the model if missing, builds, runs every test.
+# Before the main suites: the offline checks of deploy/.
+# FASTKV_QUICK=1 skips them (e.g. `FASTKV_QUICK=1 scripts/test.sh --filter WireTests`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --hf
+scripts/setup.sh --hf --deploy-tools
+if [ "${FASTKV_QUICK:-0}" != 1 ]; then
+    scripts/validate-deploy.sh
+fi
 # Tests start real worker processes and time nothing, but the model tests are slow in debug:
 # build the test products in release.
 swift build -c release --product fastkv
