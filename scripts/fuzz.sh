@@ -10,8 +10,8 @@
 #   --no-build     use the binaries already in .build-fuzz
 # Targets (default all): FuzzMessage FuzzKVLayer FuzzKVReceiver FuzzGGUF FuzzSafetensors FuzzTokenizerJSON
 #
-# New inputs go to .build-fuzz/corpus/<target>/ (kept between runs, not committed); a crash is
-# saved as .build-fuzz/artifacts/<target>/crash-… and can be replayed with
+# New inputs go to .build-fuzz-runs/corpus/<target>/ (kept between runs, not committed); a crash is
+# saved as .build-fuzz-runs/artifacts/<target>/crash-… and can be replayed with
 #   .build-fuzz/release/<target> <file>
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,7 @@ for t in "${targets[@]}"; do
     [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz: unknown target $t (have: ${all[*]})" >&2; exit 2; }
 done
 
-scratch=.build-fuzz
+scratch=.build-fuzz runs=.build-fuzz-runs
 bin="$scratch/release"
 if [ "$build" = 1 ]; then
     # --sanitize=fuzzer makes SwiftPM link libFuzzer's main and compile the targets with
@@ -71,11 +71,11 @@ for t in "${targets[@]}"; do
         failed=1
         continue
     fi
-    work="$scratch/corpus/$t" artifacts="$scratch/artifacts/$t"
-    mkdir -p "$work" "$artifacts"
-    log="$scratch/logs/$t.log"
-    mkdir -p "$(dirname "$log")"
-    before=$(find "$artifacts" -type f | wc -l)
+    # Outside SwiftPM's scratch directory, which is SwiftPM's to manage.
+    work="$runs/corpus/$t" artifacts="$runs/artifacts/$t" log="$runs/logs/$t.log"
+    mkdir -p "$work" "$artifacts" "$runs/logs"
+    count_artifacts() { mkdir -p "$artifacts"; find "$artifacts" -type f | wc -l; }
+    before=$(count_artifacts)
     fork=()
     [ "$jobs" -gt 1 ] && fork=(-fork="$jobs" -ignore_crashes=1)
     set +e
@@ -87,7 +87,7 @@ for t in "${targets[@]}"; do
     # Plain mode prints stat::number_of_executed_units; fork mode prints "#N DONE ...".
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
     [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
-    crashes=$(( $(find "$artifacts" -type f | wc -l) - before ))
+    crashes=$(( $(count_artifacts) - before ))
     line="$t: ${execs:-0} executions in ${seconds} s, $crashes crashes (exit $rc)"
     echo "fuzz: $line"
     summary+=("$line")
