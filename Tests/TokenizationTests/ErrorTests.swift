@@ -72,6 +72,10 @@ struct ErrorTests {
         }
         #expect(path == truncated.path)
 
+        // Found by FuzzTokenizerJSON: an empty file (Foundation also leaked its read buffer on it).
+        let empty = try Self.load("")
+        #expect(Self.error(empty.result) == .malformedJSON(path: empty.path, detail: "the file is empty"))
+
         let badVocab = try Self.load(#"{"model": {"type": "BPE", "vocab": {"a": "zero"}, "merges": []}}"#)
         let message = Self.error(badVocab.result)?.description ?? ""
         #expect(message.contains(badVocab.path) && message.contains("model.vocab"), "\(message)")
