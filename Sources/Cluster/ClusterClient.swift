@@ -20,11 +20,13 @@ public final class ClusterClient {
     let context: ZMQContext
     let socket: ZMQSocket
 
-    public init(coordinator: String) throws {
+    /// - Parameter curve: the client's key pair and the coordinator's public key; nil = plain.
+    public init(coordinator: String, curve: CurveCredentials? = nil) throws {
         self.coordinator = coordinator
         context = try ZMQContext()
         var options = SocketOptions()
         options.linger = .milliseconds(100)
+        options.curve = try curve?.coordinatorClient()
         socket = try context.socket(.dealer, options: options)
         try socket.connect(coordinator)
     }

@@ -17,6 +17,8 @@ public enum ClusterError: Error, Sendable, CustomStringConvertible {
     case cancelled(requestID: UInt64, reason: String)
     /// A readiness wait ran out: not enough healthy workers registered (`last` says what was seen).
     case workersNotReady(after: Duration, last: String)
+    /// A role's flags or key files do not make a usable (or a safe) configuration.
+    case configuration(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum ClusterError: Error, Sendable, CustomStringConvertible {
             return "\(e.code.label) from \(who): \(e.message)"
         case .deadlineExceeded(let op, let after): return "DEADLINE_EXCEEDED: \(op) got no answer within \(after)"
         case .badRequest(let m): return "BAD_REQUEST: \(m)"
+        case .configuration(let m): return m
         case .unexpectedMessage(let kind, let context): return "unexpected \(kind) \(context)"
         case .planMismatch(let layer, let planned, let produced):
             return "KV plan mismatch at layer \(layer): announced \(planned) entries, prefill produced \(produced)"

@@ -24,6 +24,10 @@ public final class DecodeWorker: @unchecked Sendable {
     public let kvAdvertise: String?
     /// A transfer with no message for this long is dropped and its reservation released.
     public var stalledTransferTimeout: Duration = .seconds(10)
+    /// CURVE on the control link and the KV endpoint (which admits `curve.authorizedKeys`); nil = plain.
+    public let curve: CurveCredentials?
+    /// Allow a non-loopback KV endpoint without CURVE (`--insecure`).
+    public let insecure: Bool
     let shape: ModelShape
     let budget: KVMemoryBudget
     let log: Log
@@ -37,8 +41,10 @@ public final class DecodeWorker: @unchecked Sendable {
     private let clock = ContinuousClock()
 
     public init(loaded: LoadedModel, coordinator: String, kvListen: String, kvAdvertise: String? = nil,
-                maxKVBytes: Int, workerID: UInt64? = nil) {
+                maxKVBytes: Int, workerID: UInt64? = nil, curve: CurveCredentials? = nil, insecure: Bool = false) {
         self.loaded = loaded
+        self.curve = curve
+        self.insecure = insecure
         self.coordinator = coordinator
         self.kvListen = kvListen
         self.kvAdvertise = kvAdvertise
@@ -49,9 +55,20 @@ public final class DecodeWorker: @unchecked Sendable {
     }
 
     public func run(stop: StopSignal) throws {
+        try EndpointExposure.check(kvListen, flag: "--kv-listen", curve: curve != nil, insecure: insecure)
+        if let kvAdvertise {
+            try EndpointExposure.check(kvAdvertise, flag: "--kv-advertise", curve: curve != nil, insecure: insecure)
+        }
         let context = try ZMQContext()
         var kvOptions = SocketOptions()
         kvOptions.receiveHighWaterMark = 64
+        var authenticator: ZAPAuthenticator?
+        if let curve {
+            let (auth, security) = try curve.server(context: context, log: log)
+            authenticator = auth
+            kvOptions.curve = security
+        }
+        defer { authenticator?.stop() }
         let kvSocket = try context.socket(.router, options: kvOptions)
         let boundKVEndpoint = try kvSocket.bind(kvListen)
         let kvEndpoint = kvAdvertise ?? boundKVEndpoint
@@ -62,7 +79,7 @@ public final class DecodeWorker: @unchecked Sendable {
             context: context, coordinator: coordinator,
             registration: Register(workerID: workerID, role: .decode, controlEndpoint: "pid \(getpid())",
                                    kvEndpoint: kvEndpoint, model: shape, kvCapacityBytes: budget.capacityBytes,
-                                   maxSequences: 64, softwareVersion: "fastkv-cluster/1"), log: log)
+                                   maxSequences: 64, softwareVersion: "fastkv-cluster/1"), curve: curve, log: log)
         let batch = DecodeBatch(loaded: loaded, workerID: workerID, shape: shape, inbox: inbox, cancelled: cancelled,
                                 budget: budget, load: load, log: log)
         let computeThread = Thread { batch.run(context: context, outEndpoint: outEndpoint, stop: stop) }

@@ -17,14 +17,17 @@ public final class PrefillWorker: @unchecked Sendable {
     public let loaded: LoadedModel
     public let workerID: UInt64
     public let coordinator: String
+    /// CURVE on the control link and on every KV push (to the decode worker's registered key); nil = plain.
+    public let curve: CurveCredentials?
     let shape: ModelShape
     let log: Log
     let queue = LockedQueue<Assignment>()
     let attempts = PrefillAttempts()
     let load = WorkerLoad()
 
-    public init(loaded: LoadedModel, coordinator: String, workerID: UInt64? = nil) {
+    public init(loaded: LoadedModel, coordinator: String, workerID: UInt64? = nil, curve: CurveCredentials? = nil) {
         self.loaded = loaded
+        self.curve = curve
         self.coordinator = coordinator
         self.workerID = workerID ?? WorkerIdentity.newWorkerID()
         shape = WorkerIdentity.shape(of: loaded)
@@ -41,7 +44,7 @@ public final class PrefillWorker: @unchecked Sendable {
             context: context, coordinator: coordinator,
             registration: Register(workerID: workerID, role: .prefill, controlEndpoint: "pid \(getpid())",
                                    model: shape, kvCapacityBytes: 0, maxSequences: 1,
-                                   softwareVersion: "fastkv-cluster/1"), log: log)
+                                   softwareVersion: "fastkv-cluster/1"), curve: curve, log: log)
         let computeThread = Thread { [self] in
             computeLoop(context: context, outEndpoint: outEndpoint, stop: stop)
         }
@@ -148,6 +151,14 @@ public final class PrefillWorker: @unchecked Sendable {
         // decode worker tells a retry's transfer from a dead attempt's partial one.
         var options = SocketOptions.routed(RoutingID("p\(workerID)-r\(a.requestID)-a\(a.attempt)"))
         options.linger = .seconds(10)
+        if let curve {
+            // The decode worker's KV endpoint is a CURVE server holding the key it registered with,
+            // which the coordinator (authenticated by its own key) tells us.
+            guard let text = a.decodeKVServerKey else {
+                throw ClusterError.badRequest("decode worker \(a.decodeWorkerID) has no CURVE key, and this worker sends KV only over CURVE")
+            }
+            options.curve = .client(curve.keyPair, serverKey: try CurveKey(z85: text))
+        }
         let kv = try context.socket(.dealer, options: options)
         defer { kv.close() }
         try kv.connect(a.decodeKVEndpoint)

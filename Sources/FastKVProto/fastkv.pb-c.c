@@ -1824,7 +1824,7 @@ const ProtobufCMessageDescriptor fastkv__submit__descriptor =
   (ProtobufCMessageInit) fastkv__submit__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__assignment__field_descriptors[10] =
+static const ProtobufCFieldDescriptor fastkv__assignment__field_descriptors[11] =
 {
   {
     "request_id",
@@ -1946,12 +1946,25 @@ static const ProtobufCFieldDescriptor fastkv__assignment__field_descriptors[10] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "decode_kv_server_key",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Assignment, decode_kv_server_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__assignment__field_indices_by_name[] = {
   9,   /* field[9] = attempt */
   3,   /* field[3] = compression */
   7,   /* field[7] = deadline_unix_ms */
   6,   /* field[6] = decode_kv_endpoint */
+  10,   /* field[10] = decode_kv_server_key */
   5,   /* field[5] = decode_worker_id */
   0,   /* field[0] = request_id */
   2,   /* field[2] = sampling */
@@ -1962,7 +1975,7 @@ static const unsigned fastkv__assignment__field_indices_by_name[] = {
 static const ProtobufCIntRange fastkv__assignment__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor fastkv__assignment__descriptor =
 {
@@ -1972,7 +1985,7 @@ const ProtobufCMessageDescriptor fastkv__assignment__descriptor =
   "Fastkv__Assignment",
   "fastkv",
   sizeof(Fastkv__Assignment),
-  10,
+  11,
   fastkv__assignment__field_descriptors,
   fastkv__assignment__field_indices_by_name,
   1,  fastkv__assignment__number_ranges,

@@ -9,6 +9,7 @@ struct DecodeWorkerCommand: ParsableCommand {
         abstract: "Run a decode worker: receive KV, continuous batching, tokens back through the coordinator.")
 
     @OptionGroup var endpoint: ClusterEndpointOptions
+    @OptionGroup var curveOptions: CurveOptions
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "KV memory this worker may reserve, in bytes (f32 install size incl. decode room).")
     var maxKVBytes: Int = 2 << 30
@@ -19,6 +20,8 @@ struct DecodeWorkerCommand: ParsableCommand {
         discussion: "tcp://HOST:PORT with a concrete host and port (no *, no 0.0.0.0), or ipc://PATH. Prefill workers connect here; whatever listens here must forward to --kv-listen.",
         valueName: "endpoint"))
     var kvAdvertise: String?
+    @Flag(help: "Allow a non-loopback --kv-listen / --kv-advertise without CURVE keys (anyone who reaches it can push KV).")
+    var insecure = false
 
     func validate() throws {
         if maxKVBytes < 0 { throw ValidationError("--max-kv-bytes must be ≥ 0") }
@@ -31,10 +34,16 @@ struct DecodeWorkerCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
+            let curve = try curveOptions.credentials()
+            // Refuse an exposed plain KV endpoint before the model loads (DecodeWorker.run checks again).
+            try EndpointExposure.check(kvListen, flag: "--kv-listen", curve: curve != nil, insecure: insecure)
+            if let kvAdvertise {
+                try EndpointExposure.check(kvAdvertise, flag: "--kv-advertise", curve: curve != nil, insecure: insecure)
+            }
             configureWorkerThreads(modelOptions.threads)
             let loaded = try modelOptions.load(forPrefill: false)   // decode only: no prefill GEMM copies
             try DecodeWorker(loaded: loaded, coordinator: endpoint.coordinator, kvListen: kvListen,
-                             kvAdvertise: kvAdvertise, maxKVBytes: maxKVBytes).run(stop: StopSignal())
+                             kvAdvertise: kvAdvertise, maxKVBytes: maxKVBytes, curve: curve, insecure: insecure).run(stop: StopSignal())
         }
     }
 }

@@ -381,10 +381,15 @@ struct  Fastkv__Assignment
    * 0 for the first try; retries on another worker count up
    */
   uint32_t attempt;
+  /*
+   * The decode worker's CURVE public key (40 Z85 characters, the identity it registered with), so
+   * the prefill worker's KV socket authenticates the decode worker it connects to. Empty = no CURVE.
+   */
+  char *decode_kv_server_key;
 };
 #define FASTKV__ASSIGNMENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__assignment__descriptor) \
-    , 0, 0,NULL, NULL, NULL, FASTKV__WIRE_DTYPE__WIRE_DTYPE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , 0, 0,NULL, NULL, NULL, FASTKV__WIRE_DTYPE__WIRE_DTYPE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*

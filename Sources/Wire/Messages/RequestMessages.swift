@@ -37,10 +37,13 @@ public struct Assignment: Sendable, Hashable {
     public var stream: Bool
     /// 0 for the first try; a retry on another worker counts up.
     public var attempt: Int
+    /// The decode worker's CURVE public key (40 Z85 characters), nil on links without CURVE.
+    public var decodeKVServerKey: String?
 
     public init(requestID: UInt64, tokenIDs: [Int32], sampling: SamplingParameters, compression: CompressionConfig,
                 wireDType: WireDType, decodeWorkerID: UInt64, decodeKVEndpoint: String,
-                deadlineUnixMillis: UInt64?, stream: Bool = false, attempt: Int = 0) {
+                deadlineUnixMillis: UInt64?, stream: Bool = false, attempt: Int = 0, decodeKVServerKey: String? = nil) {
+        self.decodeKVServerKey = decodeKVServerKey
         self.requestID = requestID
         self.tokenIDs = tokenIDs
         self.sampling = sampling
