@@ -94,8 +94,8 @@ public struct CurveCredentials: Sendable {
     public static func readSecretKey(_ path: String) throws -> (name: String, pair: CurveKeyPair) {
         let flag = "--curve-secret-key"
         var fields: [String: String] = [:]
-        for (i, raw) in try read(path, flag: flag).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let parts = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+        for (i, raw) in try read(path, flag: flag).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let parts = raw.split(whereSeparator: \.isWhitespace)
             if parts.isEmpty || parts[0].hasPrefix("#") { continue }   // whole-line comments only: # is Z85
             guard parts.count == 2, ["name", "public", "secret"].contains(parts[0]), fields[String(parts[0])] == nil else {
                 throw ClusterError.configuration("\(flag) \(path) line \(i + 1): expected 'name NAME', 'public Z85' or 'secret Z85', once each")

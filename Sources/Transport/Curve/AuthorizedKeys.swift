@@ -14,6 +14,11 @@ public struct AuthorizedKeys: Sendable, Hashable {
     public struct Entry: Sendable, Hashable {
         public let name: String
         public let key: CurveKey
+
+        public init(name: String, key: CurveKey) {
+            self.name = name
+            self.key = key
+        }
     }
 
     public let entries: [Entry]
@@ -23,8 +28,8 @@ public struct AuthorizedKeys: Sendable, Hashable {
     /// Parses the file's text; `source` (e.g. the path) goes into error messages.
     public init(parsing text: String, source: String = "authorized keys") throws(TransportError) {
         var entries: [Entry] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let fields = raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+        for (i, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let fields = raw.split(whereSeparator: \.isWhitespace)
             if fields.isEmpty || fields[0].hasPrefix("#") { continue }
             guard fields.count == 2 else {
                 throw .badKey("\(source) line \(i + 1): expected 'NAME Z85-PUBLIC-KEY', got \(fields.count) fields")
