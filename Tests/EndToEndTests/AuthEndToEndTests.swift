@@ -1,4 +1,5 @@
 import Foundation
+import RequestVocabulary
 import Testing
 import Transport
 import Wire
@@ -38,7 +39,7 @@ struct AuthEndToEndTests {
         #expect((try FileManager.default.attributesOfItem(atPath: secret)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
     }
 
-    @Test("hostile peers on a CURVE cluster: no key, an unknown key, a fake decode worker, an id hijack — each refused while the cluster serves")
+    @Test("hostile peers on a CURVE cluster: no key, an unknown key, a fake decode worker, an id hijack, KV from an unknown key — each refused while the cluster serves")
     func hostilePeersRefused() throws {
         let cluster = try LocalCluster(prefill: 1, decode: 1, curve: true)
         defer { cluster.stop() }
@@ -94,6 +95,21 @@ struct AuthEndToEndTests {
         }
         #expect(e.message.contains("registered by another key"), "\(e.message)")
         thief.close()
+
+        // KV pushed to the decode worker's KV endpoint by a key it does not admit never arrives.
+        let decodeRow = try #require(rows.first { ($0["role"] as? String) == "decode" })
+        let kvEndpoint = try #require(decodeRow["endpoint"] as? String)
+        var pushOptions = SocketOptions()
+        pushOptions.curve = .client(try Self.keyPair(strangers.appendingPathComponent("mallory.secret")),
+                                    serverKey: try Self.publicKey(keys.appendingPathComponent("decode-0.public")))
+        let pusher = try context.socket(.dealer, options: pushOptions)
+        try pusher.connect(kvEndpoint)
+        let begin = KVBegin(requestID: 99, model: register.model, wireDType: .f16, promptLength: 4,
+                            entryCounts: Array(repeating: 2, count: 30), sampling: try SamplingParameters(maxTokens: 4),
+                            compression: .full, deadlineUnixMillis: nil, prefillWorkerID: prefillID)
+        #expect(throws: TransportError.self) { try pusher.send(header: try Message.kvBegin(begin).encoded(), timeout: .seconds(2)) }
+        pusher.close()
+        #expect(cluster.logText("decode-0").contains("is not in the authorized keys"))
 
         // The real prefill worker is untouched and serves.
         let out = try cluster.submit(Self.question)
