@@ -210,6 +210,16 @@ public final class Coordinator {
             case .assign(let assignment, let prefill, let address):
                 // An earlier failed send in this chain may have re-placed the request since.
                 guard scheduler.phase(of: assignment.requestID)?.placement?.attempt == assignment.attempt else { continue }
+                // The decode worker learns who will push this attempt's KV first (KVSenderGate). One
+                // that cannot be told is gone: dropping it re-places the request (a new .assign).
+                if let decode = scheduler.address(ofWorker: assignment.decodeWorkerID),
+                   !send(.kvExpect(KVExpect(requestID: assignment.requestID, attempt: assignment.attempt,
+                                            prefillWorkerID: prefill, prefillKey: scheduler.identity(ofWorker: prefill))),
+                         to: RoutingID(decode)) {
+                    feed(.workerLost(assignment.decodeWorkerID,
+                                     reason: "unreachable (the KVExpect for request \(assignment.requestID) attempt \(assignment.attempt) was not delivered)"))
+                    continue
+                }
                 if !send(.assignment(assignment), to: RoutingID(address)) {
                     feed(.assignmentUndeliverable(requestID: assignment.requestID, attempt: assignment.attempt,
                                                   worker: prefill))

@@ -36,7 +36,13 @@ public final class DecodeWorker: @unchecked Sendable {
     let load = WorkerLoad()
     private var transfers: [RoutingID: InboundTransfer] = [:]
     /// Senders whose transfer was refused or abandoned: their remaining layers are dropped quietly.
-    private var refused: [RoutingID: ContinuousClock.Instant] = [:]
+    var refused: [RoutingID: ContinuousClock.Instant] = [:]
+    /// Who may push which transfer (enforced with CURVE) and the transfers waiting for their
+    /// KVExpect (`DecodeWorker+KVSenders.swift`).
+    var gate: KVSenderGate
+    var parked: [RoutingID: ParkedTransfer] = [:]
+    /// How long a KVBegin may wait for the coordinator's KVExpect before it is refused.
+    public var expectationWait: Duration = .seconds(2)
     private var nextReservation: UInt64 = 1
     private let clock = ContinuousClock()
 
@@ -45,6 +51,7 @@ public final class DecodeWorker: @unchecked Sendable {
         self.loaded = loaded
         self.curve = curve
         self.insecure = insecure
+        gate = KVSenderGate(enforced: curve != nil)
         self.coordinator = coordinator
         self.kvListen = kvListen
         self.kvAdvertise = kvAdvertise
@@ -91,13 +98,14 @@ public final class DecodeWorker: @unchecked Sendable {
             link.tick(health: .ok, queuedPromptTokens: 0, freeKVBytes: budget.freeBytes,
                       activeSequences: load.activeSequences + transfers.count)
             expireStalledTransfers(link: link)
+            expireParked(socket: kvSocket)
             let ready: [Int]
             switch try poller.poll(timeout: .milliseconds(50), stop: stop) {
             case .stopped: return
             case .timedOut: continue
             case .ready(let r): ready = r
             }
-            if ready.contains(0) { try link.receiveAll { handleControl($0, link: link) } }
+            if ready.contains(0) { try link.receiveAll { handleControl($0, link: link, kvSocket: kvSocket) } }
             if ready.contains(1) {
                 var drained = 0
                 while drained < 64, let m = try kvSocket.receiveIfAvailable(onDropped: { log("dropped a KV message: \($0)") }) {
@@ -109,10 +117,13 @@ public final class DecodeWorker: @unchecked Sendable {
         }
     }
 
-    private func handleControl(_ message: Message, link: ControlLink) {
+    private func handleControl(_ message: Message, link: ControlLink, kvSocket: ZMQSocket) {
         switch message {
+        case .kvExpect(let e):
+            admitExpected(e, socket: kvSocket, link: link)
         case .cancel(let c):
             cancelled.cancel(c.requestID, reason: c.reason)
+            forgetExpected(c.requestID)
             for (peer, t) in transfers where t.requestID == c.requestID {
                 abandon(peer, reason: "cancelled: \(c.reason)", report: nil, link: link, socket: nil)
             }
@@ -123,7 +134,7 @@ public final class DecodeWorker: @unchecked Sendable {
 
     // MARK: KV endpoint
 
-    private func handleKV(_ received: ReceivedMessage, socket: ZMQSocket, link: ControlLink) {
+    func handleKV(_ received: ReceivedMessage, socket: ZMQSocket, link: ControlLink) {
         guard let peer = received.peer else { return }
         let message: Message
         do { message = try Message.decode(frame: received.header) } catch {
@@ -135,8 +146,11 @@ public final class DecodeWorker: @unchecked Sendable {
             }
             return
         }
+        if holdIfParked(message, received, from: peer, socket: socket) { return }
         switch message {
-        case .kvBegin(let begin): beginTransfer(begin, from: peer, bytes: received.byteCount, socket: socket, link: link)
+        case .kvBegin(let begin):
+            guard admits(begin, received, from: peer, socket: socket) else { return }
+            beginTransfer(begin, from: peer, bytes: received.byteCount, socket: socket, link: link)
         case .kvLayer(let header):
             guard var t = transfers[peer] else {
                 guard refused[peer] == nil else { return }
@@ -285,7 +299,7 @@ public final class DecodeWorker: @unchecked Sendable {
         refused = refused.filter { now - $0.value < .seconds(120) }
     }
 
-    private func reply(_ socket: ZMQSocket, to peer: RoutingID, _ report: ErrorReport) {
+    func reply(_ socket: ZMQSocket, to peer: RoutingID, _ report: ErrorReport) {
         do { try socket.send(header: try Message.error(report).encoded(), to: peer, timeout: .milliseconds(100)) } catch {
             log("could not answer \(peer): \(error)")
         }

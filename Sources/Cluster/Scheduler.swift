@@ -88,6 +88,9 @@ public struct Scheduler: Sendable {
     /// The id of the worker registered from `address`, if any.
     public func worker(at address: PeerAddress) -> UInt64? { registry.worker(at: address)?.id }
 
+    /// Where worker `id` is reached, nil when it is not registered.
+    public func address(ofWorker id: UInt64) -> PeerAddress? { registry[id]?.address }
+
     /// The identity (authenticated key) worker `id` registered with; nil without CURVE or when unknown.
     public func identity(ofWorker id: UInt64) -> String? { registry[id]?.identity }
 

@@ -39,7 +39,7 @@ struct AuthEndToEndTests {
         #expect((try FileManager.default.attributesOfItem(atPath: secret)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
     }
 
-    @Test("hostile peers on a CURVE cluster: no key, an unknown key, a fake decode worker, an id hijack, KV from an unknown key — each refused while the cluster serves")
+    @Test("hostile peers on a CURVE cluster: no key, an unknown key, a fake decode worker, an id hijack, KV from an unknown key or an unassigned sender — each refused while the cluster serves")
     func hostilePeersRefused() throws {
         let cluster = try LocalCluster(prefill: 1, decode: 1, curve: true)
         defer { cluster.stop() }
@@ -110,6 +110,43 @@ struct AuthEndToEndTests {
         #expect(throws: TransportError.self) { try pusher.send(header: try Message.kvBegin(begin).encoded(), timeout: .seconds(2)) }
         pusher.close()
         #expect(cluster.logText("decode-0").contains("is not in the authorized keys"))
+
+        // An authorized key (the client's) that is not the assigned prefill worker: KV for a request
+        // that really ran, claiming its prefill worker's id, is refused at once; KV for a request the
+        // coordinator never assigned is refused when no assignment comes. The decode worker serves on.
+        let client = try context.socket(.dealer, options: options)
+        try client.connect(cluster.endpoint)
+        let liveID: UInt64 = 4242
+        try client.send(header: try Message.submit(Submit(requestID: liveID, prompt: .text("What is 2 + 2?"), chat: true,
+                                                          sampling: try SamplingParameters(maxTokens: 4))).encoded(),
+                        timeout: .seconds(5))
+        var finished = false
+        let until = Date(timeIntervalSinceNow: 90)
+        while !finished && Date() < until {
+            if case .result(let r) = try Message.decode(frame: try client.receive(timeout: .seconds(90)).header) {
+                finished = r.requestID == liveID
+            }
+        }
+        #expect(finished)
+        client.close()
+        var inside = SocketOptions()
+        inside.curve = .client(try Self.keyPair(keys.appendingPathComponent("client.secret")),
+                               serverKey: try Self.publicKey(keys.appendingPathComponent("decode-0.public")))
+        for (request, reason) in [(liveID, "not the key prefill worker \(prefillID) registered with"),
+                                  (UInt64(99), "no assignment of request 99")] {
+            let impostor = try context.socket(.dealer, options: inside)
+            try impostor.connect(kvEndpoint)
+            var claim = begin
+            claim.requestID = request
+            try impostor.send(header: try Message.kvBegin(claim).encoded(), timeout: .seconds(5))
+            let refusal = try Message.decode(frame: try impostor.receive(timeout: .seconds(10)).header)
+            if case .error(let e) = refusal {
+                #expect(e.message.contains(reason), "\(e.message)")
+            } else {
+                Issue.record("KV from an unassigned sender got \(refusal.kind)")
+            }
+            impostor.close()
+        }
 
         // The real prefill worker is untouched and serves.
         let out = try cluster.submit(Self.question)

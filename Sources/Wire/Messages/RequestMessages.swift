@@ -57,6 +57,23 @@ public struct Assignment: Sendable, Hashable {
     }
 }
 
+/// coordinator → decode worker: the prefill worker that will push the KV of (request, attempt), sent
+/// just before its Assignment. The decode worker holds every KV transfer to it (issue 11).
+public struct KVExpect: Sendable, Hashable {
+    public var requestID: UInt64
+    public var attempt: Int
+    public var prefillWorkerID: UInt64
+    /// The prefill worker's CURVE public key (Z85) it registered with; nil without CURVE.
+    public var prefillKey: String?
+
+    public init(requestID: UInt64, attempt: Int, prefillWorkerID: UInt64, prefillKey: String?) {
+        self.requestID = requestID
+        self.attempt = attempt
+        self.prefillWorkerID = prefillWorkerID
+        self.prefillKey = prefillKey
+    }
+}
+
 /// Any direction: abandon a request (client gave up, deadline passed, a peer failed). Sent to every
 /// process holding state for the request, at once, so nobody waits out a timeout.
 public struct Cancel: Sendable, Hashable {
