@@ -148,6 +148,38 @@ struct AuthEndToEndTests {
             impostor.close()
         }
 
+        // An impostor's KVBegin that arrives before the request is even submitted waits for the
+        // assignment, is refused the moment it names the real prefill worker, and the live transfer
+        // of that same request completes with the right answer.
+        let early = try context.socket(.dealer, options: inside)
+        try early.connect(kvEndpoint)
+        let raceID: UInt64 = 4343
+        var claim = begin
+        claim.requestID = raceID
+        try early.send(header: try Message.kvBegin(claim).encoded(), timeout: .seconds(5))
+        usleep(200_000)
+        let racer = try context.socket(.dealer, options: options)
+        try racer.connect(cluster.endpoint)
+        try racer.send(header: try Message.submit(Submit(requestID: raceID, prompt: .text("What is the capital of France?"), chat: true,
+                                                         sampling: try SamplingParameters(maxTokens: 8))).encoded(),
+                       timeout: .seconds(5))
+        let refusal = try Message.decode(frame: try early.receive(timeout: .seconds(10)).header)
+        if case .error(let e) = refusal {
+            #expect(e.message.contains("not the key prefill worker \(prefillID) registered with"), "\(e.message)")
+        } else {
+            Issue.record("the early impostor got \(refusal.kind)")
+        }
+        var raceResult: RequestResult?
+        let raceUntil = Date(timeIntervalSinceNow: 90)
+        while raceResult == nil && Date() < raceUntil {
+            let m = try Message.decode(frame: try racer.receive(timeout: .seconds(90)).header)
+            if case .result(let r) = m, r.requestID == raceID { raceResult = r }
+            if case .error(let e) = m { Issue.record("the live request failed: \(e.message)"); break }
+        }
+        #expect(raceResult?.text.contains("Paris") == true, "\(String(describing: raceResult?.text))")
+        early.close()
+        racer.close()
+
         // The real prefill worker is untouched and serves.
         let out = try cluster.submit(Self.question)
         #expect(out.status == 0, "\(out.stderr)")
