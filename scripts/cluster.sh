@@ -2,7 +2,7 @@
 # A local fastkv cluster: a coordinator plus N prefill and M decode workers, in the background.
 #
 #   scripts/cluster.sh up [--prefill N] [--decode M] [--model PATH] [--run-dir DIR] [--listen ENDPOINT]
-#                         [--max-kv-bytes B] [--threads T] [--timeout S]
+#                         [--max-kv-bytes B] [--threads T] [--timeout S] [--curve]
 #   scripts/cluster.sh status [--run-dir DIR]
 #   scripts/cluster.sh down   [--run-dir DIR] [--grace S]
 #
@@ -12,12 +12,19 @@
 # pid still belongs to a fastkv process: SIGTERM first (workers drain: they finish what they hold,
 # deregister and exit), SIGKILL for whatever is still running after --grace seconds (default 40,
 # past the workers' 30 s drain timeout). It leaves no process, pid file or endpoint file behind.
+#
+# --curve: CURVE on every link. `up` generates a key pair per role with `fastkv keys generate` into
+# RUN_DIR/keys (coordinator, prefill-i, decode-i, client; fresh each time), writes
+# RUN_DIR/keys/authorized_keys (all their public keys), and starts every role with its key files.
+# Clients then need the client key and the coordinator's public key (printed on stderr):
+#   FASTKV_CURVE_SECRET_KEY=RUN_DIR/keys/client.secret FASTKV_CURVE_SERVER_KEY=RUN_DIR/keys/coordinator.public
+# `status` uses them by itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cmd="${1:-}"; shift || true
 prefill=1; decode=1; model="models/SmolLM2-135M-Instruct.Q4_1.gguf"; run_dir="runs/cluster"
-listen="tcp://127.0.0.1:5555"; max_kv=""; threads=""; wait_s=60; grace=40
+listen="tcp://127.0.0.1:5555"; max_kv=""; threads=""; wait_s=60; grace=40; curve=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --prefill) prefill="$2"; shift 2 ;;
@@ -29,6 +36,7 @@ while [[ $# -gt 0 ]]; do
     --threads) threads="$2"; shift 2 ;;
     --timeout) wait_s="$2"; shift 2 ;;
     --grace) grace="$2"; shift 2 ;;
+    --curve) curve=1; shift ;;
     *) echo "cluster.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +47,26 @@ bin="${FASTKV_BIN:-$(swift build -c release --show-bin-path 2>/dev/null)/fastkv}
 is_fastkv() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q "fastkv"; }
 
 endpoint_file="$run_dir/coordinator.endpoint"
+keys="$run_dir/keys"
+
+# The CURVE flags of role $1 (nothing without keys): its secret key, the coordinator's public key
+# (roles that connect to it), the authorized keys (roles that bind: coordinator, decode workers).
+curve_args() {
+  [[ -f "$keys/$1.secret" ]] || return 0
+  local args=(--curve-secret-key "$keys/$1.secret")
+  [[ "$1" != coordinator ]] && args+=(--curve-server-key "$keys/coordinator.public")
+  [[ "$1" == coordinator || "$1" == decode-* ]] && args+=(--authorized-keys "$keys/authorized_keys")
+  echo "${args[@]}"
+}
+
+generate_keys() {
+  rm -rf "$keys"
+  local name
+  for name in coordinator client $(seq -f "prefill-%g" 1 "$prefill") $(seq -f "decode-%g" 1 "$decode"); do
+    "$bin" keys generate --out "$keys" --name "$name" > /dev/null
+  done
+  cat "$keys"/*.public > "$keys/authorized_keys"
+}
 
 down() {
   [[ -d "$run_dir" ]] || { echo "cluster.sh: nothing to stop in $run_dir"; return 0; }
@@ -66,7 +94,8 @@ down() {
 
 status() {
   [[ -f "$endpoint_file" ]] || { echo "cluster.sh: no cluster in $run_dir" >&2; exit 1; }
-  "$bin" cluster-status --coordinator "$(cat "$endpoint_file")"
+  # shellcheck disable=SC2046  # key paths contain no spaces (the run dir's do not either)
+  "$bin" cluster-status --coordinator "$(cat "$endpoint_file")" $(curve_args client)
 }
 
 up() {
@@ -79,11 +108,13 @@ up() {
     fi
   done
   rm -f "$run_dir"/*.pid
+  if [[ $curve == 1 ]]; then generate_keys; else rm -rf "$keys"; fi
   local thread_args=() kv_args=()
   [[ -n "$threads" ]] && thread_args=(--threads "$threads")
   [[ -n "$max_kv" ]] && kv_args=(--max-kv-bytes "$max_kv")
   export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
-  "$bin" coordinator --listen "$listen" --model "$model" "${thread_args[@]}" \
+  # shellcheck disable=SC2046
+  "$bin" coordinator --listen "$listen" --model "$model" "${thread_args[@]}" $(curve_args coordinator) \
     < /dev/null > "$run_dir/coordinator.out" 2> "$run_dir/coordinator.log" &
   echo $! > "$run_dir/coordinator.pid"
   # The coordinator prints the endpoint it bound (the port may have been chosen by the OS).
@@ -98,18 +129,24 @@ up() {
   echo "$endpoint" > "$endpoint_file"
   local i
   for i in $(seq 1 "$prefill"); do
-    "$bin" prefill-worker --coordinator "$endpoint" --model "$model" "${thread_args[@]}" \
+    # shellcheck disable=SC2046
+    "$bin" prefill-worker --coordinator "$endpoint" --model "$model" "${thread_args[@]}" $(curve_args "prefill-$i") \
       < /dev/null > "$run_dir/prefill-$i.out" 2> "$run_dir/prefill-$i.log" &
     echo $! > "$run_dir/prefill-$i.pid"
   done
   for i in $(seq 1 "$decode"); do
-    "$bin" decode-worker --coordinator "$endpoint" --model "$model" "${thread_args[@]}" "${kv_args[@]}" \
+    # shellcheck disable=SC2046
+    "$bin" decode-worker --coordinator "$endpoint" --model "$model" "${thread_args[@]}" "${kv_args[@]}" $(curve_args "decode-$i") \
       < /dev/null > "$run_dir/decode-$i.out" 2> "$run_dir/decode-$i.log" &
     echo $! > "$run_dir/decode-$i.pid"
   done
-  if ! "$bin" cluster-status --coordinator "$endpoint" --wait-prefill "$prefill" --wait-decode "$decode" \
+  # shellcheck disable=SC2046
+  if ! "$bin" cluster-status --coordinator "$endpoint" $(curve_args client) --wait-prefill "$prefill" --wait-decode "$decode" \
        --wait-seconds "$wait_s" > /dev/null 2> "$run_dir/wait.err"; then
     echo "cluster.sh: $(tail -1 "$run_dir/wait.err"); logs in $run_dir" >&2; down; exit 1
+  fi
+  if [[ $curve == 1 ]]; then
+    echo "cluster.sh: CURVE on; clients: export FASTKV_CURVE_SECRET_KEY=$keys/client.secret FASTKV_CURVE_SERVER_KEY=$keys/coordinator.public" >&2
   fi
   echo "$endpoint"
 }

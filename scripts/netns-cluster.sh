@@ -189,7 +189,9 @@ up() {
   fi
 
   export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
-  ip netns exec fkv-coord "$bin" coordinator --listen "$coord_ep" --model "$model" \
+  # --insecure: the emulated hosts' addresses are not loopback, and this script runs without CURVE
+  # keys (the namespaces' 10.77.0.0/24 bridge is private to this machine).
+  ip netns exec fkv-coord "$bin" coordinator --listen "$coord_ep" --model "$model" --insecure \
     < /dev/null > "$run_dir/coordinator.out" 2> "$run_dir/coordinator.log" &
   echo $! > "$run_dir/coordinator.pid"
   for i in $(seq 1 "$prefill"); do
@@ -205,7 +207,7 @@ up() {
     else
       kv_args=(--kv-listen "tcp://$subnet_prefix.$((100 + i)):*")
     fi
-    ip netns exec "fkv-d$i" "$bin" decode-worker --coordinator "$worker_coord_ep" --model "$model" \
+    ip netns exec "fkv-d$i" "$bin" decode-worker --coordinator "$worker_coord_ep" --model "$model" --insecure \
       "${kv_args[@]}" < /dev/null > "$run_dir/decode-$i.out" 2> "$run_dir/decode-$i.log" &
     echo $! > "$run_dir/decode-$i.pid"
   done

@@ -25,12 +25,17 @@ public final class ClusterClient {
     public var coordinatorSilence: Duration = .seconds(10)
     let context: ZMQContext
     let socket: ZMQSocket
+    /// Whether this client authenticates (for the hint when a connection never completes).
+    let usesCurve: Bool
 
-    public init(coordinator: String) throws {
+    /// - Parameter curve: the client's key pair and the coordinator's public key; nil = plain.
+    public init(coordinator: String, curve: CurveCredentials? = nil) throws {
         self.coordinator = coordinator
         context = try ZMQContext()
         var options = SocketOptions()
         options.linger = .milliseconds(100)
+        options.curve = try curve?.coordinatorClient()
+        usesCurve = curve != nil
         socket = try context.socket(.dealer, options: options)
         try socket.connect(coordinator)
     }
@@ -174,7 +179,11 @@ public final class ClusterClient {
         do {
             try socket.send(header: header, timeout: timeout)
         } catch TransportError.timedOut {
-            throw ClusterError.deadlineExceeded(operation: "connecting to the coordinator at \(coordinator)", after: timeout)
+            // A CURVE handshake that fails (no key, an unknown key, the wrong server key) looks exactly
+            // like an absent coordinator from here: say which keys were used.
+            let keys = usesCurve ? "with CURVE keys: is this client's key authorized and --curve-server-key the coordinator's?"
+                                 : "without CURVE keys: if the coordinator uses CURVE, pass --curve-secret-key and --curve-server-key"
+            throw ClusterError.deadlineExceeded(operation: "connecting to the coordinator at \(coordinator) (\(keys))", after: timeout)
         }
     }
 

@@ -20,6 +20,8 @@ public enum ClusterError: Error, Sendable, CustomStringConvertible {
     /// The coordinator no longer holds the request (it restarted) or stopped answering while the
     /// client waited: the request is lost, and the client says so instead of waiting out its deadline.
     case coordinatorLost(requestID: UInt64, reason: String)
+    /// A role's flags or key files do not make a usable (or a safe) configuration.
+    case configuration(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,7 @@ public enum ClusterError: Error, Sendable, CustomStringConvertible {
             return "\(e.code.label) from \(who): \(e.message)\(retry)"
         case .deadlineExceeded(let op, let after): return "DEADLINE_EXCEEDED: \(op) got no answer within \(after)"
         case .badRequest(let m): return "BAD_REQUEST: \(m)"
+        case .configuration(let m): return m
         case .unexpectedMessage(let kind, let context): return "unexpected \(kind) \(context)"
         case .planMismatch(let layer, let planned, let produced):
             return "KV plan mismatch at layer \(layer): announced \(planned) entries, prefill produced \(produced)"

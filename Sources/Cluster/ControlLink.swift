@@ -18,9 +18,10 @@ final class ControlLink {
     private var sequence: UInt64 = 0
     private let clock = ContinuousClock()
 
-    init(context: ZMQContext, coordinator: String, registration: Register, log: Log) throws {
+    init(context: ZMQContext, coordinator: String, registration: Register, curve: CurveCredentials?, log: Log) throws {
         var options = SocketOptions.routed(RoutingID(workerID: registration.workerID))
         options.linger = .milliseconds(500)
+        options.curve = try curve?.coordinatorClient()
         socket = try context.socket(.dealer, options: options)
         try socket.connect(coordinator)
         self.registration = registration

@@ -22,6 +22,10 @@ public final class Coordinator {
         /// Admission bounds (`Scheduler.Configuration`).
         public var maxWaitingRequests = 256
         public var maxRequests = 1024
+        /// CURVE on the ROUTER (every client and worker must hold an authorized key); nil = plain.
+        public var curve: CurveCredentials? = nil
+        /// Allow a non-loopback `listen` without CURVE (`--insecure`).
+        public var insecure = false
         public init() {}
 
         var scheduler: Scheduler.Configuration {
@@ -54,14 +58,23 @@ public final class Coordinator {
 
     /// Binds and serves until `stop` fires. Returns the bound endpoint through `onBound`.
     public func run(stop: StopSignal, onBound: (String) -> Void = { _ in }) throws {
+        try EndpointExposure.check(configuration.listen, flag: "--listen", curve: configuration.curve != nil,
+                                   insecure: configuration.insecure)
         let context = try ZMQContext()
         var options = SocketOptions()
         options.receiveHighWaterMark = 1000
         options.sendHighWaterMark = 1000
+        var authenticator: ZAPAuthenticator?
+        if let curve = configuration.curve {
+            let (auth, security) = try curve.server(context: context, log: log)
+            authenticator = auth
+            options.curve = security
+        }
+        defer { authenticator?.stop() }
         socket = try context.socket(.router, options: options)
         let endpoint = try socket.bind(configuration.listen)
         onBound(endpoint)
-        log("listening on \(endpoint); model \(loaded.path.lastPathComponent) (\(loaded.fingerprint))")
+        log("listening on \(endpoint)\(configuration.curve == nil ? "" : " (CURVE, \(configuration.curve?.authorizedKeys?.entries.count ?? 0) authorized keys)"); model \(loaded.path.lastPathComponent) (\(loaded.fingerprint))")
         defer { shutDown() }
         while !stop.isStopped {
             switch try ZMQPoller([socket]).poll(timeout: .milliseconds(50), stop: stop) {
@@ -95,12 +108,15 @@ public final class Coordinator {
             send(.error(ErrorReport(requestID: nil, code: .malformed, message: "\(error)")), to: peer)
             return
         }
-        if let worker = scheduler.worker(at: PeerAddress(peer)) {
-            handleWorker(message, from: worker, peer: peer)
+        // A worker's messages count as its own only over the key it registered with (CURVE): another
+        // key reusing its routing id is treated as the stranger it is.
+        let identity = received.peerIdentity?.publicKey
+        if let worker = scheduler.worker(at: PeerAddress(peer)), scheduler.identity(ofWorker: worker) == identity {
+            handleWorker(message, from: worker, peer: peer, identity: identity)
             return
         }
         switch message {
-        case .register(let r): register(r, from: peer)
+        case .register(let r): register(r, from: peer, identity: identity)
         case .submit(let s): submit(s, from: peer)
         case .statusQuery(let q):
             send(.statusReply(statusReply(about: q.requestID, from: PeerAddress(peer))), to: peer)
@@ -115,9 +131,9 @@ public final class Coordinator {
         }
     }
 
-    private func handleWorker(_ message: Message, from worker: UInt64, peer: RoutingID) {
+    private func handleWorker(_ message: Message, from worker: UInt64, peer: RoutingID, identity: String?) {
         switch message {
-        case .register(let r): register(r, from: peer)
+        case .register(let r): register(r, from: peer, identity: identity)
         case .heartbeat(let h): feed(.heartbeat(h, from: worker))
         case .tokenChunk(let chunk): feed(.tokenChunk(chunk, from: worker))
         case .result(let result): feed(.result(result, from: worker))
@@ -130,7 +146,7 @@ public final class Coordinator {
     }
 
     /// Checks what only the edge can check (the role, the model), then lets the scheduler admit it.
-    private func register(_ r: Register, from peer: RoutingID) {
+    private func register(_ r: Register, from peer: RoutingID, identity: String?) {
         guard r.role == .prefill || r.role == .decode else {
             send(.error(ErrorReport(requestID: nil, code: .badRequest, message: "only prefill and decode workers register")), to: peer)
             return
@@ -140,7 +156,9 @@ public final class Coordinator {
             send(.error(ErrorReport(requestID: nil, code: .modelMismatch, message: "\(mismatch)")), to: peer)
             return
         }
-        feed(.register(r, from: PeerAddress(peer)))
+        feed(.register(r, from: PeerAddress(peer), identity: identity))
+        // The scheduler refuses an id another key owns (and answers the peer itself).
+        guard scheduler.worker(at: PeerAddress(peer)) == r.workerID else { return }
         send(.registerAck(RegisterAck(workerID: r.workerID, heartbeatInterval: configuration.heartbeatInterval,
                                       heartbeatMissesAllowed: 6)), to: peer)
     }
@@ -217,6 +235,16 @@ public final class Coordinator {
             case .assign(let assignment, let prefill, let address):
                 // An earlier failed send in this chain may have re-placed the request since.
                 guard scheduler.phase(of: assignment.requestID)?.placement?.attempt == assignment.attempt else { continue }
+                // The decode worker learns who will push this attempt's KV first (KVSenderGate). One
+                // that cannot be told is gone: dropping it re-places the request (a new .assign).
+                if let decode = scheduler.address(ofWorker: assignment.decodeWorkerID),
+                   !send(.kvExpect(KVExpect(requestID: assignment.requestID, attempt: assignment.attempt,
+                                            prefillWorkerID: prefill, prefillKey: scheduler.identity(ofWorker: prefill))),
+                         to: RoutingID(decode)) {
+                    feed(.workerLost(assignment.decodeWorkerID,
+                                     reason: "unreachable (the KVExpect for request \(assignment.requestID) attempt \(assignment.attempt) was not delivered)"))
+                    continue
+                }
                 if !send(.assignment(assignment), to: RoutingID(address)) {
                     feed(.assignmentUndeliverable(requestID: assignment.requestID, attempt: assignment.attempt,
                                                   worker: prefill))

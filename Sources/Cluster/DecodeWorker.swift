@@ -31,6 +31,10 @@ public final class DecodeWorker: @unchecked Sendable {
     /// re-places what was left (Deregister).
     public let drain = StopSignal()
     public var drainTimeout: Duration = .seconds(30)
+    /// CURVE on the control link and the KV endpoint (which admits `curve.authorizedKeys`); nil = plain.
+    public let curve: CurveCredentials?
+    /// Allow a non-loopback KV endpoint without CURVE (`--insecure`).
+    public let insecure: Bool
     let shape: ModelShape
     let budget: KVMemoryBudget
     let log: Log
@@ -39,13 +43,22 @@ public final class DecodeWorker: @unchecked Sendable {
     let load = WorkerLoad()
     private var transfers: [RoutingID: InboundTransfer] = [:]
     /// Senders whose transfer was refused or abandoned: their remaining layers are dropped quietly.
-    private var refused: [RoutingID: ContinuousClock.Instant] = [:]
+    var refused: [RoutingID: ContinuousClock.Instant] = [:]
+    /// Who may push which transfer (enforced with CURVE) and the transfers waiting for their
+    /// KVExpect (`DecodeWorker+KVSenders.swift`).
+    var gate: KVSenderGate
+    var parked: [RoutingID: ParkedTransfer] = [:]
+    /// How long a KVBegin may wait for the coordinator's KVExpect before it is refused.
+    public var expectationWait: Duration = .seconds(2)
     private var nextReservation: UInt64 = 1
     private let clock = ContinuousClock()
 
     public init(loaded: LoadedModel, coordinator: String, kvListen: String, kvAdvertise: String? = nil,
-                maxKVBytes: Int, workerID: UInt64? = nil) {
+                maxKVBytes: Int, workerID: UInt64? = nil, curve: CurveCredentials? = nil, insecure: Bool = false) {
         self.loaded = loaded
+        self.curve = curve
+        self.insecure = insecure
+        gate = KVSenderGate(enforced: curve != nil)
         self.coordinator = coordinator
         self.kvListen = kvListen
         self.kvAdvertise = kvAdvertise
@@ -56,9 +69,20 @@ public final class DecodeWorker: @unchecked Sendable {
     }
 
     public func run(stop: StopSignal) throws {
+        try EndpointExposure.check(kvListen, flag: "--kv-listen", curve: curve != nil, insecure: insecure)
+        if let kvAdvertise {
+            try EndpointExposure.check(kvAdvertise, flag: "--kv-advertise", curve: curve != nil, insecure: insecure)
+        }
         let context = try ZMQContext()
         var kvOptions = SocketOptions()
         kvOptions.receiveHighWaterMark = 64
+        var authenticator: ZAPAuthenticator?
+        if let curve {
+            let (auth, security) = try curve.server(context: context, log: log)
+            authenticator = auth
+            kvOptions.curve = security
+        }
+        defer { authenticator?.stop() }
         let kvSocket = try context.socket(.router, options: kvOptions)
         let boundKVEndpoint = try kvSocket.bind(kvListen)
         let kvEndpoint = kvAdvertise ?? boundKVEndpoint
@@ -69,7 +93,7 @@ public final class DecodeWorker: @unchecked Sendable {
             context: context, coordinator: coordinator,
             registration: Register(workerID: workerID, role: .decode, controlEndpoint: "pid \(getpid())",
                                    kvEndpoint: kvEndpoint, model: shape, kvCapacityBytes: budget.capacityBytes,
-                                   maxSequences: maxSequences, softwareVersion: "fastkv-cluster/1"), log: log)
+                                   maxSequences: maxSequences, softwareVersion: "fastkv-cluster/1"), curve: curve, log: log)
         let batch = DecodeBatch(loaded: loaded, workerID: workerID, shape: shape, inbox: inbox, cancelled: cancelled,
                                 budget: budget, load: load, log: log)
         // The compute thread stops with the worker, and by itself only if it cannot run at all; then
@@ -99,13 +123,14 @@ public final class DecodeWorker: @unchecked Sendable {
                       activeSequences: load.activeSequences + transfers.count)
             if link.takeForgotten() { dropEverything(reason: "the coordinator forgot this worker (it was silent or the coordinator restarted)", link: link) }
             expireStalledTransfers(link: link)
+            expireParked(socket: kvSocket)
             let ready: [Int]
             switch try poller.poll(timeout: .milliseconds(50), stop: stop) {
             case .stopped: return
             case .timedOut: continue
             case .ready(let r): ready = r
             }
-            if ready.contains(0) { try link.receiveAll { handleControl($0, link: link) } }
+            if ready.contains(0) { try link.receiveAll { handleControl($0, link: link, kvSocket: kvSocket) } }
             if ready.contains(1) {
                 var drained = 0
                 while drained < 64, let m = try kvSocket.receiveIfAvailable(onDropped: { log("dropped a KV message: \($0)") }) {
@@ -139,10 +164,13 @@ public final class DecodeWorker: @unchecked Sendable {
         log("dropped all held work: \(reason)")
     }
 
-    private func handleControl(_ message: Message, link: ControlLink) {
+    private func handleControl(_ message: Message, link: ControlLink, kvSocket: ZMQSocket) {
         switch message {
+        case .kvExpect(let e):
+            admitExpected(e, socket: kvSocket, link: link)
         case .cancel(let c):
             cancelled.cancel(c.requestID, reason: c.reason)
+            forgetExpected(c.requestID)
             for (peer, t) in transfers where t.requestID == c.requestID {
                 abandon(peer, reason: "cancelled: \(c.reason)", report: nil, link: link, socket: nil)
             }
@@ -153,7 +181,7 @@ public final class DecodeWorker: @unchecked Sendable {
 
     // MARK: KV endpoint
 
-    private func handleKV(_ received: ReceivedMessage, socket: ZMQSocket, link: ControlLink) {
+    func handleKV(_ received: ReceivedMessage, socket: ZMQSocket, link: ControlLink) {
         guard let peer = received.peer else { return }
         let message: Message
         do { message = try Message.decode(frame: received.header) } catch {
@@ -165,8 +193,11 @@ public final class DecodeWorker: @unchecked Sendable {
             }
             return
         }
+        if holdIfParked(message, received, from: peer, socket: socket) { return }
         switch message {
-        case .kvBegin(let begin): beginTransfer(begin, from: peer, bytes: received.byteCount, socket: socket, link: link)
+        case .kvBegin(let begin):
+            guard admits(begin, received, from: peer, socket: socket) else { return }
+            beginTransfer(begin, from: peer, bytes: received.byteCount, socket: socket, link: link)
         case .kvLayer(let header):
             guard var t = transfers[peer] else {
                 guard refused[peer] == nil else { return }
@@ -323,7 +354,7 @@ public final class DecodeWorker: @unchecked Sendable {
         refused = refused.filter { now - $0.value < .seconds(120) }
     }
 
-    private func reply(_ socket: ZMQSocket, to peer: RoutingID, _ report: ErrorReport) {
+    func reply(_ socket: ZMQSocket, to peer: RoutingID, _ report: ErrorReport) {
         do { try socket.send(header: try Message.error(report).encoded(), to: peer, timeout: .milliseconds(100)) } catch {
             log("could not answer \(peer): \(error)")
         }

@@ -17,6 +17,8 @@ public final class PrefillWorker: @unchecked Sendable {
     public let loaded: LoadedModel
     public let workerID: UInt64
     public let coordinator: String
+    /// CURVE on the control link and on every KV push (to the decode worker's registered key); nil = plain.
+    public let curve: CurveCredentials?
     let shape: ModelShape
     let log: Log
     let queue = LockedQueue<Assignment>()
@@ -29,8 +31,9 @@ public final class PrefillWorker: @unchecked Sendable {
     public let drain = StopSignal()
     public var drainTimeout: Duration = .seconds(30)
 
-    public init(loaded: LoadedModel, coordinator: String, workerID: UInt64? = nil) {
+    public init(loaded: LoadedModel, coordinator: String, workerID: UInt64? = nil, curve: CurveCredentials? = nil) {
         self.loaded = loaded
+        self.curve = curve
         self.coordinator = coordinator
         self.workerID = workerID ?? WorkerIdentity.newWorkerID()
         shape = WorkerIdentity.shape(of: loaded)
@@ -47,7 +50,7 @@ public final class PrefillWorker: @unchecked Sendable {
             context: context, coordinator: coordinator,
             registration: Register(workerID: workerID, role: .prefill, controlEndpoint: "pid \(getpid())",
                                    model: shape, kvCapacityBytes: 0, maxSequences: 1,
-                                   softwareVersion: "fastkv-cluster/1"), log: log)
+                                   softwareVersion: "fastkv-cluster/1"), curve: curve, log: log)
         // See DecodeWorker.run: a compute thread that ends by itself makes the worker unhealthy.
         let computeStop = StopSignal()
         let computeEnded = StopSignal()
@@ -184,6 +187,14 @@ public final class PrefillWorker: @unchecked Sendable {
         // decode worker tells a retry's transfer from a dead attempt's partial one.
         var options = SocketOptions.routed(RoutingID("p\(workerID)-r\(a.requestID)-a\(a.attempt)"))
         options.linger = .seconds(10)
+        if let curve {
+            // The decode worker's KV endpoint is a CURVE server holding the key it registered with,
+            // which the coordinator (authenticated by its own key) tells us.
+            guard let text = a.decodeKVServerKey else {
+                throw ClusterError.badRequest("decode worker \(a.decodeWorkerID) has no CURVE key, and this worker sends KV only over CURVE")
+            }
+            options.curve = .client(curve.keyPair, serverKey: try CurveKey(z85: text))
+        }
         let kv = try context.socket(.dealer, options: options)
         defer { kv.close() }
         try kv.connect(a.decodeKVEndpoint)

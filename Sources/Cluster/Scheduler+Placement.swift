@@ -84,6 +84,8 @@ extension Scheduler {
         var assignment = r.work
         assignment.decodeWorkerID = decode.id
         assignment.decodeKVEndpoint = decode.kvEndpoint
+        // With CURVE, the decode worker's KV socket is a CURVE server with the key it registered with.
+        assignment.decodeKVServerKey = decode.identity
         assignment.deadlineUnixMillis = r.deadlineUnixMillis
         assignment.stream = true
         assignment.attempt = placement.attempt

@@ -71,7 +71,7 @@ public struct Scheduler: Sendable {
         decisions = []
         switch event {
         case .submit(let s): submit(s)
-        case .register(let r, let address): register(r, from: address)
+        case .register(let r, let address, let identity): register(r, from: address, identity: identity)
         case .heartbeat(let h, let worker): heartbeat(h, from: worker)
         case .workerLost(let worker, let reason): workerLost(worker, reason: reason)
         case .deregister(let worker, let reason, let drained):
@@ -123,6 +123,16 @@ public struct Scheduler: Sendable {
     /// The id of the worker registered from `address`, if any.
     public func worker(at address: PeerAddress) -> UInt64? { registry.worker(at: address)?.id }
 
+    /// Where worker `id` is reached, nil when it is not registered.
+    public func address(ofWorker id: UInt64) -> PeerAddress? { registry[id]?.address }
+
+    /// The identity (authenticated key) worker `id` registered with; nil without CURVE or when unknown.
+    public func identity(ofWorker id: UInt64) -> String? { registry[id]?.identity }
+
+    static func keyLabel(_ identity: String?) -> String {
+        identity.map { "key " + $0.prefix(8) + "…" } ?? "no key"
+    }
+
     public func workerStatus(at now: SchedulerTime) -> [WorkerStatus] { registry.status(now: now.monotonic) }
 
     public func phase(of requestID: UInt64) -> RequestPhase? { requests[requestID]?.phase }
@@ -168,8 +178,15 @@ public struct Scheduler: Sendable {
         dispatchWaiting()
     }
 
-    private mutating func register(_ r: Register, from address: PeerAddress) {
-        let entry = WorkerEntry(id: r.workerID, role: r.role, address: address, controlEndpoint: r.controlEndpoint,
+    private mutating func register(_ r: Register, from address: PeerAddress, identity: String?) {
+        if let live = registry[r.workerID], live.identity != identity {
+            let text = "worker id \(r.workerID) is registered by another key (\(Self.keyLabel(live.identity))); refused the registration from \(Self.keyLabel(identity))"
+            log(text)
+            reply(.error(ErrorReport(requestID: nil, code: .badRequest, message: text)), to: address)
+            return
+        }
+        let entry = WorkerEntry(id: r.workerID, role: r.role, address: address, identity: identity,
+                                controlEndpoint: r.controlEndpoint,
                                 kvEndpoint: r.kvEndpoint, shape: r.model, kvCapacityBytes: r.kvCapacityBytes,
                                 maxSequences: r.maxSequences, lastHeartbeat: now.monotonic,
                                 freeKVBytes: r.kvCapacityBytes)

@@ -8,9 +8,12 @@ import Wire
 public enum SchedulerEvent: Sendable, Hashable {
     /// A client's request, already parsed and validated at the edge.
     case submit(SchedulerSubmission)
-    /// A worker (re-)registers; the front end checked its role and model. A second registration of
-    /// the same id replaces the first.
-    case register(Register, from: PeerAddress)
+    /// A worker (re-)registers; the front end checked its role and model. `identity` is the peer's
+    /// authenticated key (the CURVE public key its ZAP handler admitted), nil on links without CURVE.
+    /// A live worker id belongs to the identity that registered it: a registration of that id from
+    /// another identity is refused and the live worker is unaffected. Without CURVE (both nil) a
+    /// second registration of the same id replaces the first, from whatever connection.
+    case register(Register, from: PeerAddress, identity: String? = nil)
     case heartbeat(Heartbeat, from: UInt64)
     /// The front end knows a worker is gone (e.g. its connection is unreachable).
     case workerLost(UInt64, reason: String)

@@ -6,6 +6,8 @@ struct WorkerEntry: Sendable {
     let id: UInt64
     let role: Role
     let address: PeerAddress
+    /// The authenticated key it registered with (CURVE), nil without CURVE: the owner of the id.
+    let identity: String?
     let controlEndpoint: String
     let kvEndpoint: String
     let shape: ModelShape

@@ -412,6 +412,51 @@ void   fastkv__assignment__free_unpacked
   assert(message->base.descriptor == &fastkv__assignment__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   fastkv__kvexpect__init
+                     (Fastkv__KVExpect         *message)
+{
+  static const Fastkv__KVExpect init_value = FASTKV__KVEXPECT__INIT;
+  *message = init_value;
+}
+size_t fastkv__kvexpect__get_packed_size
+                     (const Fastkv__KVExpect *message)
+{
+  assert(message->base.descriptor == &fastkv__kvexpect__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t fastkv__kvexpect__pack
+                     (const Fastkv__KVExpect *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &fastkv__kvexpect__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t fastkv__kvexpect__pack_to_buffer
+                     (const Fastkv__KVExpect *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &fastkv__kvexpect__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Fastkv__KVExpect *
+       fastkv__kvexpect__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Fastkv__KVExpect *)
+     protobuf_c_message_unpack (&fastkv__kvexpect__descriptor,
+                                allocator, len, data);
+}
+void   fastkv__kvexpect__free_unpacked
+                     (Fastkv__KVExpect *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &fastkv__kvexpect__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   fastkv__cancel__init
                      (Fastkv__Cancel         *message)
 {
@@ -1869,7 +1914,7 @@ const ProtobufCMessageDescriptor fastkv__submit__descriptor =
   (ProtobufCMessageInit) fastkv__submit__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__assignment__field_descriptors[10] =
+static const ProtobufCFieldDescriptor fastkv__assignment__field_descriptors[11] =
 {
   {
     "request_id",
@@ -1991,12 +2036,25 @@ static const ProtobufCFieldDescriptor fastkv__assignment__field_descriptors[10] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "decode_kv_server_key",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Assignment, decode_kv_server_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__assignment__field_indices_by_name[] = {
   9,   /* field[9] = attempt */
   3,   /* field[3] = compression */
   7,   /* field[7] = deadline_unix_ms */
   6,   /* field[6] = decode_kv_endpoint */
+  10,   /* field[10] = decode_kv_server_key */
   5,   /* field[5] = decode_worker_id */
   0,   /* field[0] = request_id */
   2,   /* field[2] = sampling */
@@ -2007,7 +2065,7 @@ static const unsigned fastkv__assignment__field_indices_by_name[] = {
 static const ProtobufCIntRange fastkv__assignment__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor fastkv__assignment__descriptor =
 {
@@ -2017,11 +2075,88 @@ const ProtobufCMessageDescriptor fastkv__assignment__descriptor =
   "Fastkv__Assignment",
   "fastkv",
   sizeof(Fastkv__Assignment),
-  10,
+  11,
   fastkv__assignment__field_descriptors,
   fastkv__assignment__field_indices_by_name,
   1,  fastkv__assignment__number_ranges,
   (ProtobufCMessageInit) fastkv__assignment__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor fastkv__kvexpect__field_descriptors[4] =
+{
+  {
+    "request_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__KVExpect, request_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attempt",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__KVExpect, attempt),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prefill_worker_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__KVExpect, prefill_worker_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prefill_key",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__KVExpect, prefill_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned fastkv__kvexpect__field_indices_by_name[] = {
+  1,   /* field[1] = attempt */
+  3,   /* field[3] = prefill_key */
+  2,   /* field[2] = prefill_worker_id */
+  0,   /* field[0] = request_id */
+};
+static const ProtobufCIntRange fastkv__kvexpect__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor fastkv__kvexpect__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "fastkv.KVExpect",
+  "KVExpect",
+  "Fastkv__KVExpect",
+  "fastkv",
+  sizeof(Fastkv__KVExpect),
+  4,
+  fastkv__kvexpect__field_descriptors,
+  fastkv__kvexpect__field_indices_by_name,
+  1,  fastkv__kvexpect__number_ranges,
+  (ProtobufCMessageInit) fastkv__kvexpect__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor fastkv__cancel__field_descriptors[2] =
@@ -3431,7 +3566,7 @@ const ProtobufCMessageDescriptor fastkv__status_reply__descriptor =
   (ProtobufCMessageInit) fastkv__status_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__envelope__field_descriptors[16] =
+static const ProtobufCFieldDescriptor fastkv__envelope__field_descriptors[17] =
 {
   {
     "protocol_version",
@@ -3614,6 +3749,18 @@ static const ProtobufCFieldDescriptor fastkv__envelope__field_descriptors[16] =
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "kv_expect",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Fastkv__Envelope, body_case),
+    offsetof(Fastkv__Envelope, kv_expect),
+    &fastkv__kvexpect__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "deregister",
     40,
     PROTOBUF_C_LABEL_NONE,
@@ -3629,11 +3776,12 @@ static const ProtobufCFieldDescriptor fastkv__envelope__field_descriptors[16] =
 static const unsigned fastkv__envelope__field_indices_by_name[] = {
   5,   /* field[5] = assignment */
   6,   /* field[6] = cancel */
-  15,   /* field[15] = deregister */
+  16,   /* field[16] = deregister */
   12,   /* field[12] = error */
   3,   /* field[3] = heartbeat */
   7,   /* field[7] = kv_begin */
   9,   /* field[9] = kv_end */
+  15,   /* field[15] = kv_expect */
   8,   /* field[8] = kv_layer */
   0,   /* field[0] = protocol_version */
   2,   /* field[2] = register_ack */
@@ -3648,8 +3796,8 @@ static const ProtobufCIntRange fastkv__envelope__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 10, 1 },
-  { 40, 15 },
-  { 0, 16 }
+  { 40, 16 },
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor fastkv__envelope__descriptor =
 {
@@ -3659,7 +3807,7 @@ const ProtobufCMessageDescriptor fastkv__envelope__descriptor =
   "Fastkv__Envelope",
   "fastkv",
   sizeof(Fastkv__Envelope),
-  16,
+  17,
   fastkv__envelope__field_descriptors,
   fastkv__envelope__field_indices_by_name,
   3,  fastkv__envelope__number_ranges,

@@ -27,6 +27,14 @@ public final class ReceivedFrame: PayloadFrame, @unchecked Sendable {
         try body(UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message)))
     }
 
+    /// libzmq's "User-Id" property of the connection this frame came in on: what the ZAP handler
+    /// set for an authenticated peer (nil on links without CURVE).
+    var userID: String? {
+        guard let p = zmq_msg_gets(message, "User-Id") else { return nil }
+        let s = String(cString: p)
+        return s.isEmpty ? nil : s
+    }
+
     /// A copy, for small frames (routing ids, short control payloads).
     public var bytes: [UInt8] {
         withUnsafeBytes { (raw: UnsafeRawBufferPointer) in Array(raw) }
@@ -37,6 +45,9 @@ public final class ReceivedFrame: PayloadFrame, @unchecked Sendable {
 public struct ReceivedMessage: Sendable {
     /// The sender, when received on a ROUTER socket (peeled off the front of the frames).
     public let peer: RoutingID?
+    /// The authenticated sender (CURVE server sockets only): the public key the ZAP handler admitted
+    /// for this connection, read from the message itself, so it cannot be claimed by the sender.
+    public let peerIdentity: PeerIdentity?
     /// Every frame after the routing id: frame 0 is the envelope by this project's convention.
     public let frames: [ReceivedFrame]
 

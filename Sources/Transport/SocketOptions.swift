@@ -53,6 +53,11 @@ public struct SocketOptions: Sendable, Hashable {
     /// ZMQ_RECONNECT_IVL / ZMQ_RECONNECT_IVL_MAX: reconnect quickly, back off to a bound.
     public var reconnectInterval: Duration = .milliseconds(100)
     public var reconnectIntervalMax: Duration = .seconds(2)
+    /// CURVE (encryption + authentication of every link), nil = plain ZMTP (loopback only, by the
+    /// roles' rule; see `CurveSecurity`).
+    public var curve: CurveSecurity? = nil
+    /// ZMQ_ZAP_DOMAIN for CURVE server sockets.
+    public var zapDomain = "fastkv"
     /// SUB sockets: topic prefixes to subscribe to ([""] = everything).
     public var subscriptions: [[UInt8]] = [[]]
     /// How often blocking waits wake up to check a `StopSignal`.

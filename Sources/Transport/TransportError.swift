@@ -16,6 +16,10 @@ public enum TransportError: Error, Sendable, Equatable {
     case invalidArgument(String)
     /// The socket was closed.
     case socketClosed(endpoint: String)
+    /// A CURVE key, key file or authorized-keys list that does not parse.
+    case badKey(String)
+    /// CURVE was asked for but cannot be used (libzmq without it, a server socket without a ZAP handler).
+    case curveUnavailable(String)
 }
 
 extension TransportError: CustomStringConvertible {
@@ -29,6 +33,8 @@ extension TransportError: CustomStringConvertible {
             "receive on \(endpoint): message of \(frames)+ frames / \(bytes)+ bytes exceeds \(maxFrames) frames / \(maxBytes) bytes; discarded"
         case .invalidArgument(let what): "invalid argument: \(what)"
         case .socketClosed(let endpoint): "socket \(endpoint) is closed"
+        case .badKey(let what): "bad CURVE key: \(what)"
+        case .curveUnavailable(let what): "CURVE unavailable: \(what)"
         }
     }
 }

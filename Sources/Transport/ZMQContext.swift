@@ -1,4 +1,5 @@
 import CZMQ
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,6 +11,8 @@ import Glibc
 /// socket has closed, and then returns within the sockets' linger time.
 public final class ZMQContext: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
+    /// Running ZAP handlers (0 or 1): CURVE server sockets exist only while one is.
+    private let zapHandlers = Atomic<Int>(0)
 
     /// - Parameter ioThreads: libzmq I/O threads; one moves about 1–2 GB/s, enough for this machine.
     public init(ioThreads: Int = 1) throws(TransportError) {
@@ -32,6 +35,10 @@ public final class ZMQContext: @unchecked Sendable {
     public func socket(_ type: SocketType, options: SocketOptions = SocketOptions()) throws(TransportError) -> ZMQSocket {
         try ZMQSocket(context: self, type: type, options: options)
     }
+
+    func zapHandlerStarted() { zapHandlers.add(1, ordering: .sequentiallyConsistent) }
+    func zapHandlerStopped() { zapHandlers.subtract(1, ordering: .sequentiallyConsistent) }
+    var hasZAPHandler: Bool { zapHandlers.load(ordering: .sequentiallyConsistent) > 0 }
 
     /// libzmq's version, e.g. (4, 3, 4).
     public static var version: (major: Int, minor: Int, patch: Int) {

@@ -85,7 +85,8 @@ extension ZMQSocket {
             peer = RoutingID(frames.removeFirst().bytes)
             if frames.isEmpty { return nil }   // a routing id with no body: nothing to deliver
         }
-        return ReceivedMessage(peer: peer, frames: frames)
+        return ReceivedMessage(peer: peer, peerIdentity: frames[0].userID.map(PeerIdentity.init(publicKey:)),
+                               frames: frames)
     }
 
     /// Reads and frees the remaining frames of a message rejected as too large. Bounded by the

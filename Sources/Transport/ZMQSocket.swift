@@ -112,6 +112,25 @@ public final class ZMQSocket {
             try set(ZMQ_HEARTBEAT_TIMEOUT, "ZMQ_HEARTBEAT_TIMEOUT", Int32(clamping: Self.millis(o.heartbeatTimeout)))
             try set(ZMQ_HEARTBEAT_TTL, "ZMQ_HEARTBEAT_TTL", Int32(clamping: Self.millis(o.heartbeatTimeout)))
         }
+        switch o.curve {
+        case nil: break
+        case .server(let pair):
+            try Curve.requireAvailable()
+            guard context.hasZAPHandler else {
+                throw .curveUnavailable("a CURVE server socket needs the context's ZAP handler running first (ZAPAuthenticator); without one libzmq admits every key")
+            }
+            try set(ZMQ_CURVE_SERVER, "ZMQ_CURVE_SERVER", 1)
+            var secret = pair.secretKey.bytes
+            try setRaw(ZMQ_CURVE_SECRETKEY, "ZMQ_CURVE_SECRETKEY", &secret, 32)
+            var domain = Array(o.zapDomain.utf8)
+            try setRaw(ZMQ_ZAP_DOMAIN, "ZMQ_ZAP_DOMAIN", &domain, domain.count)
+        case .client(let pair, let serverKey):
+            try Curve.requireAvailable()
+            var server = serverKey.bytes, pub = pair.publicKey.bytes, secret = pair.secretKey.bytes
+            try setRaw(ZMQ_CURVE_SERVERKEY, "ZMQ_CURVE_SERVERKEY", &server, 32)
+            try setRaw(ZMQ_CURVE_PUBLICKEY, "ZMQ_CURVE_PUBLICKEY", &pub, 32)
+            try setRaw(ZMQ_CURVE_SECRETKEY, "ZMQ_CURVE_SECRETKEY", &secret, 32)
+        }
         if let id = o.routingID {
             guard !id.bytes.isEmpty, id.bytes.count <= 255, id.bytes[0] != 0 else {
                 throw .invalidArgument("routing id must be 1–255 bytes and not start with a zero byte: \(id)")

@@ -17,6 +17,7 @@ public enum Message: Sendable, Hashable {
     case statusQuery(StatusQuery)
     case statusReply(StatusReply)
     case deregister(Deregister)
+    case kvExpect(KVExpect)
 
     /// The request this message is about, if any (for routing and logs).
     public var requestID: UInt64? {
@@ -25,6 +26,7 @@ public enum Message: Sendable, Hashable {
         case .assignment(let m): m.requestID
         case .cancel(let m): m.requestID
         case .kvBegin(let m): m.requestID
+        case .kvExpect(let m): m.requestID
         case .kvLayer(let m): m.requestID
         case .kvEnd(let m): m.requestID
         case .tokenChunk(let m): m.requestID
@@ -44,6 +46,7 @@ public enum Message: Sendable, Hashable {
         case .assignment: "Assignment"
         case .cancel: "Cancel"
         case .kvBegin: "KVBegin"
+        case .kvExpect: "KVExpect"
         case .kvLayer: "KVLayer"
         case .kvEnd: "KVEnd"
         case .tokenChunk: "TokenChunk"

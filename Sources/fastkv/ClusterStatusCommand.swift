@@ -8,6 +8,7 @@ struct ClusterStatusCommand: ParsableCommand {
         commandName: "cluster-status", abstract: "List the coordinator's workers and their load.")
 
     @OptionGroup var endpoint: ClusterEndpointOptions
+    @OptionGroup var curveOptions: CurveOptions
     @Option(help: "Seconds to wait for the coordinator.")
     var timeout: Double = 5
     @Flag(help: "Print one JSON object.")
@@ -27,7 +28,7 @@ struct ClusterStatusCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let client = try ClusterClient(coordinator: endpoint.coordinator)
+            let client = try ClusterClient(coordinator: endpoint.coordinator, curve: try curveOptions.credentials())
             if waitPrefill + waitDecode > 0 {
                 _ = try client.waitForWorkers(prefill: waitPrefill, decode: waitDecode,
                                               wait: .milliseconds(Int64(waitSeconds * 1000)),

@@ -13,6 +13,9 @@ struct CoordinatorCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Default request timeout in seconds (a Submit may ask for another).")
     var timeout: Double = 120
+    @OptionGroup var curveOptions: CurveOptions
+    @Flag(help: "Allow a non-loopback --listen without CURVE keys (anyone who reaches it can register a worker).")
+    var insecure = false
     @Option(help: "Requests admitted but not yet placed beyond which a Submit is refused BUSY with a retry-after.")
     var maxWaiting: Int = 256
     @Option(help: "Requests held in all (waiting and running) beyond which a Submit is refused BUSY.")
@@ -28,11 +31,15 @@ struct CoordinatorCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
+            var config = Coordinator.Configuration()
+            config.listen = listen
+            config.curve = try curveOptions.credentials()
+            config.insecure = insecure
+            // Refuse an exposed plain endpoint before the model loads, not after.
+            try EndpointExposure.check(listen, flag: "--listen", curve: config.curve != nil, insecure: insecure)
             configureWorkerThreads(modelOptions.threads)
             // The coordinator tokenizes and routes; it never runs prefill.
             let loaded = try modelOptions.load(forPrefill: false)
-            var config = Coordinator.Configuration()
-            config.listen = listen
             config.defaultTimeout = .milliseconds(Int64(timeout * 1000))
             config.maxWaitingRequests = maxWaiting
             config.maxRequests = maxRequests

@@ -9,6 +9,7 @@ struct DecodeWorkerCommand: ParsableCommand {
         abstract: "Run a decode worker: receive KV, continuous batching, tokens back through the coordinator.")
 
     @OptionGroup var endpoint: ClusterEndpointOptions
+    @OptionGroup var curveOptions: CurveOptions
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "KV memory this worker may reserve, in bytes (f32 install size incl. decode room).")
     var maxKVBytes: Int = 2 << 30
@@ -22,6 +23,8 @@ struct DecodeWorkerCommand: ParsableCommand {
     @Option(help: "The most sequences held at once (decoding plus being received); more are refused BUSY.")
     var maxSequences: Int = 64
     @OptionGroup var drainOptions: DrainOptions
+    @Flag(help: "Allow a non-loopback --kv-listen / --kv-advertise without CURVE keys (anyone who reaches it can push KV).")
+    var insecure = false
 
     func validate() throws {
         if maxKVBytes < 0 { throw ValidationError("--max-kv-bytes must be ≥ 0") }
@@ -35,10 +38,16 @@ struct DecodeWorkerCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
+            let curve = try curveOptions.credentials()
+            // Refuse an exposed plain KV endpoint before the model loads (DecodeWorker.run checks again).
+            try EndpointExposure.check(kvListen, flag: "--kv-listen", curve: curve != nil, insecure: insecure)
+            if let kvAdvertise {
+                try EndpointExposure.check(kvAdvertise, flag: "--kv-advertise", curve: curve != nil, insecure: insecure)
+            }
             configureWorkerThreads(modelOptions.threads)
             let loaded = try modelOptions.load(forPrefill: false)   // decode only: no prefill GEMM copies
             let worker = DecodeWorker(loaded: loaded, coordinator: endpoint.coordinator, kvListen: kvListen,
-                                      kvAdvertise: kvAdvertise, maxKVBytes: maxKVBytes)
+                                      kvAdvertise: kvAdvertise, maxKVBytes: maxKVBytes, curve: curve, insecure: insecure)
             worker.maxSequences = maxSequences
             worker.drainTimeout = drainOptions.duration
             TerminationSignals.install { _ in worker.drain.stop() }

@@ -9,7 +9,8 @@ struct FastKVCommand: ParsableCommand {
         abstract: "CPU-first LLM serving with FastKV-compressed KV transfer between prefill and decode.",
         subcommands: [GenerateCommand.self, TokenizeCommand.self, CoordinatorCommand.self, PrefillWorkerCommand.self,
                       DecodeWorkerCommand.self, SubmitCommand.self, ClusterStatusCommand.self, BenchEngineCommand.self,
-                      BenchPrefillCommand.self, EvalCommand.self, BenchCommand.self, LoadCommand.self])
+                      BenchPrefillCommand.self, EvalCommand.self, BenchCommand.self, LoadCommand.self,
+                      KeysCommand.self])
 }
 
 /// Runs a command body, turning thrown errors into a one-line message on stderr and exit code 1.

@@ -20,6 +20,7 @@ struct LoadCommand: ParsableCommand {
         """)
 
     @OptionGroup var endpoint: ClusterEndpointOptions
+    @OptionGroup var curveOptions: CurveOptions
     @Option(help: "JSON-lines file of requests (see above).")
     var prompts: String
     @Option(help: "Open loop: start this many requests per second (0 = closed loop with --concurrency).")
@@ -70,6 +71,7 @@ struct LoadCommand: ParsableCommand {
                                          compression: try CompressionConfig(method: method),
                                          timeout: .milliseconds(Int64(timeout * 1000)), stream: true)
             }
+            let curve = try curveOptions.credentials()
             let log = OutcomeLog(path: out)
             let clock = ContinuousClock()
             let start = clock.now
@@ -98,7 +100,7 @@ struct LoadCommand: ParsableCommand {
                 group.enter()
                 let thread = Thread { [self] in
                     defer { inFlight.leave(); group.leave() }
-                    log.write(self.one(i, spec: which, request: request, expect: expect, startedAt: startedAt))
+                    log.write(self.one(i, spec: which, request: request, expect: expect, startedAt: startedAt, curve: curve))
                 }
                 thread.start()
             }
@@ -108,12 +110,13 @@ struct LoadCommand: ParsableCommand {
         }
     }
 
-    private func one(_ i: Int, spec: Int, request: GenerationRequest, expect: [Int32]?, startedAt: Double) -> Outcome {
+    private func one(_ i: Int, spec: Int, request: GenerationRequest, expect: [Int32]?, startedAt: Double,
+                     curve: CurveCredentials?) -> Outcome {
         let clock = ContinuousClock()
         let t0 = clock.now
         var o = Outcome(index: i, spec: spec, start_s: startedAt, latency_ms: 0, outcome: "ok")
         do {
-            let client = try ClusterClient(coordinator: endpoint.coordinator)
+            let client = try ClusterClient(coordinator: endpoint.coordinator, curve: curve)
             let r = try client.submit(request, clientTimeout: .milliseconds(Int64((timeout + lateMargin) * 1000)))
             o.ttft_ms = r.clientTimeToFirstToken?.milliseconds
             if let expect, r.result.tokenIDs != expect {

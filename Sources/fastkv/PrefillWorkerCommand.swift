@@ -9,6 +9,7 @@ struct PrefillWorkerCommand: ParsableCommand {
         abstract: "Run a prefill worker: (compressed) prefill, KV pushed layer by layer to a decode worker.")
 
     @OptionGroup var endpoint: ClusterEndpointOptions
+    @OptionGroup var curveOptions: CurveOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var drainOptions: DrainOptions
     @Option(help: "Assignments queued beyond this are refused BUSY (the coordinator places them elsewhere).")
@@ -22,7 +23,8 @@ struct PrefillWorkerCommand: ParsableCommand {
         try runReportingErrors {
             configureWorkerThreads(modelOptions.threads)
             let loaded = try modelOptions.load()
-            let worker = PrefillWorker(loaded: loaded, coordinator: endpoint.coordinator)
+            let worker = PrefillWorker(loaded: loaded, coordinator: endpoint.coordinator,
+                                       curve: try curveOptions.credentials())
             worker.maxQueuedAssignments = maxQueued
             worker.drainTimeout = drainOptions.duration
             TerminationSignals.install { _ in worker.drain.stop() }

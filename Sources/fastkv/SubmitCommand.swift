@@ -9,6 +9,7 @@ struct SubmitCommand: ParsableCommand {
         abstract: "Send a prompt through the cluster; stream the answer, then report bytes and latencies.")
 
     @OptionGroup var endpoint: ClusterEndpointOptions
+    @OptionGroup var curveOptions: CurveOptions
     @OptionGroup var promptOptions: PromptOptions
     @OptionGroup var samplingOptions: SamplingOptions
     @OptionGroup var compressionOptions: CompressionOptions
@@ -30,7 +31,7 @@ struct SubmitCommand: ParsableCommand {
             let request = GenerationRequest(prompt: .text(try promptOptions.text()), chat: promptOptions.chat,
                                             sampling: try samplingOptions.parameters(), compression: compression,
                                             wireDType: wireDType, timeout: timeoutDuration, stream: true)
-            let client = try ClusterClient(coordinator: endpoint.coordinator)
+            let client = try ClusterClient(coordinator: endpoint.coordinator, curve: try curveOptions.credentials())
             let outcome = try client.submit(request, clientTimeout: timeoutDuration + .seconds(5)) { tokens in
                 if !json { FileHandle.standardOutput.write(Data(tokens.text.utf8)) }
             }

@@ -59,12 +59,19 @@ final class LocalCluster: @unchecked Sendable {
     let directory: URL
     private(set) var endpoint = ""
     private(set) var processes: [(name: String, process: Process)] = []
+    /// With `curve`: the key files (`fastkv keys generate`) of every role and of the test's client,
+    /// and `authorized_keys` admitting all of them (coordinator and decode workers use it).
+    let keys: URL?
+    /// What `cluster-status` and `submit` add to talk to this cluster (the client's keys, or nothing).
+    private(set) var clientArgs: [String] = []
 
-    init(prefill: Int, decode: Int, decodeArgs: [String] = []) throws {
+    init(prefill: Int, decode: Int, decodeArgs: [String] = [], curve: Bool = false) throws {
         try FastKVBinary.check()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fastkv-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        keys = curve ? directory.appendingPathComponent("keys") : nil
         do {
+            if curve { try generateKeys(prefill: prefill, decode: decode) }
             try start(prefill: prefill, decode: decode, decodeArgs: decodeArgs)
         } catch {
             stop()
@@ -92,6 +99,32 @@ final class LocalCluster: @unchecked Sendable {
         return p
     }
 
+    /// `fastkv keys generate` for every role and the client; the authorized keys are all their public files.
+    private func generateKeys(prefill: Int, decode: Int) throws {
+        guard let keys else { return }
+        let names = ["coordinator", "client"] + (0..<prefill).map { "prefill-\($0)" } + (0..<decode).map { "decode-\($0)" }
+        var authorized = ""
+        for name in names {
+            let out = try FastKVBinary.run(["keys", "generate", "--out", keys.path, "--name", name], timeout: 30)
+            guard out.status == 0 else { throw HarnessError.startFailed("keys generate \(name): \(out.stderr)") }
+            authorized += try String(contentsOf: keys.appendingPathComponent("\(name).public"), encoding: .utf8)
+        }
+        try authorized.write(to: keys.appendingPathComponent("authorized_keys"), atomically: true, encoding: .utf8)
+        clientArgs = curveArgs("client")
+    }
+
+    /// The CURVE flags of role `name` (its secret key, the coordinator's public key, the authorized keys).
+    func curveArgs(_ name: String, authorized: Bool = false) -> [String] {
+        guard let keys else { return [] }
+        var args = ["--curve-secret-key", keys.appendingPathComponent("\(name).secret").path]
+        if name != "coordinator" { args += ["--curve-server-key", keys.appendingPathComponent("coordinator.public").path] }
+        if authorized { args += ["--authorized-keys", keys.appendingPathComponent("authorized_keys").path] }
+        return args
+    }
+
+    /// Starts one more `fastkv` process (e.g. a hostile worker) that `stop()` will end.
+    func launchExtra(_ name: String, _ args: [String]) throws -> Process { try launch(name, args) }
+
     func log(_ name: String) -> URL { directory.appendingPathComponent("\(name).log") }
 
     /// SIGKILLs the coordinator and starts a new one on the same endpoint (the workers must find it
@@ -107,7 +140,8 @@ final class LocalCluster: @unchecked Sendable {
     func logText(_ name: String) -> String { (try? String(contentsOf: log(name), encoding: .utf8)) ?? "" }
 
     private func start(prefill: Int, decode: Int, decodeArgs: [String]) throws {
-        _ = try launch("coordinator", ["coordinator", "--listen", "tcp://127.0.0.1:*", "--model", FastKVBinary.model])
+        _ = try launch("coordinator", ["coordinator", "--listen", "tcp://127.0.0.1:*", "--model", FastKVBinary.model]
+                       + curveArgs("coordinator", authorized: true))
         let out = directory.appendingPathComponent("coordinator.out")
         let deadline = Date(timeIntervalSinceNow: 30)
         while endpoint.isEmpty {
@@ -121,10 +155,12 @@ final class LocalCluster: @unchecked Sendable {
             usleep(50_000)
         }
         for i in 0..<prefill {
-            _ = try launch("prefill-\(i)", ["prefill-worker", "--coordinator", endpoint, "--model", FastKVBinary.model])
+            _ = try launch("prefill-\(i)", ["prefill-worker", "--coordinator", endpoint, "--model", FastKVBinary.model]
+                           + curveArgs("prefill-\(i)"))
         }
         for i in 0..<decode {
-            _ = try launch("decode-\(i)", ["decode-worker", "--coordinator", endpoint, "--model", FastKVBinary.model] + decodeArgs)
+            _ = try launch("decode-\(i)", ["decode-worker", "--coordinator", endpoint, "--model", FastKVBinary.model]
+                           + curveArgs("decode-\(i)", authorized: true) + decodeArgs)
         }
         try waitForWorkers(prefill: prefill, decode: decode, timeout: 60)
     }
@@ -133,7 +169,7 @@ final class LocalCluster: @unchecked Sendable {
     /// when the healthy workers are registered, exits 1 with the reason when they are not in time.
     func waitForWorkers(prefill: Int, decode: Int, timeout: TimeInterval) throws {
         let out = try FastKVBinary.run(["cluster-status", "--coordinator", endpoint, "--wait-prefill", String(prefill),
-                                        "--wait-decode", String(decode), "--wait-seconds", String(timeout)],
+                                        "--wait-decode", String(decode), "--wait-seconds", String(timeout)] + clientArgs,
                                        timeout: timeout + 15)
         guard out.status == 0 else {
             throw HarnessError.startFailed("\(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines)); logs in \(directory.path)")
@@ -141,7 +177,7 @@ final class LocalCluster: @unchecked Sendable {
     }
 
     func status() throws -> [[String: Any]] {
-        let out = try FastKVBinary.run(["cluster-status", "--coordinator", endpoint, "--json", "--timeout", "2"], timeout: 10)
+        let out = try FastKVBinary.run(["cluster-status", "--coordinator", endpoint, "--json", "--timeout", "2"] + clientArgs, timeout: 10)
         guard out.status == 0, let workers = out.json?["workers"] as? [[String: Any]] else {
             throw HarnessError.badOutput("cluster-status: \(out.stderr)")
         }
@@ -149,7 +185,7 @@ final class LocalCluster: @unchecked Sendable {
     }
 
     func submit(_ args: [String], timeout: TimeInterval = 120) throws -> CommandOutput {
-        try FastKVBinary.run(["submit", "--coordinator", endpoint] + args, timeout: timeout)
+        try FastKVBinary.run(["submit", "--coordinator", endpoint] + clientArgs + args, timeout: timeout)
     }
 
     func process(named name: String) -> Process? { processes.first { $0.name == name }?.process }

@@ -24,6 +24,7 @@ typedef struct Fastkv__RegisterAck Fastkv__RegisterAck;
 typedef struct Fastkv__Heartbeat Fastkv__Heartbeat;
 typedef struct Fastkv__Submit Fastkv__Submit;
 typedef struct Fastkv__Assignment Fastkv__Assignment;
+typedef struct Fastkv__KVExpect Fastkv__KVExpect;
 typedef struct Fastkv__Cancel Fastkv__Cancel;
 typedef struct Fastkv__KVBegin Fastkv__KVBegin;
 typedef struct Fastkv__KVLayer Fastkv__KVLayer;
@@ -386,10 +387,37 @@ struct  Fastkv__Assignment
    * 0 for the first try; retries on another worker count up
    */
   uint32_t attempt;
+  /*
+   * The decode worker's CURVE public key (40 Z85 characters, the identity it registered with), so
+   * the prefill worker's KV socket authenticates the decode worker it connects to. Empty = no CURVE.
+   */
+  char *decode_kv_server_key;
 };
 #define FASTKV__ASSIGNMENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__assignment__descriptor) \
-    , 0, 0,NULL, NULL, NULL, FASTKV__WIRE_DTYPE__WIRE_DTYPE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, 0, 0, 0 }
+    , 0, 0,NULL, NULL, NULL, FASTKV__WIRE_DTYPE__WIRE_DTYPE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * coordinator -> decode worker, just before the Assignment goes to the prefill worker: which prefill
+ * worker will push the KV of (request, attempt). With CURVE the decode worker accepts that transfer's
+ * KVBegin only from this worker id over this key; KV for a request it was not told about waits
+ * briefly for its KVExpect and is then refused.
+ */
+struct  Fastkv__KVExpect
+{
+  ProtobufCMessage base;
+  uint64_t request_id;
+  uint32_t attempt;
+  uint64_t prefill_worker_id;
+  /*
+   * the prefill worker's CURVE public key (40 Z85 characters); empty = no CURVE
+   */
+  char *prefill_key;
+};
+#define FASTKV__KVEXPECT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&fastkv__kvexpect__descriptor) \
+    , 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -738,6 +766,7 @@ typedef enum {
   FASTKV__ENVELOPE__BODY_ERROR = 21,
   FASTKV__ENVELOPE__BODY_STATUS_QUERY = 22,
   FASTKV__ENVELOPE__BODY_STATUS_REPLY = 23,
+  FASTKV__ENVELOPE__BODY_KV_EXPECT = 24,
   FASTKV__ENVELOPE__BODY_DEREGISTER = 40
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FASTKV__ENVELOPE__BODY__CASE)
 } Fastkv__Envelope__BodyCase;
@@ -762,6 +791,7 @@ struct  Fastkv__Envelope
     Fastkv__Error *error;
     Fastkv__StatusQuery *status_query;
     Fastkv__StatusReply *status_reply;
+    Fastkv__KVExpect *kv_expect;
     Fastkv__Deregister *deregister;
   };
 };
@@ -940,6 +970,25 @@ Fastkv__Assignment *
                       const uint8_t       *data);
 void   fastkv__assignment__free_unpacked
                      (Fastkv__Assignment *message,
+                      ProtobufCAllocator *allocator);
+/* Fastkv__KVExpect methods */
+void   fastkv__kvexpect__init
+                     (Fastkv__KVExpect         *message);
+size_t fastkv__kvexpect__get_packed_size
+                     (const Fastkv__KVExpect   *message);
+size_t fastkv__kvexpect__pack
+                     (const Fastkv__KVExpect   *message,
+                      uint8_t             *out);
+size_t fastkv__kvexpect__pack_to_buffer
+                     (const Fastkv__KVExpect   *message,
+                      ProtobufCBuffer     *buffer);
+Fastkv__KVExpect *
+       fastkv__kvexpect__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   fastkv__kvexpect__free_unpacked
+                     (Fastkv__KVExpect *message,
                       ProtobufCAllocator *allocator);
 /* Fastkv__Cancel methods */
 void   fastkv__cancel__init
@@ -1236,6 +1285,9 @@ typedef void (*Fastkv__Submit_Closure)
 typedef void (*Fastkv__Assignment_Closure)
                  (const Fastkv__Assignment *message,
                   void *closure_data);
+typedef void (*Fastkv__KVExpect_Closure)
+                 (const Fastkv__KVExpect *message,
+                  void *closure_data);
 typedef void (*Fastkv__Cancel_Closure)
                  (const Fastkv__Cancel *message,
                   void *closure_data);
@@ -1300,6 +1352,7 @@ extern const ProtobufCMessageDescriptor fastkv__register_ack__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__heartbeat__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__submit__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__assignment__descriptor;
+extern const ProtobufCMessageDescriptor fastkv__kvexpect__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__cancel__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__kvbegin__descriptor;
 extern const ProtobufCMessageDescriptor fastkv__kvlayer__descriptor;

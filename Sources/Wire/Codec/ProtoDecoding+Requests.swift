@@ -38,7 +38,9 @@ extension Assignment {
                   decodeWorkerID: try nonzeroID(a.decode_worker_id, "Assignment.decode_worker_id"),
                   decodeKVEndpoint: protoString(a.decode_kv_endpoint),
                   deadlineUnixMillis: a.deadline_unix_ms == 0 ? nil : a.deadline_unix_ms,
-                  stream: a.stream != 0, attempt: Int(a.attempt))
+                  stream: a.stream != 0, attempt: Int(a.attempt),
+                  decodeKVServerKey: try WireCheck.curveKey("Assignment.decode_kv_server_key",
+                                                            protoString(a.decode_kv_server_key)).nilIfEmpty)
     }
 }
 

@@ -56,6 +56,11 @@ extension Message {
             let c = try protoPresent(env.cancel, "Envelope.cancel")
             return .cancel(Cancel(requestID: try nonzeroID(c.request_id, "Cancel.request_id"),
                                   reason: protoString(c.reason)))
+        case FASTKV__ENVELOPE__BODY_KV_EXPECT:
+            let e = try protoPresent(env.kv_expect, "Envelope.kv_expect")
+            return .kvExpect(KVExpect(requestID: try nonzeroID(e.request_id, "KVExpect.request_id"), attempt: Int(e.attempt),
+                                      prefillWorkerID: try nonzeroID(e.prefill_worker_id, "KVExpect.prefill_worker_id"),
+                                      prefillKey: try WireCheck.curveKey("KVExpect.prefill_key", protoString(e.prefill_key)).nilIfEmpty))
         case FASTKV__ENVELOPE__BODY_KV_BEGIN: return .kvBegin(try KVBegin(proto: env.kv_begin, limits: limits))
         case FASTKV__ENVELOPE__BODY_KV_LAYER: return .kvLayer(try KVLayerHeader(proto: env.kv_layer, limits: limits))
         case FASTKV__ENVELOPE__BODY_KV_END: return .kvEnd(try KVEnd(proto: env.kv_end))

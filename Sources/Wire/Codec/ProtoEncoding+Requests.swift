@@ -42,6 +42,7 @@ extension Assignment {
         p.pointee.deadline_unix_ms = deadlineUnixMillis ?? 0
         p.pointee.stream = stream ? 1 : 0
         p.pointee.attempt = try WireCheck.uint32("Assignment.attempt", attempt)
+        p.pointee.decode_kv_server_key = a.string(try WireCheck.curveKey("Assignment.decode_kv_server_key", decodeKVServerKey ?? ""))
         return p
     }
 }

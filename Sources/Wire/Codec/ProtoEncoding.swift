@@ -34,6 +34,14 @@ extension Message {
             p.pointee.request_id = m.requestID
             p.pointee.reason = a.string(m.reason)
             env.pointee.cancel = p
+        case .kvExpect(let m):
+            env.pointee.body_case = FASTKV__ENVELOPE__BODY_KV_EXPECT
+            let p: UnsafeMutablePointer<Fastkv__KVExpect> = a.message(fastkv__kvexpect__init)
+            p.pointee.request_id = m.requestID
+            p.pointee.attempt = try WireCheck.uint32("KVExpect.attempt", m.attempt)
+            p.pointee.prefill_worker_id = m.prefillWorkerID
+            p.pointee.prefill_key = a.string(try WireCheck.curveKey("KVExpect.prefill_key", m.prefillKey ?? ""))
+            env.pointee.kv_expect = p
         case .kvBegin(let m):
             env.pointee.body_case = FASTKV__ENVELOPE__BODY_KV_BEGIN
             env.pointee.kv_begin = try m.proto(a)

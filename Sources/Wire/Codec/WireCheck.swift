@@ -57,4 +57,18 @@ enum WireCheck {
         }
         return .microseconds(Int64(micros))
     }
+
+    /// A CURVE public key as text: empty (no CURVE) or 40 Z85 characters. Transport decodes it; this
+    /// only keeps anything else off the wire in both directions.
+    static func curveKey(_ field: String, _ text: String) throws(WireError) -> String {
+        let z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+        guard text.isEmpty || (text.utf8.count == 40 && text.allSatisfy { z85.contains($0) }) else {
+            throw .invalidValue(field: field, value: "\(text.utf8.count) bytes, not 40 Z85 characters")
+        }
+        return text
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -37,10 +37,13 @@ public struct Assignment: Sendable, Hashable {
     public var stream: Bool
     /// 0 for the first try; a retry on another worker counts up.
     public var attempt: Int
+    /// The decode worker's CURVE public key (40 Z85 characters), nil on links without CURVE.
+    public var decodeKVServerKey: String?
 
     public init(requestID: UInt64, tokenIDs: [Int32], sampling: SamplingParameters, compression: CompressionConfig,
                 wireDType: WireDType, decodeWorkerID: UInt64, decodeKVEndpoint: String,
-                deadlineUnixMillis: UInt64?, stream: Bool = false, attempt: Int = 0) {
+                deadlineUnixMillis: UInt64?, stream: Bool = false, attempt: Int = 0, decodeKVServerKey: String? = nil) {
+        self.decodeKVServerKey = decodeKVServerKey
         self.requestID = requestID
         self.tokenIDs = tokenIDs
         self.sampling = sampling
@@ -51,6 +54,23 @@ public struct Assignment: Sendable, Hashable {
         self.deadlineUnixMillis = deadlineUnixMillis
         self.stream = stream
         self.attempt = attempt
+    }
+}
+
+/// coordinator → decode worker: the prefill worker that will push the KV of (request, attempt), sent
+/// just before its Assignment. The decode worker holds every KV transfer to it (issue 11).
+public struct KVExpect: Sendable, Hashable {
+    public var requestID: UInt64
+    public var attempt: Int
+    public var prefillWorkerID: UInt64
+    /// The prefill worker's CURVE public key (Z85) it registered with; nil without CURVE.
+    public var prefillKey: String?
+
+    public init(requestID: UInt64, attempt: Int, prefillWorkerID: UInt64, prefillKey: String?) {
+        self.requestID = requestID
+        self.attempt = attempt
+        self.prefillWorkerID = prefillWorkerID
+        self.prefillKey = prefillKey
     }
 }
 
