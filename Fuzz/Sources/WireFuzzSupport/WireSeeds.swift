@@ -70,15 +70,21 @@ public enum WireSeeds {
             ("error", .error(ErrorReport(requestID: 42, code: .modelMismatch, message: "fingerprint differs",
                                          workerID: 9, attempt: 3))),
             ("error-minimal", .error(ErrorReport(requestID: nil, code: .busy, message: ""))),
+            ("error-busy-retry", .error(ErrorReport(requestID: 43, code: .busy, message: "queue full",
+                                                    retryAfter: .milliseconds(2500)))),
+            ("kv-expect", .kvExpect(KVExpect(requestID: 42, attempt: 2, prefillWorkerID: 7, prefillKey: nil))),
+            ("deregister", .deregister(Deregister(workerID: 9, reason: "drained", drained: true))),
             ("status-query", .statusQuery(StatusQuery())),
+            ("status-query-request", .statusQuery(StatusQuery(requestID: 77))),
             ("status-reply", .statusReply(StatusReply(workers: [
                 WorkerStatus(workerID: 7, role: .prefill, controlEndpoint: "tcp://a:1", health: .ok,
                              lastHeartbeatAge: .milliseconds(250), queuedPromptTokens: 100, freeKVBytes: 0,
                              activeSequences: 0),
                 WorkerStatus(workerID: 9, role: .decode, controlEndpoint: "tcp://b:1", kvEndpoint: "tcp://b:2",
                              health: .lost, lastHeartbeatAge: .milliseconds(9000), queuedPromptTokens: 0,
-                             freeKVBytes: 1 << 30, activeSequences: 4),
-            ], sentUnixMicros: 1_700_000_000_000_000))),
+                             freeKVBytes: 1 << 30, activeSequences: 4, kvCapacityBytes: 2 << 30),
+            ], sentUnixMicros: 1_700_000_000_000_000, waitingRequests: 3, runningRequests: 5,
+               coordinatorStartedUnixMicros: 1_699_999_000_000_000, requestKnown: true))),
         ]
     }
 
