@@ -78,7 +78,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Tensors", "Checkpoints", "TestSupport"],
                     swiftSettings: vectorSwift),
-        .testTarget(name: "FastKVTests", dependencies: ["RequestVocabulary", "FastKV", "Llama", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "FastKVTests", dependencies: ["RequestVocabulary", "FastKV", "Llama", "Tensors", "Checkpoints", "TestSupport"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "RequestVocabulary", "Engine", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "TestSupport"]),
 

@@ -204,7 +204,7 @@ public final class Coordinator {
     /// The f32 bytes the decode worker will reserve, from the same plan the prefill worker announces.
     private func estimatedBytes(_ compression: CompressionConfig, promptLength: Int, decodeSteps: Int) -> Int {
         let counts = KVPlan.entryCounts(config: compression, promptLength: promptLength,
-                                        layerCount: shape.layerCount)
+                                        layerCount: shape.layerCount, kvHeadCount: shape.kvHeads)
         return KVPlan.installBytes(entryCounts: counts, decodeSteps: decodeSteps, kvHeads: shape.kvHeads,
                                    headDim: shape.headDim)
     }

@@ -208,23 +208,25 @@ public final class DecodeWorker: @unchecked Sendable {
             do {
                 // Checked against KVBegin before anything is sized by the header's entry count.
                 try t.receiver.validate(header)
-                let floats = shape.kvHeads * header.entryCount * shape.headDim
+                let floats = header.entryCount * shape.headDim
                 var keys = [Float](repeating: 0, count: floats), values = [Float](repeating: 0, count: floats)
                 try keys.withUnsafeMutableBufferPointer { k in
                     try values.withUnsafeMutableBufferPointer { v in
                         try t.receiver.receiveLayer(header, frames: received.payload, keys: k, values: v)
                     }
                 }
-                // The wire carries one position list per layer; every head gets it ([port]: positions
-                // are informational after RoPE, decode continues at nextPosition).
-                var positions: [Int32] = []
-                positions.reserveCapacity(shape.kvHeads * header.entryCount)
-                for _ in 0..<shape.kvHeads { positions += header.positions }
+                // Head h's rows follow heads 0..<h (ragged layers: counts may differ per head); each head
+                // was reserved at KVBegin from the layer total, so installing reallocates nothing that
+                // the reservation did not already count.
                 keys.withUnsafeBufferPointer { k in
                     values.withUnsafeBufferPointer { v in
+                        let layer = t.cache.layers[header.layerIndex]
+                        let steps = t.receiver.begin.sampling.maxTokens
+                        for (h, n) in header.headEntryCounts.enumerated() { layer.reserve(head: h, n + steps) }
                         if header.entryCount > 0 {
-                            t.cache.layers[header.layerIndex].append(keys: k.baseAddress!, values: v.baseAddress!,
-                                                                     entries: header.entryCount, positions: positions)
+                            layer.append(keys: k.baseAddress!, values: v.baseAddress!,
+                                                                     headCounts: header.headEntryCounts,
+                                                                     positions: header.positions)
                         }
                     }
                 }
@@ -253,7 +255,7 @@ public final class DecodeWorker: @unchecked Sendable {
             let begin = t.receiver.begin
             let method = begin.compression.method
             t.cache.nextPosition = Int32(KVPlan.nextPosition(method: method, promptLength: begin.promptLength,
-                                                             entryCounts: begin.entryCounts))
+                                                             entryCounts: begin.entryCounts, kvHeadCount: shape.kvHeads))
             var times = end.times
             times.kvReceivedUnixMicros = receivedAt
             times.kvInstalledUnixMicros = UnixTime.nowMicros()
@@ -312,8 +314,9 @@ public final class DecodeWorker: @unchecked Sendable {
                                      workerID: workerID, attempt: begin.attempt), link: link, socket: socket)
             return
         }
+        // Heads are sized when their layer arrives (its header carries the per-head split of the
+        // reserved total) to their entries plus the decode steps: exactly what `need` counted.
         let cache = KVCache(layerCount: shape.layerCount, kvHeadCount: shape.kvHeads, headDim: shape.headDim, capacity: 1)
-        for (layer, count) in zip(cache.layers, begin.entryCounts) { layer.reserve(count + begin.sampling.maxTokens) }
         transfers[peer] = InboundTransfer(receiver: receiver, cache: cache, reservationKey: key, wireBytes: bytes,
                                           lastActivity: clock.now)
     }

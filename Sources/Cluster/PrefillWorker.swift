@@ -177,7 +177,8 @@ public final class PrefillWorker: @unchecked Sendable {
         try config.validate(layerCount: c.layerCount)
         let n = a.tokenIDs.count
         guard n > 0 else { throw ClusterError.badRequest("empty prompt") }
-        let plan = KVPlan.entryCounts(config: config, promptLength: n, layerCount: c.layerCount)
+        let plan = KVPlan.entryCounts(config: config, promptLength: n, layerCount: c.layerCount,
+                                      kvHeadCount: c.kvHeadCount)
         let begin = KVBegin(requestID: a.requestID, model: shape, wireDType: a.wireDType, promptLength: n,
                             entryCounts: plan, sampling: a.sampling, compression: a.compression,
                             deadlineUnixMillis: a.deadlineUnixMillis, prefillWorkerID: workerID, stream: a.stream,
@@ -231,10 +232,10 @@ public final class PrefillWorker: @unchecked Sendable {
                                                decodeReserve: 0) { index, layer in
             try checkStillWanted()
             try sendBeginOnce()
-            guard layer.count == plan[index] else {
-                throw ClusterError.planMismatch(layer: index, planned: plan[index], produced: layer.count)
+            guard layer.entryCount == plan[index] else {
+                throw ClusterError.planMismatch(layer: index, planned: plan[index], produced: layer.entryCount)
             }
-            let floats = layer.kvHeadCount * layer.count * layer.headDim
+            let floats = layer.entryCount * layer.headDim
             if scratchK.count < floats {
                 scratchK = [Float](repeating: 0, count: floats)
                 scratchV = [Float](repeating: 0, count: floats)
@@ -243,7 +244,7 @@ public final class PrefillWorker: @unchecked Sendable {
             let encoded = try scratchK.withUnsafeMutableBufferPointer { k in
                 try scratchV.withUnsafeMutableBufferPointer { v in
                     layer.copyEntries(keys: k.baseAddress!, values: v.baseAddress!)
-                    return try encoder.encodeLayer(index, positions: layer.positions(head: 0),
+                    return try encoder.encodeLayer(index, headCounts: layer.counts, positions: layer.wirePositions,
                                                    keys: UnsafeBufferPointer(rebasing: k[0..<floats]),
                                                    values: UnsafeBufferPointer(rebasing: v[0..<floats]))
                 }

@@ -26,9 +26,9 @@ public enum CompressedPrefill {
         let n = tokens.count
         let fullFlops = PrefillFlops.estimate(config: c, enteringTokens: Array(repeating: n, count: c.layerCount))
         switch config.method {
-        case .full, .fastKV, .snapKV, .streamingLLM:
+        case .full, .fastKV, .snapKV, .streamingLLM, .adaKV, .h2o, .pyramidInfer:
             // Reserve what the method will keep (its budgets are known before the pass), not N.
-            let planned = KVPlan.entryCounts(config: config, promptLength: n, layerCount: c.layerCount).max() ?? n
+            let planned = KVPlan.perHeadEntryCounts(config: config, promptLength: n, layerCount: c.layerCount).max() ?? n
             let cache = model.makeCache(capacity: planned + decodeReserve)
             let output: LlamaModel.PrefillOutput
             switch config.method {
@@ -37,6 +37,15 @@ public enum CompressedPrefill {
                 output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             case .streamingLLM:
                 var policy = StreamingLLMPolicy(config: config)
+                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
+            case .adaKV:
+                var policy = AdaKVPolicy(config: config)
+                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
+            case .h2o:
+                var policy = H2OPolicy(config: config)
+                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
+            case .pyramidInfer:
+                var policy = PyramidPolicy(config: config, layerCount: c.layerCount)
                 output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             default:
                 var policy = FullKVPolicy()

@@ -8,8 +8,20 @@ import RequestVocabulary
 /// can reserve exactly — before the first layer is computed. The prefill worker checks every produced layer against this plan; a mismatch
 /// fails the request (`ClusterError.planMismatch`) rather than sending a layer the receiver would
 /// reject.
+///
+/// Counts are layer totals over the KV heads: a per-head policy (AdaKV) decides each head's share
+/// from the scores while prefill runs, but never the layer's total, so the reservation is exact for
+/// ragged layers too. The per-head counts travel with each layer (`KVLayerHeader.headEntryCounts`).
 public enum KVPlan {
-    public static func entryCounts(config c: CompressionConfig, promptLength N: Int, layerCount L: Int) -> [Int] {
+    /// Entries each layer will store, summed over its `kvHeadCount` KV heads.
+    public static func entryCounts(config c: CompressionConfig, promptLength N: Int, layerCount L: Int,
+                                   kvHeadCount: Int) -> [Int] {
+        perHeadEntryCounts(config: c, promptLength: N, layerCount: L).map { $0 * kvHeadCount }
+    }
+
+    /// Entries per KV head for the methods whose heads all keep the same count (every method but the
+    /// per-head ones, for which this is the mean share).
+    static func perHeadEntryCounts(config c: CompressionConfig, promptLength N: Int, layerCount L: Int) -> [Int] {
         switch c.method {
         case .full:
             return Array(repeating: N, count: L)
@@ -17,6 +29,16 @@ public enum KVPlan {
             return Array(repeating: min(StreamingLLMPolicy.capacity(config: c, tokenCount: N), N), count: L)
         case .gemFilter:
             return Array(repeating: GemFilterPolicy.keptCount(config: c, promptLength: N), count: L)
+        case .h2o, .adaKV:
+            // One uniform budget on the full context (AdaKV: the mean share; its layer total is exact).
+            return Array(repeating: LayerBudget(enteringTokens: N, rate: c.retainRate, constantBudget: c.kvBudget,
+                                                windowSize: c.windowSize)
+                .storedEntries(enteringTokens: N, windowSize: c.windowSize), count: L)
+        case .pyramidInfer:
+            return (0..<L).map { layer in
+                PyramidPolicy.layerBudget(config: c, layer: layer, layerCount: L, enteringTokens: N)
+                    .map { $0 + c.windowSize } ?? N
+            }
         case .fastKV, .snapKV:
             let schedule = WindowBudgetSchedule(config: c, promptLength: N, layerCount: L)
             var n = N
@@ -34,12 +56,14 @@ public enum KVPlan {
 
     /// The first token's position after install: N, except GemFilter, whose second pass renumbers the
     /// k kept tokens 0..<k (spec §3).
-    public static func nextPosition(method: CompressionMethod, promptLength: Int, entryCounts: [Int]) -> Int {
-        method == .gemFilter ? (entryCounts.first ?? promptLength) : promptLength
+    public static func nextPosition(method: CompressionMethod, promptLength: Int, entryCounts: [Int],
+                                    kvHeadCount: Int) -> Int {
+        method == .gemFilter ? (entryCounts.first.map { $0 / max(kvHeadCount, 1) } ?? promptLength) : promptLength
     }
 
-    /// Bytes a decode worker holds for a sequence at f32: every layer's entries plus `decodeSteps`.
+    /// Bytes a decode worker holds for a sequence at f32: every layer's entries (totals over the KV
+    /// heads) plus `decodeSteps` per KV head — exactly what `LayerKV` allocates, no padding.
     public static func installBytes(entryCounts: [Int], decodeSteps: Int, kvHeads: Int, headDim: Int) -> Int {
-        entryCounts.reduce(0) { $0 + 2 * kvHeads * ($1 + decodeSteps) * headDim * 4 }
+        entryCounts.reduce(0) { $0 + 2 * ($1 + kvHeads * decodeSteps) * headDim * 4 }
     }
 }

@@ -2417,7 +2417,7 @@ const ProtobufCMessageDescriptor fastkv__kvbegin__descriptor =
   (ProtobufCMessageInit) fastkv__kvbegin__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__kvlayer__field_descriptors[6] =
+static const ProtobufCFieldDescriptor fastkv__kvlayer__field_descriptors[7] =
 {
   {
     "request_id",
@@ -2491,10 +2491,23 @@ static const ProtobufCFieldDescriptor fastkv__kvlayer__field_descriptors[6] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "head_entry_counts",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Fastkv__KVLayer, n_head_entry_counts),
+    offsetof(Fastkv__KVLayer, head_entry_counts),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__kvlayer__field_indices_by_name[] = {
   2,   /* field[2] = entry_count */
   4,   /* field[4] = frame_bytes */
+  6,   /* field[6] = head_entry_counts */
   5,   /* field[5] = k_frame_count */
   1,   /* field[1] = layer_index */
   3,   /* field[3] = positions */
@@ -2503,7 +2516,7 @@ static const unsigned fastkv__kvlayer__field_indices_by_name[] = {
 static const ProtobufCIntRange fastkv__kvlayer__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor fastkv__kvlayer__descriptor =
 {
@@ -2513,7 +2526,7 @@ const ProtobufCMessageDescriptor fastkv__kvlayer__descriptor =
   "Fastkv__KVLayer",
   "fastkv",
   sizeof(Fastkv__KVLayer),
-  6,
+  7,
   fastkv__kvlayer__field_descriptors,
   fastkv__kvlayer__field_indices_by_name,
   1,  fastkv__kvlayer__number_ranges,
@@ -3878,7 +3891,7 @@ const ProtobufCEnumDescriptor fastkv__wire_dtype__descriptor =
   fastkv__wire_dtype__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue fastkv__compression_method__enum_values_by_number[6] =
+static const ProtobufCEnumValue fastkv__compression_method__enum_values_by_number[10] =
 {
   { "COMPRESSION_METHOD_UNSPECIFIED", "FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_UNSPECIFIED", 0 },
   { "COMPRESSION_METHOD_FULL", "FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_FULL", 1 },
@@ -3886,15 +3899,23 @@ static const ProtobufCEnumValue fastkv__compression_method__enum_values_by_numbe
   { "COMPRESSION_METHOD_SNAPKV", "FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_SNAPKV", 3 },
   { "COMPRESSION_METHOD_STREAMINGLLM", "FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_STREAMINGLLM", 4 },
   { "COMPRESSION_METHOD_GEMFILTER", "FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_GEMFILTER", 5 },
+  { "COMPRESSION_METHOD_ADAKV", "FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_ADAKV", 6 },
+  { "COMPRESSION_METHOD_HEADKV", "FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_HEADKV", 7 },
+  { "COMPRESSION_METHOD_H2O", "FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_H2O", 8 },
+  { "COMPRESSION_METHOD_PYRAMIDINFER", "FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_PYRAMIDINFER", 9 },
 };
 static const ProtobufCIntRange fastkv__compression_method__value_ranges[] = {
-{0, 0},{0, 6}
+{0, 0},{0, 10}
 };
-static const ProtobufCEnumValueIndex fastkv__compression_method__enum_values_by_name[6] =
+static const ProtobufCEnumValueIndex fastkv__compression_method__enum_values_by_name[10] =
 {
+  { "COMPRESSION_METHOD_ADAKV", 6 },
   { "COMPRESSION_METHOD_FASTKV", 2 },
   { "COMPRESSION_METHOD_FULL", 1 },
   { "COMPRESSION_METHOD_GEMFILTER", 5 },
+  { "COMPRESSION_METHOD_H2O", 8 },
+  { "COMPRESSION_METHOD_HEADKV", 7 },
+  { "COMPRESSION_METHOD_PYRAMIDINFER", 9 },
   { "COMPRESSION_METHOD_SNAPKV", 3 },
   { "COMPRESSION_METHOD_STREAMINGLLM", 4 },
   { "COMPRESSION_METHOD_UNSPECIFIED", 0 },
@@ -3906,9 +3927,9 @@ const ProtobufCEnumDescriptor fastkv__compression_method__descriptor =
   "CompressionMethod",
   "Fastkv__CompressionMethod",
   "fastkv",
-  6,
+  10,
   fastkv__compression_method__enum_values_by_number,
-  6,
+  10,
   fastkv__compression_method__enum_values_by_name,
   1,
   fastkv__compression_method__value_ranges,

@@ -1,128 +1,161 @@
 import Tensors
 
-/// One layer's KV cache for one sequence: dense per KV head, K and V each [Hk, capacity, d]
-/// (post-RoPE), plus every entry's original position [Hk, capacity].
+/// One layer's KV cache for one sequence, ragged by KV head: head h holds `count(head: h)` entries,
+/// K and V each [capacity_h, d] (post-RoPE) in their own 64-byte-aligned storage, plus every
+/// entry's original position.
 ///
-/// Every KV head holds the same number of entries (`count`), so the layer is a dense tensor even
-/// when FastKV keeps different tokens per head. Decode appends one entry per head per step; there
-/// is no eviction after prefill (spec §2).
+/// Heads keep different numbers of entries under per-head budgets (AdaKV, HeadKV); a dense layer
+/// (FastKV, SnapKV, full KV) is the case where every head has the same count. Memory is exactly
+/// Σ_h capacity_h rows, never padded to the longest head. Decode appends one entry per head per
+/// step; there is no eviction after prefill (spec §2).
 public final class LayerKV: @unchecked Sendable {
     public let kvHeadCount: Int
     public let headDim: Int
-    public private(set) var capacity: Int
-    public private(set) var count: Int = 0
-    public private(set) var keys: Tensor
-    public private(set) var values: Tensor
-    private var positionStore: [Int32]
+    /// Entries per KV head.
+    public private(set) var counts: [Int]
+    /// Rows allocated per KV head (≥ counts).
+    public private(set) var capacities: [Int]
+    private var keyStore: [Tensor]     // per head [capacity_h, d]
+    private var valueStore: [Tensor]   // per head [capacity_h, d]
+    private var positionStore: [[Int32]]   // per head [capacity_h]
 
+    /// Every head starts with room for `capacity` entries.
     public init(kvHeadCount: Int, headDim: Int, capacity: Int) {
         self.kvHeadCount = kvHeadCount
         self.headDim = headDim
-        self.capacity = max(capacity, 1)
-        keys = Tensor(shape: [kvHeadCount, self.capacity, headDim])
-        values = Tensor(shape: [kvHeadCount, self.capacity, headDim])
-        positionStore = Array(repeating: 0, count: kvHeadCount * self.capacity)
+        let c = max(capacity, 1)
+        counts = Array(repeating: 0, count: kvHeadCount)
+        capacities = Array(repeating: c, count: kvHeadCount)
+        keyStore = (0..<kvHeadCount).map { _ in Tensor(shape: [c, headDim]) }
+        valueStore = (0..<kvHeadCount).map { _ in Tensor(shape: [c, headDim]) }
+        positionStore = Array(repeating: Array(repeating: 0, count: c), count: kvHeadCount)
     }
 
-    /// Grows the capacity (keeping the contents) to at least `minimum` entries per head.
+    /// Entries of head `head`.
+    public func count(head: Int) -> Int { counts[head] }
+    /// Entries summed over the KV heads (what the wire and the byte counts use).
+    public var entryCount: Int { counts.reduce(0, +) }
+    /// The longest head's entries.
+    public var maxCount: Int { counts.max() ?? 0 }
+    /// Every head holds the same number of entries.
+    public var isDense: Bool { counts.allSatisfy { $0 == counts.first } }
+
+    /// Grows head `head` (keeping its contents) to room for at least `minimum` entries.
+    public func reserve(head h: Int, _ minimum: Int) {
+        guard minimum > capacities[h] else { return }
+        let k = Tensor(shape: [minimum, headDim]), v = Tensor(shape: [minimum, headDim])
+        let n = counts[h] * headDim
+        keyStore[h].withUnsafeMutablePointer { o in k.withUnsafeMutablePointer { $0.update(from: o, count: n) } }
+        valueStore[h].withUnsafeMutablePointer { o in v.withUnsafeMutablePointer { $0.update(from: o, count: n) } }
+        keyStore[h] = k
+        valueStore[h] = v
+        positionStore[h] += Array(repeating: 0, count: minimum - capacities[h])
+        capacities[h] = minimum
+    }
+
+    /// Grows every head to room for at least `minimum` entries.
     public func reserve(_ minimum: Int) {
-        guard minimum > capacity else { return }
-        let newCapacity = minimum
-        let k = Tensor(shape: [kvHeadCount, newCapacity, headDim])
-        let v = Tensor(shape: [kvHeadCount, newCapacity, headDim])
-        var p = Array(repeating: Int32(0), count: kvHeadCount * newCapacity)
-        keys.withUnsafeMutablePointer { ok in
-            values.withUnsafeMutablePointer { ov in
-                k.withUnsafeMutablePointer { nk in
-                    v.withUnsafeMutablePointer { nv in
-                        for h in 0..<kvHeadCount {
-                            (nk + h * newCapacity * headDim).update(from: ok + h * capacity * headDim, count: count * headDim)
-                            (nv + h * newCapacity * headDim).update(from: ov + h * capacity * headDim, count: count * headDim)
-                            for i in 0..<count { p[h * newCapacity + i] = positionStore[h * capacity + i] }
-                        }
-                    }
-                }
-            }
-        }
-        keys = k
-        values = v
-        positionStore = p
-        capacity = newCapacity
+        for h in 0..<kvHeadCount { reserve(head: h, minimum) }
+    }
+
+    /// Grows every head to room for `extra` entries beyond its current count (decode steps).
+    public func reserve(additional extra: Int) {
+        for h in 0..<kvHeadCount { reserve(head: h, counts[h] + extra) }
     }
 
     /// Original positions of head `head`'s entries, in cache order.
-    public func positions(head: Int) -> [Int32] {
-        Array(positionStore[(head * capacity)..<(head * capacity + count)])
-    }
+    public func positions(head: Int) -> [Int32] { Array(positionStore[head][0..<counts[head]]) }
 
     /// Bytes of K and V held for the current entries at f32.
-    public var entryBytes: Int { 2 * kvHeadCount * count * headDim * 4 }
+    public var entryBytes: Int { 2 * entryCount * headDim * 4 }
 
     /// Empties the layer (keeps the storage).
-    public func removeAll() { count = 0 }
+    public func removeAll() { counts = Array(repeating: 0, count: kvHeadCount) }
 
     /// Appends, for every head h, rows[h] of the entering tokens: K/V are read from `qkv`
     /// ([tokens, rowStride]; K of head h at column kColumn + h·d, V at vColumn + h·d).
-    /// `rows[h]` must have the same length for every head; `positions[r]` is row r's original position.
+    /// `rows[h]` may differ in length between heads; `positions[r]` is row r's original position.
     public func append(fromQKV qkv: Tensor, rowStride: Int, kColumn: Int, vColumn: Int,
                        rows: [[Int]], positions: [Int32]) {
-        let added = rows.first?.count ?? 0
-        precondition(rows.count == kvHeadCount && rows.allSatisfy { $0.count == added }, "uneven KV selection")
-        reserve(count + added)
+        precondition(rows.count == kvHeadCount, "one row list per KV head")
         let d = headDim
         qkv.withUnsafeMutablePointer { src in
-            keys.withUnsafeMutablePointer { kp in
-                values.withUnsafeMutablePointer { vp in
-                    for h in 0..<kvHeadCount {
-                        var slot = h * capacity + count
+            for h in 0..<kvHeadCount {
+                reserve(head: h, counts[h] + rows[h].count)
+                var slot = counts[h]
+                keyStore[h].withUnsafeMutablePointer { kp in
+                    valueStore[h].withUnsafeMutablePointer { vp in
                         for r in rows[h] {
                             (kp + slot * d).update(from: src + r * rowStride + kColumn + h * d, count: d)
                             (vp + slot * d).update(from: src + r * rowStride + vColumn + h * d, count: d)
-                            positionStore[slot] = positions[r]
+                            positionStore[h][slot] = positions[r]
                             slot += 1
                         }
                     }
                 }
+                counts[h] = slot
             }
         }
-        count += added
     }
 
-    /// Appends one entry per head from raw K and V laid out [Hk, entries, d] (wire order), with
-    /// per-head positions [Hk, entries].
-    public func append(keys newKeys: UnsafePointer<Float>, values newValues: UnsafePointer<Float>,
-                       entries: Int, positions newPositions: [Int32]) {
-        precondition(newPositions.count == kvHeadCount * entries)
-        reserve(count + entries)
+    /// Decode's append: row `row` of `qkv` goes to every head, at `position`.
+    public func appendToken(fromQKV src: UnsafePointer<Float>, row: Int, rowStride: Int, kColumn: Int,
+                            vColumn: Int, position: Int32) {
         let d = headDim
-        keys.withUnsafeMutablePointer { kp in
-            values.withUnsafeMutablePointer { vp in
-                for h in 0..<kvHeadCount {
-                    (kp + (h * capacity + count) * d).update(from: newKeys + h * entries * d, count: entries * d)
-                    (vp + (h * capacity + count) * d).update(from: newValues + h * entries * d, count: entries * d)
-                    for i in 0..<entries { positionStore[h * capacity + count + i] = newPositions[h * entries + i] }
-                }
-            }
+        for h in 0..<kvHeadCount {
+            if counts[h] == capacities[h] { reserve(head: h, max(2 * capacities[h], counts[h] + 16)) }
+            let slot = counts[h]
+            keyStore[h].withUnsafeMutablePointer { ($0 + slot * d).update(from: src + row * rowStride + kColumn + h * d, count: d) }
+            valueStore[h].withUnsafeMutablePointer { ($0 + slot * d).update(from: src + row * rowStride + vColumn + h * d, count: d) }
+            positionStore[h][slot] = position
+            counts[h] = slot + 1
         }
-        count += entries
     }
 
-    /// Copies head-major K and V of the current entries into [Hk, count, d] buffers (wire order).
+    /// Appends entries in wire order: K and V are [Σ_h headCounts[h], d] with head h's
+    /// headCounts[h] rows after those of heads 0..<h, positions the same order.
+    public func append(keys newKeys: UnsafePointer<Float>, values newValues: UnsafePointer<Float>,
+                       headCounts: [Int], positions newPositions: [Int32]) {
+        precondition(headCounts.count == kvHeadCount && newPositions.count == headCounts.reduce(0, +))
+        let d = headDim
+        var at = 0
+        for h in 0..<kvHeadCount {
+            let n = headCounts[h]
+            reserve(head: h, counts[h] + n)
+            let slot = counts[h]
+            keyStore[h].withUnsafeMutablePointer { ($0 + slot * d).update(from: newKeys + at * d, count: n * d) }
+            valueStore[h].withUnsafeMutablePointer { ($0 + slot * d).update(from: newValues + at * d, count: n * d) }
+            for i in 0..<n { positionStore[h][slot + i] = newPositions[at + i] }
+            counts[h] = slot + n
+            at += n
+        }
+    }
+
+    /// Copies K and V of the current entries into [entryCount, d] buffers in wire order (head 0's
+    /// entries, then head 1's, …).
     public func copyEntries(keys outK: UnsafeMutablePointer<Float>, values outV: UnsafeMutablePointer<Float>) {
         let d = headDim
-        keys.withUnsafeMutablePointer { kp in
-            values.withUnsafeMutablePointer { vp in
-                for h in 0..<kvHeadCount {
-                    (outK + h * count * d).update(from: kp + h * capacity * d, count: count * d)
-                    (outV + h * count * d).update(from: vp + h * capacity * d, count: count * d)
-                }
-            }
+        var at = 0
+        for h in 0..<kvHeadCount {
+            let n = counts[h] * d
+            keyStore[h].withUnsafeMutablePointer { (outK + at).update(from: $0, count: n) }
+            valueStore[h].withUnsafeMutablePointer { (outV + at).update(from: $0, count: n) }
+            at += n
         }
     }
 
-    func withHeadPointers<R>(_ body: (_ keys: UnsafeMutablePointer<Float>, _ values: UnsafeMutablePointer<Float>,
-                                      _ headStride: Int) -> R) -> R {
-        keys.withUnsafeMutablePointer { k in values.withUnsafeMutablePointer { v in body(k, v, capacity * headDim) } }
+    /// Positions of all entries in wire order (head 0's, then head 1's, …).
+    public var wirePositions: [Int32] {
+        var out: [Int32] = []
+        out.reserveCapacity(entryCount)
+        for h in 0..<kvHeadCount { out += positionStore[h][0..<counts[h]] }
+        return out
+    }
+
+    /// Lends head `head`'s K and V storage ([capacity_h, d]; the first count(head:) rows are live).
+    public func withHead<R>(_ head: Int, _ body: (_ keys: UnsafeMutablePointer<Float>,
+                                                 _ values: UnsafeMutablePointer<Float>) -> R) -> R {
+        keyStore[head].withUnsafeMutablePointer { k in valueStore[head].withUnsafeMutablePointer { v in body(k, v) } }
     }
 }
 
@@ -139,14 +172,14 @@ public final class KVCache: @unchecked Sendable {
         layers = (0..<layerCount).map { _ in LayerKV(kvHeadCount: kvHeadCount, headDim: headDim, capacity: capacity) }
     }
 
-    /// Entries per layer.
-    public var entryCounts: [Int] { layers.map(\.count) }
+    /// Entries per layer, summed over the layer's KV heads.
+    public var entryCounts: [Int] { layers.map(\.entryCount) }
 
     /// Bytes of all K/V entries at f32.
     public var entryBytes: Int { layers.reduce(0) { $0 + $1.entryBytes } }
 
-    /// Makes room for `tokens` more decode steps in every layer, so decode never reallocates.
+    /// Makes room for `tokens` more decode steps in every head of every layer, so decode never reallocates.
     public func reserveDecode(_ tokens: Int) {
-        for layer in layers { layer.reserve(layer.count + tokens) }
+        for layer in layers { layer.reserve(additional: tokens) }
     }
 }

@@ -24,8 +24,8 @@ public struct LayerActivations {
 
 /// What one layer keeps, decided by the KV policy.
 public struct LayerSelection: Sendable, Equatable {
-    /// Rows of the entering tokens stored in this layer's cache, per KV head, each ascending and all
-    /// of equal length; nil keeps every row.
+    /// Rows of the entering tokens stored in this layer's cache, per KV head, each ascending; heads
+    /// may keep different numbers of rows (per-head budgets: AdaKV, HeadKV); nil keeps every row.
     public var keptRows: [[Int]]?
     /// Rows of the entering tokens that go on to the next layer (Token-Selective Propagation),
     /// ascending; nil keeps every row.

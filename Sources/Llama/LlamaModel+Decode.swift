@@ -64,10 +64,11 @@ extension LlamaModel {
                           headDim: d, positions: positions, table: rope)
             Ops.applyRoPE(buffers.qkv, rows: m, rowStride: qkvWidth, column: c.headCount * d,
                           headCount: c.kvHeadCount, headDim: d, positions: positions, table: rope)
-            for i in 0..<m {
-                caches[i].layers[l].append(fromQKV: buffers.qkv, rowStride: qkvWidth, kColumn: c.headCount * d,
-                                           vColumn: (c.headCount + c.kvHeadCount) * d,
-                                           rows: Array(repeating: [i], count: c.kvHeadCount), positions: positions)
+            buffers.qkv.withUnsafeMutablePointer { src in
+                for i in 0..<m {
+                    caches[i].layers[l].appendToken(fromQKV: src, row: i, rowStride: qkvWidth, kColumn: c.headCount * d,
+                                                    vColumn: (c.headCount + c.kvHeadCount) * d, position: positions[i])
+                }
             }
             attendDecode(layer: l, rows: m, caches: caches, buffers: buffers)
             layer.output.apply(buffers.attn, rows: m, into: buffers.x, accumulate: true)
@@ -91,7 +92,9 @@ extension LlamaModel {
         let qkvWidth = view.qkvWidth
         let scale = 1 / Float(d).squareRoot()
         let threads = ComputePool.threadCount
-        let longest = caches.map { $0.layers[l].count }.max() ?? 0
+        // Heads may hold different counts (ragged layers): chunks are sized by the longest head, and a
+        // shorter head's surplus chunks are empty (max −∞, sum 0), which the merge ignores.
+        let longest = caches.map { $0.layers[l].maxCount }.max() ?? 0
         // Chunks per (sequence, head): enough tasks for ~4 per thread, never chunks under 128 keys.
         let wanted = (4 * threads + m * kvHeads - 1) / (m * kvHeads)
         let chunks = max(1, min(wanted, longest / Self.minimumKeysPerChunk))
@@ -109,11 +112,12 @@ extension LlamaModel {
             ComputePool.run(tasks: tasks) { task, worker in
                 let chunk = task % chunks, h = (task / chunks) % kvHeads, i = task / (chunks * kvHeads)
                 let cacheLayer = caches[i].layers[l]
-                let j0 = min(chunk * chunkLength, cacheLayer.count)
-                let length = min(chunkLength, cacheLayer.count - j0)
-                cacheLayer.withHeadPointers { k, v, headStride in
+                let count = cacheLayer.count(head: h)
+                let j0 = min(chunk * chunkLength, count)
+                let length = min(chunkLength, count - j0)
+                cacheLayer.withHead(h) { k, v in
                     Attention.attendPartial(query: qkv + i * qkvWidth + h * group * d, group: group,
-                                            keys: k + h * headStride + j0 * d, values: v + h * headStride + j0 * d,
+                                            keys: k + j0 * d, values: v + j0 * d,
                                             length: length, headDim: d, scale: scale,
                                             out: pOut + task * group * d, maxima: pMax + task * group,
                                             sums: pSum + task * group, scratch: scores + worker * scratchPerWorker)

@@ -11,6 +11,14 @@ public enum CompressionMethod: String, Sendable, Hashable, Codable, CaseIterable
     case streamingLLM = "streamingllm"
     /// Filter-layer selection, then a second full pass over the selected tokens.
     case gemFilter = "gemfilter"
+    /// Ada-KV: SnapKV scores, each layer's budget split between its KV heads by the pooled top scores
+    /// (α = 0.2 floor per head); heads keep different counts (arXiv 2407.11550).
+    case adaKV = "adakv"
+    /// Heavy hitters by accumulated causal attention of all prompt queries, plus the recent window
+    /// (arXiv 2306.14048, as the FastKV repo's baselines use it).
+    case h2o = "h2o"
+    /// SnapKV selection under the pyramid schedule: budgets shrinking with depth, same total.
+    case pyramidInfer = "pyramidinfer"
 
     /// The comma-separated list users pick from, for help texts and error messages.
     public static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -18,6 +26,9 @@ public enum CompressionMethod: String, Sendable, Hashable, Codable, CaseIterable
     /// Whether the method changes the prefill forward pass itself (TSP, GemFilter's second pass),
     /// rather than only choosing what each layer stores.
     public var changesPrefill: Bool { self == .fastKV || self == .gemFilter }
+
+    /// Whether a layer's KV heads may keep different numbers of entries (a ragged layer).
+    public var hasPerHeadBudgets: Bool { self == .adaKV }
 }
 
 /// Pooling of observation-window attention scores before top-k selection (spec §1.2 step 3).

@@ -3,9 +3,10 @@ public enum WireVersion {
     /// `Envelope.protocol_version`. Bump only for incompatible schema changes; receivers reject any
     /// other value (including 0, i.e. a sender that never set it).
     public static let protocolVersion: UInt32 = 2
-    /// `KVBegin.format_version`: the payload layout ([kv_heads, entries, head_dim], K then V,
-    /// little-endian, frames ≤ 16 MiB). Bump when that layout changes.
-    public static let kvFormatVersion: UInt32 = 1
+    /// `KVBegin.format_version`: the payload layout (K then V, each [Σ_h entries_h, head_dim] head-major
+    /// with per-head counts in KVLayer, little-endian, frames ≤ 16 MiB). Bump when that layout changes.
+    /// 2: ragged layers (per-head counts; entry counts are layer totals over the KV heads).
+    public static let kvFormatVersion: UInt32 = 2
 }
 
 /// Upper bounds on what a peer may declare, checked before anything is allocated or installed.

@@ -16,7 +16,7 @@ struct BenchCommand: ParsableCommand {
     var coordinator: String?
     @Option(help: "Prompt lengths in tokens.") var lengths: String = "1000,2000,4000,8000"
     @Option(help: "KV configs, method[:kv_rate[:tsp_rate]] each.")
-    var configs: String = "full,fastkv:0.1:0.2,fastkv:0.2:0.2,snapkv:0.1,gemfilter:0.1"
+    var configs: String = "full,fastkv:0.1:0.2,fastkv:0.2:0.2,snapkv:0.1,gemfilter:0.1,adakv:0.1,h2o:0.1,pyramidinfer:0.1"
     @Option(help: "Requests per config and length.") var requests: Int = 3
     @Option(help: "Cluster requests in flight at once (submit processes).") var concurrency: Int = 1
     @Option(help: "Tokens generated per request.") var maxTokens: Int = 32

@@ -8,7 +8,8 @@ import Testing
 import Wire
 
 /// The prefill worker announces per-layer entry counts in KVBegin before prefill runs; the decode
-/// worker reserves from them. These must equal what `CompressedPrefill` really stores.
+/// worker reserves from them. These must equal what `CompressedPrefill` really stores (layer totals over
+/// the KV heads: AdaKV's per-head shares vary with the scores, its totals never do).
 @Suite("KVPlan predicts CompressedPrefill's entry counts")
 struct KVPlanTests {
     static let model: LlamaModel? = try? LlamaModel(checkpoint: openCheckpoint(at: Fixtures.requireModel()))
@@ -21,6 +22,11 @@ struct KVPlanTests {
         try! CompressionConfig(method: .snapKV, retainRate: 0.2),
         try! CompressionConfig(method: .streamingLLM, retainRate: 0.25),
         try! CompressionConfig(method: .gemFilter, retainRate: 0.2),
+        try! CompressionConfig(method: .adaKV, retainRate: 0.2),
+        try! CompressionConfig(method: .adaKV, kvBudget: 20),
+        try! CompressionConfig(method: .h2o, retainRate: 0.2),
+        try! CompressionConfig(method: .pyramidInfer, retainRate: 0.2),
+        try! CompressionConfig(method: .pyramidInfer, kvBudget: 30),
     ]
 
     @Test(arguments: [5, 9, 40, 123])
@@ -28,7 +34,8 @@ struct KVPlanTests {
         let model = try #require(Self.model)
         let tokens = (0..<promptLength).map { Int32(100 + ($0 * 37) % 5000) }
         for config in Self.configs {
-            let planned = KVPlan.entryCounts(config: config, promptLength: promptLength, layerCount: model.config.layerCount)
+            let planned = KVPlan.entryCounts(config: config, promptLength: promptLength, layerCount: model.config.layerCount,
+                                             kvHeadCount: model.config.kvHeadCount)
             let actual = try CompressedPrefill.run(model: model, tokens: tokens, config: config).cache.entryCounts
             #expect(planned == actual, "\(config.method) N=\(promptLength): planned \(planned) vs stored \(actual)")
         }

@@ -47,7 +47,7 @@ import Testing
             #expect(layer.kept.allSatisfy { $0.count == expected && Array($0.suffix(8)) == Array((n - 8)..<n) },
                     "layer \(layer.layer): kept \(layer.kept.map(\.count)), expected \(expected) per head")
         }
-        #expect(KVPlan.entryCounts(config: config, promptLength: n, layerCount: 30) == r.cache.entryCounts)
+        #expect(KVPlan.entryCounts(config: config, promptLength: n, layerCount: 30, kvHeadCount: 3) == r.cache.entryCounts)
     }
 
     @Test func retainRateAboveTSPRateKeepsAllPropagatedTokens() throws {

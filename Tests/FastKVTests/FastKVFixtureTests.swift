@@ -94,8 +94,17 @@ enum SharedModel {
         #expect(full.logits == all.logits)
         #expect(all.record.tsp_positions == nil)
         for (a, b) in zip(full.cache.layers, all.cache.layers) {
-            #expect(a.count == ids.count && b.count == ids.count)
-            #expect(a.keys.toArray() == b.keys.toArray() && a.values.toArray() == b.values.toArray())
+            #expect(a.counts.allSatisfy { $0 == ids.count } && b.counts.allSatisfy { $0 == ids.count })
+            for h in 0..<a.kvHeadCount {
+                let n = ids.count * a.headDim
+                let same = a.withHead(h) { ak, av in
+                    b.withHead(h) { bk, bv in
+                        Array(UnsafeBufferPointer(start: ak, count: n)) == Array(UnsafeBufferPointer(start: bk, count: n))
+                            && Array(UnsafeBufferPointer(start: av, count: n)) == Array(UnsafeBufferPointer(start: bv, count: n))
+                    }
+                }
+                #expect(same, "head \(h): K/V differ between full KV and r = ρ = 1")
+            }
         }
         #expect(full.skippedFlopShare == 0 && all.skippedFlopShare == 0)
     }

@@ -29,8 +29,8 @@ import Testing
     }
 
     @Test func unknownEmptyAndRepeatedMethodsAreRejected() {
-        #expect(throws: HarnessError.invalid(.methods, "names an unknown method 'h2o' (use \(CompressionMethod.choices))")) {
-            try ListArgument.methods("full, h2o ")
+        #expect(throws: HarnessError.invalid(.methods, "names an unknown method 'quest' (use \(CompressionMethod.choices))")) {
+            try ListArgument.methods("full, quest ")
         }
         #expect(throws: HarnessError.invalid(.methods, "is empty (use \(CompressionMethod.choices))")) {
             try ListArgument.methods(",")

@@ -70,7 +70,11 @@ enum SmolLM {
         var worst: Float = 0
         for (layerName, kv) in perLayer {
             let layer = cache.layers[Int(layerName)!]
-            let keys = layer.keys.toArray(), values = layer.values.toArray()
+            // Wire order: head 0's entries first.
+            var keys = [Float](repeating: 0, count: layer.entryCount * 64), values = keys
+            keys.withUnsafeMutableBufferPointer { k in
+                values.withUnsafeMutableBufferPointer { v in layer.copyEntries(keys: k.baseAddress!, values: v.baseAddress!) }
+            }
             for (p, row) in (kv["K"] as! [[Any]]).enumerated() {
                 for (c, x) in row.floats.enumerated() { worst = max(worst, abs(keys[p * 64 + c] - x)) }
             }

@@ -39,13 +39,15 @@ struct KVTransferBenchmark {
     func transfer(_ c: Case) throws {
         let perTensor = 3 * c.entries * 64
         let begin = KVBegin(requestID: 1, model: Self.model, wireDType: c.dtype, promptLength: 8192,
-                            entryCounts: Array(repeating: c.entries, count: 30), sampling: SamplingParameters.greedy,
+                            entryCounts: Array(repeating: 3 * c.entries, count: 30), sampling: SamplingParameters.greedy,
                             compression: .full, deadlineUnixMillis: nil, prefillWorkerID: 1)
         let payloadBytes = try begin.payloadBytes()
         let sources: [[Float]] = (0..<(2 * Self.bufferSets)).map { i in
             (0..<perTensor).map { Float(($0 &* 2_654_435_761 &+ i) % 20_000) * 1e-3 - 10 }
         }
-        let positions = (0..<c.entries).map { Int32($0 * (8192 / c.entries)) }
+        let headPositions = (0..<c.entries).map { Int32($0 * (8192 / c.entries)) }
+        let positions: [Int32] = headPositions + headPositions + headPositions
+        let headCounts = [c.entries, c.entries, c.entries]
 
         // Codec alone, no sockets: what encode and decode cost per transfer.
         var encodeOnly: [Double] = [], decodeOnly: [Double] = []
@@ -60,7 +62,7 @@ struct KVTransferBenchmark {
                 let set = l % Self.bufferSets
                 layers.append(try sources[2 * set].withUnsafeBufferPointer { k in
                     try sources[2 * set + 1].withUnsafeBufferPointer { v in
-                        try sender.encodeLayer(l, positions: positions, keys: k, values: v)
+                        try sender.encodeLayer(l, headCounts: headCounts, positions: positions, keys: k, values: v)
                     }
                 })
             }
@@ -104,7 +106,7 @@ struct KVTransferBenchmark {
                     let t = ContinuousClock.now
                     let layer = try sourcesCopy[2 * set].withUnsafeBufferPointer { k in
                         try sourcesCopy[2 * set + 1].withUnsafeBufferPointer { v in
-                            try encoder.encodeLayer(l, positions: positions, keys: k, values: v)
+                            try encoder.encodeLayer(l, headCounts: headCounts, positions: positions, keys: k, values: v)
                         }
                     }
                     encodeTime += elapsed(since: t)

@@ -10,7 +10,7 @@ struct DecoderRejectionTests {
 
     /// KVLayer decode against the 2-layer, 2-head, head_dim 4, f16 geometry of `ProtoWriter.kvBegin()`.
     func decodeLayer(_ header: KVLayerHeader, frames: [PayloadSlice]) throws {
-        var k = [Float](repeating: 0, count: header.entryCount * 8), v = k
+        var k = [Float](repeating: 0, count: header.entryCount * 4), v = k
         try k.withUnsafeMutableBufferPointer { kp in
             try v.withUnsafeMutableBufferPointer { vp in
                 try KVLayerCodec.decode(header, frames: frames, kvHeads: 2, headDim: 4, dtype: .f16, keys: kp, values: vp)
@@ -84,14 +84,15 @@ struct DecoderRejectionTests {
 
     @Test("wrong KV format version")
     func formatVersion() {
-        #expect(throws: WireError.unsupportedFormatVersion(found: 2, supported: 1)) {
-            try Message.decode(ProtoWriter.kvBegin(formatVersion: 2))
+        // Version 1 (one count per layer, shared by every head) is refused by name.
+        #expect(throws: WireError.unsupportedFormatVersion(found: 1, supported: 2)) {
+            try Message.decode(ProtoWriter.kvBegin(formatVersion: 1))
         }
     }
 
     @Test("frame count mismatch")
     func frameCount() throws {
-        let header = try layerHeader(ProtoWriter.kvLayer(entryCount: 3, positions: [0, 1, 2], frameBytes: [48, 48], kFrameCount: 1))
+        let header = try layerHeader(ProtoWriter.kvLayer(entryCount: 6, positions: [0, 1, 2, 0, 1, 2], frameBytes: [48, 48], kFrameCount: 1))
         #expect(throws: WireError.frameCountMismatch(expected: 2, found: 1)) {
             try decodeLayer(header, frames: [Self.layerFrames[0]])
         }
@@ -103,18 +104,18 @@ struct DecoderRejectionTests {
 
     @Test("frame length mismatch")
     func frameLength() throws {
-        let header = try layerHeader(ProtoWriter.kvLayer(entryCount: 3, positions: [0, 1, 2], frameBytes: [48, 48], kFrameCount: 1))
+        let header = try layerHeader(ProtoWriter.kvLayer(entryCount: 6, positions: [0, 1, 2, 0, 1, 2], frameBytes: [48, 48], kFrameCount: 1))
         let short = PayloadBuffer(copying: [UInt8](repeating: 0, count: 46)).wholeFrame
         #expect(throws: WireError.frameLengthMismatch(frame: 1, expected: 48, found: 46)) {
             try decodeLayer(header, frames: [Self.layerFrames[0], short])
         }
         // Declared frames that do not add up to the tensor size.
-        let lying = try layerHeader(ProtoWriter.kvLayer(entryCount: 3, positions: [0, 1, 2], frameBytes: [40, 48], kFrameCount: 1))
+        let lying = try layerHeader(ProtoWriter.kvLayer(entryCount: 6, positions: [0, 1, 2, 0, 1, 2], frameBytes: [40, 48], kFrameCount: 1))
         #expect(throws: WireError.countMismatch(field: "KVLayer.frame_bytes (K total)", expected: 48, found: 40)) {
             try decodeLayer(lying, frames: Self.layerFrames)
         }
         // A frame that splits an element.
-        let odd = try layerHeader(ProtoWriter.kvLayer(entryCount: 3, positions: [0, 1, 2], frameBytes: [47, 1, 48], kFrameCount: 2))
+        let odd = try layerHeader(ProtoWriter.kvLayer(entryCount: 6, positions: [0, 1, 2, 0, 1, 2], frameBytes: [47, 1, 48], kFrameCount: 2))
         #expect(throws: WireError.invalidValue(field: "KVLayer.frame_bytes[0]", value: "47 (not a positive multiple of 2)")) {
             try decodeLayer(odd, frames: Self.layerFrames)
         }
@@ -126,8 +127,24 @@ struct DecoderRejectionTests {
 
     @Test("entry count vs positions mismatch")
     func positionsCount() {
-        #expect(throws: WireError.countMismatch(field: "KVLayer.positions", expected: 3, found: 2)) {
-            try Message.decode(ProtoWriter.kvLayer(entryCount: 3, positions: [0, 1], frameBytes: [48, 48], kFrameCount: 1))
+        #expect(throws: WireError.countMismatch(field: "KVLayer.positions", expected: 6, found: 2)) {
+            try Message.decode(ProtoWriter.kvLayer(entryCount: 6, positions: [0, 1], frameBytes: [48, 48], kFrameCount: 1))
+        }
+    }
+
+    @Test("per-head counts that do not add up to the layer's entry count, or too many heads")
+    func headCounts() {
+        #expect(throws: WireError.countMismatch(field: "KVLayer.entry_count (Σ head_entry_counts)", expected: 5, found: 6)) {
+            try Message.decode(ProtoWriter.kvLayer(entryCount: 6, positions: [0, 1, 2, 0, 1, 2], frameBytes: [48, 48],
+                                                   kFrameCount: 1, headEntryCounts: [4, 1]))
+        }
+        #expect(throws: WireError.valueOutOfRange(field: "KVLayer.head_entry_counts[]", value: 1 << 40, allowed: 0...(1 << 22))) {
+            try Message.decode(ProtoWriter.kvLayer(entryCount: 6, positions: [], frameBytes: [], kFrameCount: 0,
+                                                   headEntryCounts: [1 << 40, 6]))
+        }
+        #expect(throws: WireError.valueOutOfRange(field: "KVLayer.head_entry_counts (count)", value: 1025, allowed: 0...1024)) {
+            try Message.decode(ProtoWriter.kvLayer(entryCount: 0, positions: [], frameBytes: [], kFrameCount: 0,
+                                                   headEntryCounts: Array(repeating: 0, count: 1025)))
         }
     }
 
@@ -135,7 +152,7 @@ struct DecoderRejectionTests {
     func layerIndex() throws {
         guard case .kvBegin(let begin) = try Message.decode(ProtoWriter.kvBegin()) else { Issue.record("not KVBegin"); return }
         var receiver = try KVTransferReceiver(begin: begin, localModel: begin.model)
-        let header = try layerHeader(ProtoWriter.kvLayer(layerIndex: 2, entryCount: 3, positions: [0, 1, 2],
+        let header = try layerHeader(ProtoWriter.kvLayer(layerIndex: 2, entryCount: 6, positions: [0, 1, 2, 0, 1, 2],
                                                          frameBytes: [48, 48], kFrameCount: 1))
         #expect(throws: WireError.layerIndexOutOfRange(index: 2, layerCount: 2)) { try receiver.accept(header) }
         // Beyond any model: rejected by the decoder itself.
@@ -159,11 +176,12 @@ struct DecoderRejectionTests {
     @Test("overflowing and out-of-bounds counts")
     func overflow() {
         // 2^40 entries in a layer: beyond the prompt length.
-        #expect(throws: WireError.valueOutOfRange(field: "KVBegin.entry_counts[]", value: 1 << 40, allowed: 0...10)) {
+        #expect(throws: WireError.valueOutOfRange(field: "KVBegin.entry_counts[]", value: 1 << 40, allowed: 0...20)) {
             try Message.decode(ProtoWriter.kvBegin(entryCounts: [1 << 40, 3]))
         }
-        #expect(throws: WireError.valueOutOfRange(field: "KVLayer.entry_count", value: 1 << 40, allowed: 0...(1 << 22))) {
-            try Message.decode(ProtoWriter.kvLayer(entryCount: 1 << 40, positions: [], frameBytes: [], kFrameCount: 0))
+        #expect(throws: WireError.valueOutOfRange(field: "KVLayer.entry_count", value: 1 << 40, allowed: 0...(1 << 32))) {
+            try Message.decode(ProtoWriter.kvLayer(entryCount: 1 << 40, positions: [], frameBytes: [], kFrameCount: 0,
+                                                   headEntryCounts: [1, 2]))
         }
         #expect(throws: WireError.valueOutOfRange(field: "KVBegin.model.kv_heads", value: Int64(UInt32.max), allowed: 1...1024)) {
             try Message.decode(ProtoWriter.kvBegin(kvHeads: UInt64(UInt32.max)))
@@ -175,7 +193,7 @@ struct DecoderRejectionTests {
         // With limits lifted, the size computation itself must catch the overflow.
         var open = WireLimits()
         open.maxKVHeads = .max; open.maxHeadDim = .max; open.maxPromptLength = .max
-        #expect(throws: WireError.sizeOverflow("kv_heads 4294967296 × entries 4294967296 × head_dim 4294967296 × 2 B")) {
+        #expect(throws: WireError.sizeOverflow("kv_heads 4294967296 × prompt_length 4294967296")) {
             try Message.decode(ProtoWriter.kvBegin(kvHeads: 1 << 32, headDim: 1 << 32, promptLength: 1 << 32,
                                                    entryCounts: [1 << 32, 0], payloadBytes: 0), limits: open)
         }
@@ -183,7 +201,7 @@ struct DecoderRejectionTests {
 
     @Test("KVBegin internal consistency")
     func beginConsistency() {
-        #expect(throws: WireError.countMismatch(field: "KVBegin.payload_bytes", expected: 192, found: 95)) {
+        #expect(throws: WireError.countMismatch(field: "KVBegin.payload_bytes", expected: 96, found: 95)) {
             try Message.decode(ProtoWriter.kvBegin(payloadBytes: 95))
         }
         #expect(throws: WireError.countMismatch(field: "KVBegin.entry_counts", expected: 2, found: 3)) {

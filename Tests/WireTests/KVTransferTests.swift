@@ -7,6 +7,10 @@ import Wire
 struct KVTransferTests {
     static let model = ModelShape(fingerprint: [0xAB, 0xCD], layerCount: 4, kvHeads: 2, headDim: 8)
 
+    /// Per-layer head splits of the default transfer: ragged (AdaKV-like), one empty head, one empty layer.
+    static let headSplits = [[4, 1], [0, 0], [3, 0], [2, 3]]
+
+    /// entryCounts are layer totals over the 2 KV heads.
     static func begin(dtype: WireDType = .f16, entryCounts: [Int] = [5, 0, 3, 5]) -> KVBegin {
         KVBegin(requestID: 77, model: model, wireDType: dtype, promptLength: 6, entryCounts: entryCounts,
                 sampling: try! SamplingParameters(maxTokens: 4), compression: try! CompressionConfig(method: .snapKV, kvBudget: 5),
@@ -14,7 +18,7 @@ struct KVTransferTests {
     }
 
     /// Encodes every layer (out of order, as a pipelined sender might), decodes on the other side.
-    @Test("full transfer round trip; wire bytes = formula + envelope bytes", arguments: WireDType.allCases)
+    @Test("full ragged transfer round trip; wire bytes = formula + envelope bytes", arguments: WireDType.allCases)
     func fullTransfer(dtype: WireDType) throws {
         let begin = Self.begin(dtype: dtype)
         var sender = try KVTransferEncoder(begin: begin, maxFrameBytes: 64)
@@ -25,12 +29,14 @@ struct KVTransferTests {
         #expect(receiver.expectedPayloadBytes == (try begin.payloadBytes()))
 
         for layer in [2, 0, 3, 1] {
-            let count = begin.entryCounts[layer]
-            let n = 2 * count * 8
+            let count = begin.entryCounts[layer], split = Self.headSplits[layer]
+            let n = count * 8
             let k = TestFloats.floats(n, seed: UInt64(layer)), v = TestFloats.floats(n, seed: UInt64(layer + 100))
-            let positions = (0..<count).map { Int32(5 - $0) }
+            let positions = split.flatMap { (0..<$0).map { Int32(5 - $0) } }
             let encoded = try k.withUnsafeBufferPointer { kp in
-                try v.withUnsafeBufferPointer { vp in try sender.encodeLayer(layer, positions: positions, keys: kp, values: vp) }
+                try v.withUnsafeBufferPointer { vp in
+                    try sender.encodeLayer(layer, headCounts: split, positions: positions, keys: kp, values: vp)
+                }
             }
             guard case .kvLayer(let header) = try Message.decode(encoded.envelope) else { Issue.record("not KVLayer"); return }
             var outK = [Float](repeating: 0, count: n), outV = outK
@@ -39,7 +45,7 @@ struct KVTransferTests {
                     try receiver.receiveLayer(header, frames: encoded.frames, keys: kp, values: vp)
                 }
             }
-            #expect(header.positions == positions)
+            #expect(header.positions == positions && header.headEntryCounts == split)
             #expect(outK == (dtype == .f32 ? k : k.map(f16Rounded)))
             #expect(outV == (dtype == .f32 ? v : v.map(f16Rounded)))
         }
@@ -50,7 +56,8 @@ struct KVTransferTests {
         #expect(receiver.isComplete)
         #expect(end.firstToken == 123)
 
-        let formula = try KVWireSize.payloadBytes(entryCounts: begin.entryCounts, kvHeads: 2, headDim: 8, dtype: dtype)
+        let formula = try KVWireSize.payloadBytes(entryCounts: begin.entryCounts, headDim: 8, dtype: dtype)
+        #expect(formula == 2 * 13 * 8 * dtype.byteWidth)   // exactly the 13 kept entries, no padding
         #expect(sender.payloadBytes == formula)
         #expect(receiver.receivedPayloadBytes == formula)
         #expect(sender.wireBytes == formula + sender.envelopeBytes)
@@ -75,13 +82,27 @@ struct KVTransferTests {
     @Test("validate checks a layer header against KVBegin without marking it")
     func validateBeforeAllocating() throws {
         let receiver = try KVTransferReceiver(begin: Self.begin(), localModel: Self.model)
-        let inflated = KVLayerHeader(requestID: 77, layerIndex: 0, entryCount: 6, positions: [0, 1, 2, 3, 4, 5],
-                                     frameByteCounts: [6 * 2 * 8 * 2, 6 * 2 * 8 * 2], keyFrameCount: 1)
-        #expect(throws: WireError.countMismatch(field: "KVLayer[0].entry_count", expected: 5, found: 6)) {
+        let inflated = KVLayerHeader(requestID: 77, layerIndex: 0, headEntryCounts: [3, 3], positions: [0, 1, 2, 3, 4, 5],
+                                     frameByteCounts: [6 * 8 * 2, 6 * 8 * 2], keyFrameCount: 1)
+        #expect(throws: WireError.countMismatch(field: "KVLayer[0].entry_count (Σ head_entry_counts)", expected: 5, found: 6)) {
             try receiver.validate(inflated)
         }
-        let good = KVLayerHeader(requestID: 77, layerIndex: 2, entryCount: 3, positions: [0, 1, 5],
-                                 frameByteCounts: [3 * 2 * 8 * 2, 3 * 2 * 8 * 2], keyFrameCount: 1)
+        // Per-head counts that do not match the model's KV heads, or a head longer than the prompt.
+        let threeHeads = KVLayerHeader(requestID: 77, layerIndex: 0, headEntryCounts: [2, 2, 1], positions: [0, 1, 2, 3, 4],
+                                       frameByteCounts: [5 * 8 * 2, 5 * 8 * 2], keyFrameCount: 1)
+        #expect(throws: WireError.countMismatch(field: "KVLayer.head_entry_counts", expected: 2, found: 3)) {
+            try receiver.validate(threeHeads)
+        }
+        let begin7 = KVBegin(requestID: 77, model: Self.model, wireDType: .f16, promptLength: 6, entryCounts: [7, 0, 0, 0],
+                             sampling: try SamplingParameters(maxTokens: 4), compression: .full,
+                             deadlineUnixMillis: nil, prefillWorkerID: 3)
+        let long = KVLayerHeader(requestID: 77, layerIndex: 0, headEntryCounts: [7, 0], positions: Array(repeating: 0, count: 7),
+                                 frameByteCounts: [7 * 8 * 2, 7 * 8 * 2], keyFrameCount: 1)
+        #expect(throws: WireError.valueOutOfRange(field: "KVLayer[0].head_entry_counts[0]", value: 7, allowed: 0...6)) {
+            try KVTransferReceiver(begin: begin7, localModel: Self.model).validate(long)
+        }
+        let good = KVLayerHeader(requestID: 77, layerIndex: 2, headEntryCounts: [1, 2], positions: [0, 1, 5],
+                                 frameByteCounts: [3 * 8 * 2, 3 * 8 * 2], keyFrameCount: 1)
         try receiver.validate(good)
         try receiver.validate(good)   // not marked: validating twice is fine, accepting twice is not
         #expect(receiver.receivedLayerCount == 0 && receiver.receivedPayloadBytes == 0)
@@ -91,8 +112,8 @@ struct KVTransferTests {
     func ordering() throws {
         let begin = Self.begin(dtype: .f32, entryCounts: [1, 1, 1, 1])
         var receiver = try KVTransferReceiver(begin: begin, localModel: Self.model)
-        let header = KVLayerHeader(requestID: 77, layerIndex: 1, entryCount: 1, positions: [0],
-                                   frameByteCounts: [64, 64], keyFrameCount: 1)
+        let header = KVLayerHeader(requestID: 77, layerIndex: 1, headEntryCounts: [1, 0], positions: [0],
+                                   frameByteCounts: [32, 32], keyFrameCount: 1)
         try receiver.accept(header)
         #expect(throws: WireError.transferOutOfOrder("layer 1 received twice")) { try receiver.accept(header) }
         var other = header
@@ -109,33 +130,37 @@ struct KVTransferTests {
         }
         other = header
         other.layerIndex = 2
-        other.entryCount = 2
+        other.headEntryCounts = [1, 1]
         other.positions = [0, 1]
-        #expect(throws: WireError.countMismatch(field: "KVLayer[2].entry_count", expected: 1, found: 2)) {
+        other.frameByteCounts = [64, 64]
+        #expect(throws: WireError.countMismatch(field: "KVLayer[2].entry_count (Σ head_entry_counts)", expected: 1, found: 2)) {
             try receiver.accept(other)
         }
-        let end = KVEnd(requestID: 77, firstToken: 1, layerCount: 4, payloadBytes: 4 * 128)
+        let end = KVEnd(requestID: 77, firstToken: 1, layerCount: 4, payloadBytes: 4 * 64)
         #expect(throws: WireError.transferOutOfOrder("KVEnd before layer 0 (1 of 4 received)")) { try receiver.finish(end) }
     }
 
     @Test("the sender refuses layers that contradict its KVBegin")
     func senderChecks() throws {
         var sender = try KVTransferEncoder(begin: Self.begin())
-        let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: 2 * 5 * 8)
+        let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: 5 * 8)
         storage.initialize(repeating: 1)
         defer { storage.deallocate() }
         let p = UnsafeBufferPointer(storage)
         #expect(throws: WireError.countMismatch(field: "KVLayer[0].entry_count", expected: 5, found: 4)) {
-            _ = try sender.encodeLayer(0, positions: [0, 1, 2, 3], keys: p, values: p)
+            _ = try sender.encodeLayer(0, headCounts: [2, 2], positions: [0, 1, 2, 3], keys: p, values: p)
+        }
+        #expect(throws: WireError.countMismatch(field: "KVLayer[0].head_entry_counts", expected: 2, found: 1)) {
+            _ = try sender.encodeLayer(0, headCounts: [5], positions: [0, 1, 2, 3, 4], keys: p, values: p)
         }
         #expect(throws: WireError.layerIndexOutOfRange(index: 4, layerCount: 4)) {
-            _ = try sender.encodeLayer(4, positions: [], keys: p, values: p)
+            _ = try sender.encodeLayer(4, headCounts: [0, 0], positions: [], keys: p, values: p)
         }
         #expect(throws: WireError.transferOutOfOrder("KVEnd before layer 0 was encoded")) {
             _ = try sender.encodeEnd(firstToken: 0)
         }
-        #expect(throws: WireError.valueOutOfRange(field: "KVBegin.entry_counts[]", value: 7, allowed: 0...6)) {
-            try KVTransferEncoder(begin: Self.begin(entryCounts: [7, 0, 0, 0]))
+        #expect(throws: WireError.valueOutOfRange(field: "KVBegin.entry_counts[]", value: 13, allowed: 0...12)) {
+            try KVTransferEncoder(begin: Self.begin(entryCounts: [13, 0, 0, 0]))
         }
     }
 }

@@ -29,7 +29,7 @@ struct MessageRoundTripTests {
 
     @Test("a KV layer header stays small: varint positions, no payload")
     func headerOverhead() throws {
-        let header = KVLayerHeader(requestID: 42, layerIndex: 3, entryCount: 819,
+        let header = KVLayerHeader(requestID: 42, layerIndex: 3, headEntryCounts: [819],
                                    positions: (0..<819).map { Int32($0 * 10) }, frameByteCounts: [314_496, 314_496],
                                    keyFrameCount: 1)
         let bytes = try Message.kvLayer(header).encoded()
@@ -41,7 +41,7 @@ struct MessageRoundTripTests {
     func encodeRange() throws {
         var begin = Samples.kvBegin
         begin.entryCounts[0] = 1 << 40
-        #expect(throws: WireError.valueOutOfRange(field: "KVBegin.entry_counts[]", value: 1 << 40, allowed: 0...8192)) {
+        #expect(throws: WireError.valueOutOfRange(field: "KVBegin.entry_counts[]", value: 1 << 40, allowed: 0...(3 * 8192))) {
             try Message.kvBegin(begin).encoded()
         }
         var submit = Submit(requestID: 1, prompt: .text(""), sampling: try SamplingParameters(maxTokens: 1 << 40))

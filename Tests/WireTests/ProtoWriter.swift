@@ -50,8 +50,9 @@ struct ProtoWriter {
     static let kvBeginField = 16, kvLayerField = 17, kvEndField = 18, submitField = 13
 
     /// A KVLayer envelope; every field settable.
+    /// `entryCount` is the layer total; `headEntryCounts` defaults to an even split over 2 heads.
     static func kvLayer(requestID: UInt64 = 42, layerIndex: UInt64 = 0, entryCount: UInt64, positions: [UInt64],
-                        frameBytes: [UInt64], kFrameCount: UInt64) -> [UInt8] {
+                        frameBytes: [UInt64], kFrameCount: UInt64, headEntryCounts: [UInt64]? = nil) -> [UInt8] {
         envelope(bodyField: kvLayerField) { l in
             l.varint(1, requestID)
             l.varint(2, layerIndex)
@@ -59,14 +60,15 @@ struct ProtoWriter {
             l.packed(4, positions)
             l.packed(5, frameBytes)
             l.varint(6, kFrameCount)
+            l.packed(7, headEntryCounts ?? [entryCount / 2, entryCount - entryCount / 2])
         }
     }
 
     /// A KVBegin envelope (defaults describe a valid 2-layer f16 transfer).
-    static func kvBegin(formatVersion: UInt64 = 1, layerCount: UInt64 = 2, kvHeads: UInt64 = 2, headDim: UInt64 = 4,
+    static func kvBegin(formatVersion: UInt64 = 2, layerCount: UInt64 = 2, kvHeads: UInt64 = 2, headDim: UInt64 = 4,
                         dtype: UInt64 = 1, promptLength: UInt64 = 10, entryCounts: [UInt64] = [3, 3],
                         payloadBytes: UInt64? = nil) -> [UInt8] {
-        let payload = payloadBytes ?? entryCounts.reduce(0) { $0 + 2 * kvHeads * $1 * headDim * (dtype == 2 ? 4 : 2) }
+        let payload = payloadBytes ?? entryCounts.reduce(0) { $0 + 2 * $1 * headDim * (dtype == 2 ? 4 : 2) }
         return envelope(bodyField: kvBeginField) { b in
             b.varint(1, 42)
             b.varint(2, formatVersion)

@@ -20,7 +20,7 @@ enum Samples {
                                    firstTokenUnixMicros: 1_700_000_000_000_009, finishedUnixMicros: 1_700_000_000_000_010)
 
     static let kvBegin = KVBegin(requestID: 42, model: model, wireDType: .f16, promptLength: 8192,
-                                 entryCounts: Array(repeating: 819, count: 30), sampling: sampling,
+                                 entryCounts: Array(repeating: 3 * 819, count: 30), sampling: sampling,
                                  compression: compression, deadlineUnixMillis: 1_700_000_030_000,
                                  prefillWorkerID: 7, stream: true, sentUnixMicros: 1_700_000_000_123_456, attempt: 2)
 
@@ -50,9 +50,11 @@ enum Samples {
         .kvExpect(KVExpect(requestID: 42, attempt: 2, prefillWorkerID: 7, prefillKey: nil)),
         .kvExpect(KVExpect(requestID: .max, attempt: 0, prefillWorkerID: .max, prefillKey: String(repeating: "x", count: 40))),
         .kvBegin(kvBegin),
-        .kvLayer(KVLayerHeader(requestID: 42, layerIndex: 29, entryCount: 3, positions: [0, 17, 8191],
-                               frameByteCounts: [1536, 1536], keyFrameCount: 1)),
-        .kvLayer(KVLayerHeader(requestID: 42, layerIndex: 0, entryCount: 0, positions: [], frameByteCounts: [],
+        .kvLayer(KVLayerHeader(requestID: 42, layerIndex: 29, headEntryCounts: [1, 1, 1], positions: [0, 17, 8191],
+                               frameByteCounts: [384, 384], keyFrameCount: 1)),
+        .kvLayer(KVLayerHeader(requestID: 42, layerIndex: 28, headEntryCounts: [2, 0, 1], positions: [0, 17, 8191],
+                               frameByteCounts: [384, 384], keyFrameCount: 1)),   // ragged
+        .kvLayer(KVLayerHeader(requestID: 42, layerIndex: 0, headEntryCounts: [0, 0, 0], positions: [], frameByteCounts: [],
                                keyFrameCount: 0)),
         .kvEnd(KVEnd(requestID: 42, firstToken: 29871, layerCount: 30, payloadBytes: 30 * 2 * 3 * 819 * 64 * 2,
                      times: stages)),

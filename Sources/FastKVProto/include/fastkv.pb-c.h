@@ -72,7 +72,23 @@ typedef enum _Fastkv__CompressionMethod {
   FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_FASTKV = 2,
   FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_SNAPKV = 3,
   FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_STREAMINGLLM = 4,
-  FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_GEMFILTER = 5
+  FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_GEMFILTER = 5,
+  /*
+   * per-head budgets from the layer's pooled window scores (arXiv 2407.11550)
+   */
+  FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_ADAKV = 6,
+  /*
+   * fixed per-head budgets from offline head scores (arXiv 2410.19258)
+   */
+  FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_HEADKV = 7,
+  /*
+   * accumulated attention (heavy hitters) + recent window (arXiv 2306.14048)
+   */
+  FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_H2O = 8,
+  /*
+   * SnapKV selection under a budget that shrinks with depth
+   */
+  FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_PYRAMIDINFER = 9
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FASTKV__COMPRESSION_METHOD)
 } Fastkv__CompressionMethod;
 /*
@@ -446,12 +462,15 @@ struct  Fastkv__KVBegin
    */
   uint64_t prompt_length;
   /*
-   * per layer; known before prefill (budgets are deterministic)
+   * per layer, summed over its KV heads; known before prefill
    */
   size_t n_entry_counts;
   uint64_t *entry_counts;
   /*
-   * Σ over layers of 2·kv_heads·entry_count·head_dim·sizeof(dtype)
+   * (per-head shares may depend on the scores, the layer total never does)
+   */
+  /*
+   * Σ over layers of 2·entry_count·head_dim·sizeof(dtype)
    */
   uint64_t payload_bytes;
   Fastkv__Sampling *sampling;
@@ -478,19 +497,27 @@ struct  Fastkv__KVLayer
   ProtobufCMessage base;
   uint64_t request_id;
   uint64_t layer_index;
+  /*
+   * Σ head_entry_counts; must equal KVBegin.entry_counts[layer_index]
+   */
   uint64_t entry_count;
   /*
-   * [entry_count] original position ids (RoPE-correct after eviction)
+   * [entry_count] original position ids, head-major like the payload
    */
   size_t n_positions;
   int32_t *positions;
   size_t n_frame_bytes;
   uint64_t *frame_bytes;
   uint64_t k_frame_count;
+  /*
+   * [kv_heads] entries kept by each KV head
+   */
+  size_t n_head_entry_counts;
+  uint64_t *head_entry_counts;
 };
 #define FASTKV__KVLAYER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__kvlayer__descriptor) \
-    , 0, 0, 0, 0,NULL, 0,NULL, 0 }
+    , 0, 0, 0, 0,NULL, 0,NULL, 0, 0,NULL }
 
 
 struct  Fastkv__KVEnd

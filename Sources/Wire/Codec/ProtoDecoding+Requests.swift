@@ -57,8 +57,9 @@ extension KVBegin {
         let promptLength = try protoCount("KVBegin.prompt_length", b.prompt_length, 1...limits.maxPromptLength)
         var entryCounts: [Int] = []
         entryCounts.reserveCapacity(model.layerCount)
+        // Layer totals over the KV heads; validate() bounds them by kv_heads × prompt_length.
         for c in protoArray(b.entry_counts, b.n_entry_counts) {
-            entryCounts.append(try protoCount("KVBegin.entry_counts[]", c, 0...promptLength))
+            entryCounts.append(try protoCount("KVBegin.entry_counts[]", c, 0...saturatingProduct(model.kvHeads, promptLength)))
         }
         self.init(requestID: try nonzeroID(b.request_id, "KVBegin.request_id"), model: model,
                   wireDType: try requiredEnum(WireDType.fromProto(b.wire_dtype, field: "KVBegin.wire_dtype"),
@@ -82,7 +83,26 @@ extension KVLayerHeader {
     /// Context-free checks only; KVTransferReceiver checks the rest against KVBegin.
     init(proto p: UnsafeMutablePointer<Fastkv__KVLayer>?, limits: WireLimits) throws(WireError) {
         let l = try protoPresent(p, "Envelope.kv_layer")
-        let entryCount = try protoCount("KVLayer.entry_count", l.entry_count, 0...limits.maxPromptLength)
+        guard l.n_head_entry_counts <= limits.maxKVHeads else {
+            throw .valueOutOfRange(field: "KVLayer.head_entry_counts (count)", value: Int64(clamping: l.n_head_entry_counts),
+                                   allowed: 0...Int64(limits.maxKVHeads))
+        }
+        var headCounts: [Int] = []
+        headCounts.reserveCapacity(l.n_head_entry_counts)
+        for c in protoArray(l.head_entry_counts, l.n_head_entry_counts) {
+            headCounts.append(try protoCount("KVLayer.head_entry_counts[]", c, 0...limits.maxPromptLength))
+        }
+        let entryCount = try protoCount("KVLayer.entry_count", l.entry_count,
+                                        0...saturatingProduct(limits.maxKVHeads, limits.maxPromptLength))
+        var sum = 0
+        for n in headCounts {
+            let (next, overflow) = sum.addingReportingOverflow(n)
+            guard !overflow else { throw .sizeOverflow("KVLayer.head_entry_counts sum") }
+            sum = next
+        }
+        guard sum == entryCount else {
+            throw .countMismatch(field: "KVLayer.entry_count (Σ head_entry_counts)", expected: sum, found: entryCount)
+        }
         guard l.n_positions == entryCount else {
             throw .countMismatch(field: "KVLayer.positions", expected: entryCount, found: l.n_positions)
         }
@@ -96,7 +116,7 @@ extension KVLayerHeader {
         }
         self.init(requestID: try nonzeroID(l.request_id, "KVLayer.request_id"),
                   layerIndex: try protoCount("KVLayer.layer_index", l.layer_index, 0...limits.maxLayerCount - 1),
-                  entryCount: entryCount, positions: protoArray(l.positions, l.n_positions),
+                  headEntryCounts: headCounts, positions: protoArray(l.positions, l.n_positions),
                   frameByteCounts: frames,
                   keyFrameCount: try protoCount("KVLayer.k_frame_count", l.k_frame_count, 0...frames.count))
     }
@@ -158,4 +178,10 @@ extension RequestResult {
                   prefillWorkerID: r.prefill_worker_id, decodeWorkerID: r.decode_worker_id,
                   payloadBytes: try WireCheck.int("Result.payload_bytes", r.payload_bytes))
     }
+}
+
+/// a·b, or Int.max when it overflows (an upper bound for a range check, never a size).
+func saturatingProduct(_ a: Int, _ b: Int) -> Int {
+    let (p, overflow) = a.multipliedReportingOverflow(by: b)
+    return overflow ? .max : p
 }

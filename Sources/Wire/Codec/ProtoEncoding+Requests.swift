@@ -88,6 +88,11 @@ extension KVLayerHeader {
         p.pointee.n_frame_bytes = frames.count
         p.pointee.frame_bytes = a.array(frames)
         p.pointee.k_frame_count = try WireCheck.uint64("KVLayer.k_frame_count", keyFrameCount)
+        var heads: [UInt64] = []
+        heads.reserveCapacity(headEntryCounts.count)
+        for n in headEntryCounts { heads.append(try WireCheck.uint64("KVLayer.head_entry_counts[]", n)) }
+        p.pointee.n_head_entry_counts = heads.count
+        p.pointee.head_entry_counts = a.array(heads)
         return p
     }
 }

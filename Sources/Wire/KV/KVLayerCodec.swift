@@ -5,7 +5,7 @@ public struct EncodedKVLayer: Sendable {
     public let header: KVLayerHeader
     /// The packed `Envelope { kv_layer }`: frame 0.
     public let envelope: [UInt8]
-    /// K‖V in the wire dtype, each [kvHeads, entryCount, headDim].
+    /// K‖V in the wire dtype, each [entryCount, headDim] head-major.
     public let payload: PayloadBuffer
     /// Frames 1…: `header.keyFrameCount` slices of K, then V's.
     public let frames: [PayloadSlice]
@@ -16,45 +16,43 @@ public struct EncodedKVLayer: Sendable {
 
 /// KV tensors ⇄ payload frames for one layer.
 ///
-/// In memory on both sides a layer's K and V are f32 [kvHeads, entryCount, headDim], row-major, with
-/// consecutive heads `headStride` floats apart (default entryCount·headDim, i.e. dense; a larger
-/// stride lets the decode side write straight into a cache with spare capacity per head). On the
-/// wire each is dense [kvHeads, entryCount, headDim] in the transfer's dtype.
+/// A layer's KV heads may keep different numbers of entries (ragged layers: AdaKV, HeadKV). In memory
+/// on both sides and on the wire, K and V are each [Σ_h n_h, headDim] row-major, head h's n_h rows
+/// after those of heads 0..<h: exactly the kept entries, never padded to the longest head. A dense
+/// layer is the case n_h = n for every head, which is the old [kvHeads, n, headDim] layout.
 public enum KVLayerCodec {
     /// Converts one layer's K and V and builds its header.
     ///
     /// - Parameters:
-    ///   - positions: [entryCount] original position ids of the kept entries.
-    ///   - keys, values: f32 [kvHeads, entryCount, headDim], heads `headStride` floats apart.
+    ///   - headCounts: entries kept by each KV head (its count is the number of KV heads).
+    ///   - positions: [Σ headCounts] original position ids of the kept entries, head-major.
+    ///   - keys, values: f32 [Σ headCounts, headDim], head-major.
     ///   - maxFrameBytes: frames are cut to at most this (and to multiples of 64 bytes).
     ///   - pool: where the payload memory comes from and returns to (nil: plain allocation).
-    public static func encode(requestID: UInt64, layerIndex: Int, positions: [Int32],
+    public static func encode(requestID: UInt64, layerIndex: Int, headCounts: [Int], positions: [Int32],
                               keys: UnsafeBufferPointer<Float>, values: UnsafeBufferPointer<Float>,
-                              kvHeads: Int, headDim: Int, headStride: Int? = nil, dtype: WireDType,
+                              headDim: Int, dtype: WireDType,
                               maxFrameBytes: Int = WireLimits.default.maxFrameBytes,
                               pool: PayloadBufferPool? = nil) throws(WireError) -> EncodedKVLayer {
-        let entryCount = positions.count
-        try WireCheck.range("kvHeads", kvHeads, 1...Int(UInt32.max))
+        try WireCheck.range("kvHeads", headCounts.count, 1...Int(UInt32.max))
         try WireCheck.range("headDim", headDim, 1...Int(UInt32.max))
-        let tensorBytes = try KVWireSize.tensorBytes(entryCount: entryCount, kvHeads: kvHeads, headDim: headDim, dtype: dtype)
-        let perHead = entryCount * headDim   // ≤ tensorBytes: no overflow
-        let stride = try checkedStride(headStride, perHead: perHead)
-        try checkBuffer("keys", keys.count, kvHeads: kvHeads, perHead: perHead, stride: stride, dense: headStride == nil)
-        try checkBuffer("values", values.count, kvHeads: kvHeads, perHead: perHead, stride: stride, dense: headStride == nil)
+        var entryCount = 0
+        for n in headCounts {
+            guard n >= 0 else { throw .invalidValue(field: "headCounts[]", value: "\(n)") }
+            entryCount += n
+        }
+        guard positions.count == entryCount else {
+            throw .countMismatch(field: "KVLayer.positions", expected: entryCount, found: positions.count)
+        }
+        let tensorBytes = try KVWireSize.tensorBytes(entryCount: entryCount, headDim: headDim, dtype: dtype)
+        let floats = entryCount * headDim   // ≤ tensorBytes: no overflow
+        try checkBuffer("keys", keys.count, floats: floats)
+        try checkBuffer("values", values.count, floats: floats)
 
         let payload = PayloadBuffer(byteCount: 2 * tensorBytes, pool: pool) { (out: UnsafeMutableRawBufferPointer) in
             guard tensorBytes > 0, let base = out.baseAddress else { return }
-            for (tensor, offset) in [(keys, 0), (values, tensorBytes)] {
-                let src = tensor.baseAddress!
-                if stride == perHead {
-                    ElementConversion.encode(src, count: kvHeads * perHead, into: base + offset, dtype: dtype)
-                } else {
-                    for h in 0..<kvHeads {
-                        ElementConversion.encode(src + h * stride, count: perHead,
-                                                 into: base + offset + h * perHead * dtype.byteWidth, dtype: dtype)
-                    }
-                }
-            }
+            ElementConversion.encode(keys.baseAddress!, count: floats, into: base, dtype: dtype)
+            ElementConversion.encode(values.baseAddress!, count: floats, into: base + tensorBytes, dtype: dtype)
         }
         let sizes = try KVWireSize.frameSizes(tensorBytes: tensorBytes, maxFrameBytes: maxFrameBytes)
         var frames: [PayloadSlice] = []
@@ -66,21 +64,27 @@ public enum KVLayerCodec {
                 at += n
             }
         }
-        let header = KVLayerHeader(requestID: requestID, layerIndex: layerIndex, entryCount: entryCount,
+        let header = KVLayerHeader(requestID: requestID, layerIndex: layerIndex, headEntryCounts: headCounts,
                                    positions: positions, frameByteCounts: sizes + sizes, keyFrameCount: sizes.count)
         let envelope = try Message.kvLayer(header).encoded()
         return EncodedKVLayer(header: header, envelope: envelope, payload: payload, frames: frames)
     }
 
-    /// Checks a layer header against the transfer's geometry before any payload is touched, and
-    /// returns the bytes of one tensor (K or V). Header-only: frames are checked by `decode`.
+    /// Checks a layer header against the transfer's geometry before any payload is touched: one count
+    /// per KV head, positions and frame lengths matching their sum. Header-only: frames are checked
+    /// by `decode`.
     public static func validateLayout(_ header: KVLayerHeader, kvHeads: Int, headDim: Int, dtype: WireDType,
-                                      limits: WireLimits = .default) throws(WireError) -> Int {
+                                      limits: WireLimits = .default) throws(WireError) {
+        guard header.headEntryCounts.count == kvHeads else {
+            throw .countMismatch(field: "KVLayer.head_entry_counts", expected: kvHeads, found: header.headEntryCounts.count)
+        }
+        for n in header.headEntryCounts {
+            try WireCheck.range("KVLayer.head_entry_counts[]", n, 0...limits.maxPromptLength)
+        }
         guard header.positions.count == header.entryCount else {
             throw .countMismatch(field: "KVLayer.positions", expected: header.entryCount, found: header.positions.count)
         }
-        let tensorBytes = try KVWireSize.tensorBytes(entryCount: header.entryCount, kvHeads: kvHeads,
-                                                     headDim: headDim, dtype: dtype)
+        let tensorBytes = try KVWireSize.tensorBytes(entryCount: header.entryCount, headDim: headDim, dtype: dtype)
         let counts = header.frameByteCounts
         try WireCheck.range("KVLayer.k_frame_count", header.keyFrameCount, 0...counts.count)
         var sums = (0, 0)
@@ -97,32 +101,30 @@ public enum KVLayerCodec {
         guard sums.1 == tensorBytes else {
             throw .countMismatch(field: "KVLayer.frame_bytes (V total)", expected: tensorBytes, found: sums.1)
         }
-        return tensorBytes
     }
 
     /// Validates `frames` against `header` and converts them into `keys` and `values`.
     ///
     /// - Parameters:
     ///   - frames: the payload frames that followed the header (not the header frame itself).
-    ///   - keys, values: f32 [kvHeads, entryCount, headDim] destinations, heads `headStride` floats
-    ///     apart. Nothing is written unless every check passes.
+    ///   - keys, values: f32 [entryCount, headDim] destinations (head-major, as on the wire).
+    ///     Nothing is written unless every check passes.
     public static func decode<Frames: Collection>(
         _ header: KVLayerHeader, frames: Frames, kvHeads: Int, headDim: Int, dtype: WireDType,
         keys: UnsafeMutableBufferPointer<Float>, values: UnsafeMutableBufferPointer<Float>,
-        headStride: Int? = nil, limits: WireLimits = .default
+        limits: WireLimits = .default
     ) throws(WireError) where Frames.Element: PayloadFrame {
-        let tensorBytes = try validateLayout(header, kvHeads: kvHeads, headDim: headDim, dtype: dtype, limits: limits)
+        try validateLayout(header, kvHeads: kvHeads, headDim: headDim, dtype: dtype, limits: limits)
         guard frames.count == header.frameByteCounts.count else {
             throw .frameCountMismatch(expected: header.frameByteCounts.count, found: frames.count)
         }
         for (i, (frame, declared)) in zip(frames, header.frameByteCounts).enumerated() where frame.byteCount != declared {
             throw .frameLengthMismatch(frame: i, expected: declared, found: frame.byteCount)
         }
-        let perHead = header.entryCount * headDim
-        let stride = try checkedStride(headStride, perHead: perHead)
-        try checkBuffer("keys", keys.count, kvHeads: kvHeads, perHead: perHead, stride: stride, dense: headStride == nil)
-        try checkBuffer("values", values.count, kvHeads: kvHeads, perHead: perHead, stride: stride, dense: headStride == nil)
-        guard tensorBytes > 0 else { return }
+        let floats = header.entryCount * headDim
+        try checkBuffer("keys", keys.count, floats: floats)
+        try checkBuffer("values", values.count, floats: floats)
+        guard floats > 0 else { return }
 
         let width = dtype.byteWidth
         var element = 0   // linear element index within the current tensor
@@ -130,40 +132,18 @@ public enum KVLayerCodec {
             let destination = i < header.keyFrameCount ? keys.baseAddress! : values.baseAddress!
             if i == header.keyFrameCount { element = 0 }
             frame.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                guard var source = raw.baseAddress else { return }
-                var left = raw.count / width
-                // Split runs at head boundaries: the destination may have spare room between heads.
-                while left > 0 {
-                    let (head, offset) = element.quotientAndRemainder(dividingBy: perHead)
-                    let n = min(left, perHead - offset)
-                    ElementConversion.decode(source, count: n, into: destination + head * stride + offset, dtype: dtype)
-                    element += n
-                    source += n * width
-                    left -= n
-                }
+                guard let source = raw.baseAddress else { return }
+                let n = raw.count / width
+                ElementConversion.decode(source, count: n, into: destination + element, dtype: dtype)
+                element += n
             }
         }
     }
 
-    private static func checkedStride(_ headStride: Int?, perHead: Int) throws(WireError) -> Int {
-        guard let s = headStride else { return perHead }
-        guard s >= perHead else {
-            throw .valueOutOfRange(field: "headStride", value: Int64(s), allowed: Int64(perHead)...Int64(Int.max))
-        }
-        return s
-    }
-
-    /// A dense buffer must hold exactly kvHeads·perHead floats (a mismatch is a layout bug); a strided
-    /// one at least (kvHeads−1)·stride + perHead.
-    private static func checkBuffer(_ name: String, _ count: Int, kvHeads: Int, perHead: Int, stride: Int,
-                                    dense: Bool) throws(WireError) {
-        let (last, o1) = (kvHeads - 1).multipliedReportingOverflow(by: stride)
-        let (needed, o2) = last.addingReportingOverflow(perHead)
-        guard !o1, !o2 else { throw .sizeOverflow("\(name): \(kvHeads) heads × stride \(stride)") }
-        let required = perHead == 0 ? 0 : needed
-        if dense ? count != required : count < required {
-            throw .bufferSizeMismatch("\(name) [kvHeads \(kvHeads), entries·headDim \(perHead), stride \(stride)]",
-                                      expected: required, found: count)
+    /// A buffer must hold exactly the layer's floats (a mismatch is a layout bug).
+    private static func checkBuffer(_ name: String, _ count: Int, floats: Int) throws(WireError) {
+        guard count == floats else {
+            throw .bufferSizeMismatch("\(name) [entries·headDim \(floats)]", expected: floats, found: count)
         }
     }
 }

@@ -37,28 +37,34 @@ public struct KVTransferEncoder: Sendable {
         return bytes
     }
 
-    /// Converts layer `layerIndex`; `positions.count` must equal the entry count announced for it.
+    /// Converts layer `layerIndex`; the head counts must sum to the entry total announced for it.
     /// - Parameters:
-    ///   - keys, values: f32 [kvHeads, entryCount, headDim], heads `headStride` floats apart.
-    public mutating func encodeLayer(_ layerIndex: Int, positions: [Int32], keys: UnsafeBufferPointer<Float>,
-                                     values: UnsafeBufferPointer<Float>,
-                                     headStride: Int? = nil) throws(WireError) -> EncodedKVLayer {
+    ///   - headCounts: entries kept by each KV head (`begin.model.kvHeads` of them).
+    ///   - positions: [Σ headCounts] original positions, head-major.
+    ///   - keys, values: f32 [Σ headCounts, headDim], head-major.
+    public mutating func encodeLayer(_ layerIndex: Int, headCounts: [Int], positions: [Int32],
+                                     keys: UnsafeBufferPointer<Float>,
+                                     values: UnsafeBufferPointer<Float>) throws(WireError) -> EncodedKVLayer {
         guard (0..<encoded.count).contains(layerIndex) else {
             throw .layerIndexOutOfRange(index: layerIndex, layerCount: encoded.count)
         }
         guard !encoded[layerIndex] else { throw .transferOutOfOrder("layer \(layerIndex) encoded twice") }
-        guard positions.count == begin.entryCounts[layerIndex] else {
+        guard headCounts.count == begin.model.kvHeads else {
+            throw .countMismatch(field: "KVLayer[\(layerIndex)].head_entry_counts", expected: begin.model.kvHeads,
+                                 found: headCounts.count)
+        }
+        guard headCounts.reduce(0, +) == begin.entryCounts[layerIndex] else {
             throw .countMismatch(field: "KVLayer[\(layerIndex)].entry_count", expected: begin.entryCounts[layerIndex],
-                                 found: positions.count)
+                                 found: headCounts.reduce(0, +))
         }
         for p in positions where !(0..<begin.promptLength).contains(Int(p)) {
             throw .valueOutOfRange(field: "KVLayer[\(layerIndex)].positions[]", value: Int64(p),
                                    allowed: 0...Int64(begin.promptLength - 1))
         }
-        let layer = try KVLayerCodec.encode(requestID: begin.requestID, layerIndex: layerIndex, positions: positions,
-                                            keys: keys, values: values, kvHeads: begin.model.kvHeads,
-                                            headDim: begin.model.headDim, headStride: headStride,
-                                            dtype: begin.wireDType, maxFrameBytes: maxFrameBytes, pool: pool)
+        let layer = try KVLayerCodec.encode(requestID: begin.requestID, layerIndex: layerIndex, headCounts: headCounts,
+                                            positions: positions, keys: keys, values: values,
+                                            headDim: begin.model.headDim, dtype: begin.wireDType,
+                                            maxFrameBytes: maxFrameBytes, pool: pool)
         encoded[layerIndex] = true
         envelopeBytes += layer.envelope.count
         payloadBytes += layer.payload.byteCount

@@ -32,15 +32,15 @@ public struct KVTransferReceiver: Sendable {
         self.limits = limits
         var sizes: [Int] = []
         for count in begin.entryCounts {
-            sizes.append(try KVWireSize.tensorBytes(entryCount: count, kvHeads: begin.model.kvHeads,
-                                                    headDim: begin.model.headDim, dtype: begin.wireDType))
+            sizes.append(try KVWireSize.tensorBytes(entryCount: count, headDim: begin.model.headDim,
+                                                    dtype: begin.wireDType))
         }
         self.tensorBytes = sizes
         self.received = Array(repeating: false, count: begin.model.layerCount)
     }
 
-    /// Checks a layer header (request, index, not seen before, entry count as announced, positions in
-    /// 0..<promptLength, frame layout) and marks the layer received. Call before decoding its payload.
+    /// Checks a layer header (request, index, not seen before, one count per KV head summing to the
+    /// announced total, positions in 0..<promptLength, frame layout) and marks the layer received. Call before decoding its payload.
     public mutating func accept(_ header: KVLayerHeader) throws(WireError) {
         try validate(header)
         received[header.layerIndex] = true
@@ -58,12 +58,19 @@ public struct KVTransferReceiver: Sendable {
             throw .layerIndexOutOfRange(index: header.layerIndex, layerCount: received.count)
         }
         guard !received[header.layerIndex] else { throw .transferOutOfOrder("layer \(header.layerIndex) received twice") }
+        // Per-head counts first (one per KV head, each within the prompt), then their sum against the
+        // layer total KVBegin announced and reserved for: a header cannot resize a reservation.
+        try KVLayerCodec.validateLayout(header, kvHeads: begin.model.kvHeads, headDim: begin.model.headDim,
+                                        dtype: begin.wireDType, limits: limits)
+        for (h, n) in header.headEntryCounts.enumerated() where n > begin.promptLength {
+            throw .valueOutOfRange(field: "KVLayer[\(header.layerIndex)].head_entry_counts[\(h)]", value: Int64(n),
+                                   allowed: 0...Int64(begin.promptLength))
+        }
         let announced = begin.entryCounts[header.layerIndex]
         guard header.entryCount == announced else {
-            throw .countMismatch(field: "KVLayer[\(header.layerIndex)].entry_count", expected: announced, found: header.entryCount)
+            throw .countMismatch(field: "KVLayer[\(header.layerIndex)].entry_count (Σ head_entry_counts)",
+                                 expected: announced, found: header.entryCount)
         }
-        _ = try KVLayerCodec.validateLayout(header, kvHeads: begin.model.kvHeads, headDim: begin.model.headDim,
-                                            dtype: begin.wireDType, limits: limits)
         for p in header.positions where !(0..<begin.promptLength).contains(Int(p)) {
             throw .valueOutOfRange(field: "KVLayer[\(header.layerIndex)].positions[]", value: Int64(p),
                                    allowed: 0...Int64(begin.promptLength - 1))
@@ -71,17 +78,16 @@ public struct KVTransferReceiver: Sendable {
     }
 
     /// `accept(header)`, then validates the frames and converts them into `keys`/`values`
-    /// (f32 [kvHeads, entryCount, headDim], heads `headStride` floats apart). If the frames are bad
-    /// the layer stays unreceived and the destination untouched.
+    /// (f32 [entryCount, headDim], head-major). If the frames are bad the layer stays unreceived and
+    /// the destination untouched.
     public mutating func receiveLayer<Frames: Collection>(
         _ header: KVLayerHeader, frames: Frames, keys: UnsafeMutableBufferPointer<Float>,
-        values: UnsafeMutableBufferPointer<Float>, headStride: Int? = nil
+        values: UnsafeMutableBufferPointer<Float>
     ) throws(WireError) where Frames.Element: PayloadFrame {
         var next = self
         try next.accept(header)
         try KVLayerCodec.decode(header, frames: frames, kvHeads: begin.model.kvHeads, headDim: begin.model.headDim,
-                                dtype: begin.wireDType, keys: keys, values: values, headStride: headStride,
-                                limits: limits)
+                                dtype: begin.wireDType, keys: keys, values: values, limits: limits)
         self = next
     }
 

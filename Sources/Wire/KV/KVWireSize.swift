@@ -6,29 +6,27 @@ import RequestVocabulary
 /// both sides use. Payload only: the envelope (header frame) bytes are reported separately by
 /// `KVTransferEncoder.envelopeBytes`, so wire bytes = `payloadBytes(…)` + envelope bytes.
 public enum KVWireSize {
-    /// One tensor (K or V) of one layer: kvHeads·entryCount·headDim·sizeof(dtype).
-    public static func tensorBytes(entryCount: Int, kvHeads: Int, headDim: Int,
-                                   dtype: WireDType) throws(WireError) -> Int {
-        guard entryCount >= 0, kvHeads >= 0, headDim >= 0 else {
-            throw .sizeOverflow("negative dimension: kv_heads \(kvHeads), entries \(entryCount), head_dim \(headDim)")
+    /// One tensor (K or V) of one layer: entryCount·headDim·sizeof(dtype), where entryCount is the
+    /// layer's entries summed over its KV heads (ragged layers: heads may differ; nothing is padded).
+    public static func tensorBytes(entryCount: Int, headDim: Int, dtype: WireDType) throws(WireError) -> Int {
+        guard entryCount >= 0, headDim >= 0 else {
+            throw .sizeOverflow("negative dimension: entries \(entryCount), head_dim \(headDim)")
         }
-        return try product([kvHeads, entryCount, headDim, dtype.byteWidth],
-                           "kv_heads \(kvHeads) × entries \(entryCount) × head_dim \(headDim) × \(dtype.byteWidth) B")
+        return try product([entryCount, headDim, dtype.byteWidth],
+                           "entries \(entryCount) × head_dim \(headDim) × \(dtype.byteWidth) B")
     }
 
-    /// Both tensors of one layer: 2·kvHeads·entryCount·headDim·sizeof(dtype).
-    public static func layerPayloadBytes(entryCount: Int, kvHeads: Int, headDim: Int,
-                                         dtype: WireDType) throws(WireError) -> Int {
-        let one = try tensorBytes(entryCount: entryCount, kvHeads: kvHeads, headDim: headDim, dtype: dtype)
+    /// Both tensors of one layer: 2·entryCount·headDim·sizeof(dtype).
+    public static func layerPayloadBytes(entryCount: Int, headDim: Int, dtype: WireDType) throws(WireError) -> Int {
+        let one = try tensorBytes(entryCount: entryCount, headDim: headDim, dtype: dtype)
         return try product([2, one], "2 × \(one) B")
     }
 
-    /// The whole transfer: Σ_ℓ 2·kvHeads·C_ℓ·headDim·sizeof(dtype).
-    public static func payloadBytes(entryCounts: [Int], kvHeads: Int, headDim: Int,
-                                    dtype: WireDType) throws(WireError) -> Int {
+    /// The whole transfer: Σ_ℓ 2·E_ℓ·headDim·sizeof(dtype), E_ℓ = layer ℓ's entries over all KV heads.
+    public static func payloadBytes(entryCounts: [Int], headDim: Int, dtype: WireDType) throws(WireError) -> Int {
         var total = 0
         for count in entryCounts {
-            let layer = try layerPayloadBytes(entryCount: count, kvHeads: kvHeads, headDim: headDim, dtype: dtype)
+            let layer = try layerPayloadBytes(entryCount: count, headDim: headDim, dtype: dtype)
             let (sum, overflow) = total.addingReportingOverflow(layer)
             guard !overflow else { throw .sizeOverflow("sum of \(entryCounts.count) layers' payload bytes") }
             total = sum
@@ -38,8 +36,9 @@ public enum KVWireSize {
 
     /// What an uncompressed transfer of the whole prompt would carry (for "bytes avoided").
     public static func fullPayloadBytes(promptLength: Int, model: ModelShape, dtype: WireDType) throws(WireError) -> Int {
-        try payloadBytes(entryCounts: Array(repeating: promptLength, count: max(0, model.layerCount)),
-                         kvHeads: model.kvHeads, headDim: model.headDim, dtype: dtype)
+        let perLayer = try product([max(0, promptLength), max(0, model.kvHeads)], "prompt \(promptLength) × kv_heads \(model.kvHeads)")
+        return try payloadBytes(entryCounts: Array(repeating: perLayer, count: max(0, model.layerCount)),
+                                headDim: model.headDim, dtype: dtype)
     }
 
     /// How a tensor of `tensorBytes` is cut into frames of at most `maxFrameBytes`: full frames of

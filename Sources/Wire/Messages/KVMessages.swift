@@ -17,7 +17,8 @@ public struct KVBegin: Sendable, Hashable {
     public var wireDType: WireDType
     /// N, the prompt's token count: entry positions lie in 0..<N, generated tokens start at N.
     public var promptLength: Int
-    /// Entries per layer, `model.layerCount` of them, each at most `promptLength`.
+    /// Entries per layer summed over the layer's KV heads, `model.layerCount` of them, each at most
+    /// `model.kvHeads · promptLength`. Per-head shares arrive with each layer (`KVLayerHeader`).
     public var entryCounts: [Int]
     public var sampling: SamplingParameters
     /// For accounting and logs; the decode side does not re-run it.
@@ -49,11 +50,10 @@ public struct KVBegin: Sendable, Hashable {
         self.sentUnixMicros = sentUnixMicros
     }
 
-    /// Σ over layers of 2·kvHeads·entryCount·headDim·sizeof(dtype): the payload bytes the transfer
-    /// will carry (the `payload_bytes` field on the wire).
+    /// Σ over layers of 2·entryCount·headDim·sizeof(dtype): the payload bytes the transfer will carry
+    /// (the `payload_bytes` field on the wire).
     public func payloadBytes() throws(WireError) -> Int {
-        try KVWireSize.payloadBytes(entryCounts: entryCounts, kvHeads: model.kvHeads, headDim: model.headDim,
-                                    dtype: wireDType)
+        try KVWireSize.payloadBytes(entryCounts: entryCounts, headDim: model.headDim, dtype: wireDType)
     }
 
     /// Checks the counts against each other and against `limits` (the same checks the decoder applies).
@@ -65,8 +65,10 @@ public struct KVBegin: Sendable, Hashable {
         guard entryCounts.count == model.layerCount else {
             throw .countMismatch(field: "KVBegin.entry_counts", expected: model.layerCount, found: entryCounts.count)
         }
+        let (most, overflow) = model.kvHeads.multipliedReportingOverflow(by: promptLength)
+        guard !overflow else { throw .sizeOverflow("kv_heads \(model.kvHeads) × prompt_length \(promptLength)") }
         for count in entryCounts {
-            try WireCheck.range("KVBegin.entry_counts[]", count, 0...promptLength)
+            try WireCheck.range("KVBegin.entry_counts[]", count, 0...most)
         }
         _ = try payloadBytes()
     }
@@ -74,23 +76,27 @@ public struct KVBegin: Sendable, Hashable {
 
 /// The header of one layer's KV. It is followed, in the same multipart message, by
 /// `frameByteCounts.count` raw frames: the first `keyFrameCount` hold K, the rest V, each tensor
-/// [kvHeads, entryCount, headDim] row-major in the transfer's wire dtype, split into frames of at
-/// most 16 MiB (whole elements per frame). A 0-entry layer has no frames.
+/// [entryCount, headDim] row-major in the transfer's wire dtype with head h's `headEntryCounts[h]`
+/// rows after those of heads 0..<h, split into frames of at most 16 MiB (whole elements per frame).
+/// A 0-entry layer has no frames.
 public struct KVLayerHeader: Sendable, Hashable {
     public var requestID: UInt64
     public var layerIndex: Int
-    public var entryCount: Int
-    /// [entryCount] original position ids of the kept entries (RoPE-correct after eviction).
+    /// Entries kept by each KV head (one per KV head; equal in a dense layer).
+    public var headEntryCounts: [Int]
+    /// [entryCount] original position ids of the kept entries, head-major like the payload.
     public var positions: [Int32]
     /// The length of every payload frame that follows, K's first.
     public var frameByteCounts: [Int]
     public var keyFrameCount: Int
+    /// Entries of the layer summed over its KV heads (the `entry_count` field on the wire).
+    public var entryCount: Int { headEntryCounts.reduce(0, +) }
 
-    public init(requestID: UInt64, layerIndex: Int, entryCount: Int, positions: [Int32],
+    public init(requestID: UInt64, layerIndex: Int, headEntryCounts: [Int], positions: [Int32],
                 frameByteCounts: [Int], keyFrameCount: Int) {
         self.requestID = requestID
         self.layerIndex = layerIndex
-        self.entryCount = entryCount
+        self.headEntryCounts = headEntryCounts
         self.positions = positions
         self.frameByteCounts = frameByteCounts
         self.keyFrameCount = keyFrameCount
