@@ -77,15 +77,24 @@ public final class ClusterClient {
 
     /// Submits a request and waits for its result (or error), calling `onTokens` for streamed tokens.
     /// `clientTimeout` bounds the whole wait; on expiry the coordinator is told to cancel.
+    /// `cancellation`, when given, is polled at least every `cancellationPoll`: once it has a
+    /// reason the coordinator is told to cancel (which frees the request's KV on its workers) and
+    /// this throws `ClusterError.cancelled`. It exists for callers whose own client went away (the
+    /// HTTP gateway when a stream's connection drops): a ZeroMQ socket must not be used from two
+    /// threads, so the Cancel has to go out from the thread that waits here.
     public func submit(_ request: GenerationRequest, requestID: UInt64 = UInt64.random(in: 1...UInt64(Int64.max)),
-                       clientTimeout: Duration, onTokens: (StreamedTokens) -> Void = { _ in }) throws -> SubmitOutcome {
-        try submit(Submit(requestID: requestID, request: request), clientTimeout: clientTimeout) { chunk in
+                       clientTimeout: Duration, cancellation: RequestCancellation? = nil,
+                       cancellationPoll: Duration = .milliseconds(20),
+                       onTokens: (StreamedTokens) -> Void = { _ in }) throws -> SubmitOutcome {
+        try submit(Submit(requestID: requestID, request: request), clientTimeout: clientTimeout,
+                   cancellation: cancellation, cancellationPoll: cancellationPoll) { chunk in
             onTokens(StreamedTokens(index: chunk.index, tokenIDs: chunk.tokenIDs, text: chunk.text))
         }
     }
 
     /// The same with a wire `Submit` (tests that craft requests the vocabulary would refuse).
-    public func submit(_ submit: Submit, clientTimeout: Duration,
+    public func submit(_ submit: Submit, clientTimeout: Duration, cancellation: RequestCancellation? = nil,
+                       cancellationPoll: Duration = .milliseconds(20),
                        onChunk: (TokenChunk) -> Void = { _ in }) throws -> SubmitOutcome {
         let clock = ContinuousClock()
         let start = clock.now
@@ -98,9 +107,18 @@ public final class ClusterClient {
                 try? send(.cancel(Cancel(requestID: submit.requestID, reason: "client deadline")), timeout: .milliseconds(200))
                 throw ClusterError.deadlineExceeded(operation: "request \(submit.requestID) at \(coordinator)", after: clientTimeout)
             }
+            if let reason = cancellation?.reason {
+                try? send(.cancel(Cancel(requestID: submit.requestID, reason: reason)), timeout: .milliseconds(200))
+                throw ClusterError.cancelled(requestID: submit.requestID, reason: reason)
+            }
             let m: Message
             do {
-                m = try receive(timeout: left, operation: "request \(submit.requestID) at \(coordinator)", total: clientTimeout)
+                let slice = cancellation == nil ? left : min(left, cancellationPoll)
+                do {
+                    m = try receive(timeout: slice, operation: "request \(submit.requestID) at \(coordinator)", total: clientTimeout)
+                } catch ClusterError.deadlineExceeded where slice < left {
+                    continue   // only the poll slice ended: check the cancellation, then wait on
+                }
             } catch let e as ClusterError {
                 try? send(.cancel(Cancel(requestID: submit.requestID, reason: "client deadline")), timeout: .milliseconds(200))
                 throw e
