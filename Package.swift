@@ -70,7 +70,10 @@ let package = Package(
             "RequestVocabulary", "Cluster", "Engine", "Tokenization", "FastKV", "Checkpoints",
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ],
+        // Testable in release too (tests run with -c release): HTTPFrontEndTests check the chunk and
+        // metric types, which stay internal.
+        swiftSettings: [.unsafeFlags(["-enable-testing"])]),
         // The gateway process: Hummingbird over HTTPFrontEnd, one ZeroMQ client of the coordinator.
         .executableTarget(name: "fastkv-http", dependencies: [
             "HTTPFrontEnd", "RequestVocabulary", "Cluster",
@@ -78,7 +81,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "HTTPFrontEndTests", dependencies: ["HTTPFrontEnd", "RequestVocabulary", "Cluster"]),
+        .testTarget(name: "HTTPFrontEndTests", dependencies: ["HTTPFrontEnd", "RequestVocabulary", "Cluster", "Engine", "Tokenization", "Wire", "TestSupport"]),
         // The gateway over real HTTP: the official `openai` Python client against a real local
         // cluster and `fastkv-http` (release binaries; Tests/HTTPEndToEndTests/openai_client_test.py).
         .testTarget(name: "HTTPEndToEndTests", dependencies: ["TestSupport"], exclude: ["openai_client_test.py"]),

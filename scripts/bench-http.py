@@ -23,7 +23,7 @@ ap.add_argument("--out", default="runs/bench-http")
 ap.add_argument("--configs", default="full,fastkv:0.1:0.2", help="full or fastkv:KV_RATE:TSP_RATE, comma-separated")
 ap.add_argument("--concurrency", default="1,8,64")
 ap.add_argument("--rates", default="", help="open-loop request rates (requests/s), comma-separated")
-ap.add_argument("--requests", type=int, default=64, help="requests per level")
+ap.add_argument("--requests", type=int, default=16, help="requests per level (a closed-loop level runs at least one per stream)")
 ap.add_argument("--prompt-tokens", type=int, default=1000, help="approximate prompt length")
 ap.add_argument("--max-tokens", type=int, default=32)
 ap.add_argument("--timeout", type=float, default=600)
@@ -91,7 +91,7 @@ async def one(client, model, config, sent_at=None):
 
 
 async def closed_loop(client, model, config, concurrency):
-    queue = list(range(args.requests))
+    queue = list(range(max(args.requests, concurrency)))
     results = []
 
     async def worker():
@@ -251,7 +251,7 @@ async def main():
     lines = [f"# HTTP load benchmark ({meta['date_utc']} UTC)", "",
              f"{meta['cpu']}, {meta['cores']} cores. {args.note}".strip(), "",
              f"Prompt ≈{args.prompt_tokens} tokens, {args.max_tokens} generated tokens per request (ignore_eos), "
-             f"{args.requests} requests per level, streaming over HTTP to {args.url}.", "",
+             f"{args.requests} requests per level (at least one per stream), streaming over HTTP to {args.url}.", "",
              "| mode | level | config | ok/requests | TTFT p50 / p90 / p99 ms | ITL p50 / p90 / p99 ms | e2e p50 ms | req/s | tok/s | KV payload / full bytes |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

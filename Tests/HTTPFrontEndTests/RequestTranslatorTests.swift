@@ -3,6 +3,7 @@ import Foundation
 @testable import HTTPFrontEnd
 import RequestVocabulary
 import Testing
+import Tokenization
 import TestSupport
 
 /// The real model's tokenizer and template (weights without the prefill copies): chat rendering is
