@@ -30,9 +30,16 @@ let package = Package(
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "Tokenization", targets: ["Tokenization"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
+        .executable(name: "fastkv-http", targets: ["fastkv-http"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Only the HTTP gateway (`fastkv-http`, `HTTPFrontEnd`) uses these: Hummingbird costs minutes of
+        // build time (../shared/notes/ecosystem.md §1), and the worker roles in `fastkv` never link it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries: one thin module map each, imported by exactly one Swift target.
@@ -66,6 +73,30 @@ let package = Package(
             "RequestVocabulary", "Engine", "FastKV", "Tensors", "Cluster", "Transport", "Harness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: vectorSwift),
+
+        // The OpenAI-compatible HTTP front end as a library: request/response types, validation into
+        // GenerationRequest, error mapping, the SSE encoder, the Prometheus metrics and the routes as
+        // plain functions over a cluster connection. No HTTP server in here, so its tests need no
+        // Hummingbird; `fastkv-http` binds these routes to Hummingbird.
+        .target(name: "HTTPFrontEnd", dependencies: [
+            "RequestVocabulary", "Cluster", "Engine", "Tokenization", "FastKV", "Checkpoints",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ],
+        // Testable in release too (tests run with -c release): HTTPFrontEndTests check the chunk and
+        // metric types, which stay internal.
+        swiftSettings: [.unsafeFlags(["-enable-testing"])]),
+        // The gateway process: Hummingbird over HTTPFrontEnd, one ZeroMQ client of the coordinator.
+        .executableTarget(name: "fastkv-http", dependencies: [
+            "HTTPFrontEnd", "RequestVocabulary", "Cluster",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "HTTPFrontEndTests", dependencies: ["HTTPFrontEnd", "RequestVocabulary", "Cluster", "Engine", "Tokenization", "Wire", "TestSupport"]),
+        // The gateway over real HTTP: the official `openai` Python client against a real local
+        // cluster and `fastkv-http` (release binaries; Tests/HTTPEndToEndTests/openai_client_test.py).
+        .testTarget(name: "HTTPEndToEndTests", dependencies: ["TestSupport"], exclude: ["openai_client_test.py"]),
 
         // Shared by tests only: file writers (GGUF, safetensors, npy) and tiny random models.
         .target(name: "TestSupport", dependencies: ["Checkpoints", "Tensors"], path: "Tests/TestSupport"),

@@ -3,6 +3,7 @@
 #
 #   scripts/cluster.sh up [--prefill N] [--decode M] [--model PATH] [--run-dir DIR] [--listen ENDPOINT]
 #                         [--max-kv-bytes B] [--threads T] [--timeout S] [--curve]
+#                         [--http HOST:PORT | --no-http] [--default-compression JSON]
 #   scripts/cluster.sh status [--run-dir DIR]
 #   scripts/cluster.sh down   [--run-dir DIR] [--grace S]
 #
@@ -19,12 +20,17 @@
 # Clients then need the client key and the coordinator's public key (printed on stderr):
 #   FASTKV_CURVE_SECRET_KEY=RUN_DIR/keys/client.secret FASTKV_CURVE_SERVER_KEY=RUN_DIR/keys/coordinator.public
 # `status` uses them by itself.
+#
+# Unless --no-http, `up` also starts the OpenAI-compatible gateway `fastkv-http` on --http (default
+# 127.0.0.1:8000, loopback only), waits until its /ready answers 200 and writes its URL to
+# <run dir>/http.url (and to stderr); `down` stops it with the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cmd="${1:-}"; shift || true
 prefill=1; decode=1; model="models/SmolLM2-135M-Instruct.Q4_1.gguf"; run_dir="runs/cluster"
 listen="tcp://127.0.0.1:5555"; max_kv=""; threads=""; wait_s=60; grace=40; curve=0
+http="127.0.0.1:8000"; default_compression=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --prefill) prefill="$2"; shift 2 ;;
@@ -37,11 +43,15 @@ while [[ $# -gt 0 ]]; do
     --timeout) wait_s="$2"; shift 2 ;;
     --grace) grace="$2"; shift 2 ;;
     --curve) curve=1; shift ;;
+    --http) http="$2"; shift 2 ;;
+    --no-http) http=""; shift ;;
+    --default-compression) default_compression="$2"; shift 2 ;;
     *) echo "cluster.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
 bin="${FASTKV_BIN:-$(swift build -c release --show-bin-path 2>/dev/null)/fastkv}"
+http_bin="${FASTKV_HTTP_BIN:-$(dirname "$bin")/fastkv-http}"
 
 # The pid in $1 is alive and is a fastkv process.
 is_fastkv() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q "fastkv"; }
@@ -88,7 +98,7 @@ down() {
     pid=$(cat "$f"); is_fastkv "$pid" && kill -KILL "$pid" 2>/dev/null || true
     rm -f "$f"
   done
-  rm -f "$endpoint_file"
+  rm -f "$endpoint_file" "$run_dir/http.url"
   echo "cluster.sh: stopped $stopped processes ($run_dir)"
 }
 
@@ -101,6 +111,9 @@ status() {
 up() {
   [[ -x "$bin" ]] || { echo "cluster.sh: $bin is missing; run swift build -c release --product fastkv" >&2; exit 1; }
   [[ -e "$model" ]] || { echo "cluster.sh: model $model is missing; run scripts/fetch-model.sh" >&2; exit 1; }
+  if [[ -n "$http" && ! -x "$http_bin" ]]; then
+    echo "cluster.sh: $http_bin is missing; run swift build -c release --product fastkv-http (or pass --no-http)" >&2; exit 1
+  fi
   mkdir -p "$run_dir"
   for f in "$run_dir"/*.pid; do
     if [[ -e "$f" ]] && is_fastkv "$(cat "$f")"; then
@@ -148,7 +161,32 @@ up() {
   if [[ $curve == 1 ]]; then
     echo "cluster.sh: CURVE on; clients: export FASTKV_CURVE_SECRET_KEY=$keys/client.secret FASTKV_CURVE_SERVER_KEY=$keys/coordinator.public" >&2
   fi
+  [[ -n "$http" ]] && start_http "$endpoint"
   echo "$endpoint"
+}
+
+# The gateway, once the workers are up; its URL goes to http.url. Fails (and stops the cluster) if it
+# does not bind or its /ready does not answer 200 in time.
+start_http() {
+  local compression_args=()
+  [[ -n "$default_compression" ]] && compression_args=(--default-compression "$default_compression")
+  "$http_bin" --coordinator "$1" --http "$http" --model "$model" "${compression_args[@]}" $(curve_args client) \
+    < /dev/null > "$run_dir/http.out" 2> "$run_dir/http.log" &
+  echo $! > "$run_dir/http.pid"
+  local url=""
+  for _ in $(seq 1 $((wait_s * 10))); do
+    url=$(sed -n 's/^fastkv-http listening on \([^ ]*\).*/\1/p' "$run_dir/http.out" 2>/dev/null || true)
+    [[ -n "$url" ]] && break
+    is_fastkv "$(cat "$run_dir/http.pid")" || { echo "cluster.sh: fastkv-http exited:" >&2; tail -5 "$run_dir/http.log" >&2; down >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -n "$url" ]] || { echo "cluster.sh: fastkv-http did not start within ${wait_s}s" >&2; down >&2; exit 1; }
+  for _ in $(seq 1 $((wait_s * 10))); do
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/ready" || true)" == 200 ]] && break
+    sleep 0.1
+  done
+  echo "$url" > "$run_dir/http.url"
+  echo "cluster.sh: OpenAI-compatible HTTP API at $url/v1 (metrics at $url/metrics)" >&2
 }
 
 case "$cmd" in

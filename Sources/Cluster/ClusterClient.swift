@@ -93,15 +93,24 @@ public final class ClusterClient {
 
     /// Submits a request and waits for its result (or error), calling `onTokens` for streamed tokens.
     /// `clientTimeout` bounds the whole wait; on expiry the coordinator is told to cancel.
+    /// `cancellation`, when given, is polled at least every `cancellationPoll`: once it has a
+    /// reason the coordinator is told to cancel (which frees the request's KV on its workers) and
+    /// this throws `ClusterError.cancelled`. It exists for callers whose own client went away (the
+    /// HTTP gateway when a stream's connection drops): a ZeroMQ socket must not be used from two
+    /// threads, so the Cancel has to go out from the thread that waits here.
     public func submit(_ request: GenerationRequest, requestID: UInt64 = UInt64.random(in: 1...UInt64(Int64.max)),
-                       clientTimeout: Duration, onTokens: (StreamedTokens) -> Void = { _ in }) throws -> SubmitOutcome {
-        try submit(Submit(requestID: requestID, request: request), clientTimeout: clientTimeout) { chunk in
+                       clientTimeout: Duration, cancellation: RequestCancellation? = nil,
+                       cancellationPoll: Duration = .milliseconds(20),
+                       onTokens: (StreamedTokens) -> Void = { _ in }) throws -> SubmitOutcome {
+        try submit(Submit(requestID: requestID, request: request), clientTimeout: clientTimeout,
+                   cancellation: cancellation, cancellationPoll: cancellationPoll) { chunk in
             onTokens(StreamedTokens(index: chunk.index, tokenIDs: chunk.tokenIDs, text: chunk.text))
         }
     }
 
     /// The same with a wire `Submit` (tests that craft requests the vocabulary would refuse).
-    public func submit(_ submit: Submit, clientTimeout: Duration,
+    public func submit(_ submit: Submit, clientTimeout: Duration, cancellation: RequestCancellation? = nil,
+                       cancellationPoll: Duration = .milliseconds(20),
                        onChunk: (TokenChunk) -> Void = { _ in }) throws -> SubmitOutcome {
         let clock = ContinuousClock()
         let start = clock.now
@@ -116,11 +125,16 @@ public final class ClusterClient {
         var first: Duration?, second: Duration?
         var received = 0
         var lastHeard = clock.now
+        var lastProbe = clock.now
         while true {
             let left = clientTimeout - (clock.now - start)
             guard left > .zero else {
                 try? send(.cancel(Cancel(requestID: submit.requestID, reason: "client deadline")), timeout: .milliseconds(200))
                 throw ClusterError.deadlineExceeded(operation: "request \(submit.requestID) at \(coordinator)", after: clientTimeout)
+            }
+            if let reason = cancellation?.reason {
+                try? send(.cancel(Cancel(requestID: submit.requestID, reason: reason)), timeout: .milliseconds(200))
+                throw ClusterError.cancelled(requestID: submit.requestID, reason: reason)
             }
             let silent = clock.now - lastHeard
             guard silent < coordinatorSilence else {
@@ -129,12 +143,16 @@ public final class ClusterClient {
             }
             let m: Message
             do {
-                m = try receive(timeout: min(left, probeInterval), operation: "request \(submit.requestID) at \(coordinator)",
-                                total: clientTimeout)
+                let slice = min(left, cancellation == nil ? probeInterval : min(probeInterval, cancellationPoll))
+                m = try receive(timeout: slice, operation: "request \(submit.requestID) at \(coordinator)", total: clientTimeout)
             } catch ClusterError.deadlineExceeded where clock.now - start < clientTimeout {
                 // Quiet for a probe interval: is the request still held? (Answered in order after
                 // anything the coordinator already sent about it, so a late Result still wins.)
-                try? send(.statusQuery(StatusQuery(requestID: submit.requestID)), timeout: .milliseconds(200))
+                // A shorter slice only checks the cancellation and waits on.
+                if clock.now - lastProbe >= probeInterval {
+                    lastProbe = clock.now
+                    try? send(.statusQuery(StatusQuery(requestID: submit.requestID)), timeout: .milliseconds(200))
+                }
                 continue
             } catch let e as ClusterError {
                 try? send(.cancel(Cancel(requestID: submit.requestID, reason: "client deadline")), timeout: .milliseconds(200))
@@ -142,7 +160,8 @@ public final class ClusterClient {
             }
             lastHeard = clock.now
             if case .statusReply(let reply) = m {
-                guard reply.requestKnown else {
+                // A reply to another request's probe (a reused client) says nothing about this one.
+                guard reply.queriedRequestID != submit.requestID || reply.requestKnown else {
                     throw ClusterError.coordinatorLost(requestID: submit.requestID,
                                                        reason: "the coordinator at \(coordinator) no longer holds it (restarted or dropped it)")
                 }

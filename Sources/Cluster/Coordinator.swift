@@ -216,7 +216,8 @@ public final class Coordinator {
                     waitingRequests: scheduler.waitingCount,
                     runningRequests: scheduler.requestCount - scheduler.waitingCount,
                     coordinatorStartedUnixMicros: startedUnixMicros,
-                    requestKnown: requestID.map { scheduler.holds($0, for: asker) } ?? false)
+                    requestKnown: requestID.map { scheduler.holds($0, for: asker) } ?? false,
+                    queriedRequestID: requestID)
     }
 
     // MARK: performing decisions

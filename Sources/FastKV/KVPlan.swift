@@ -54,6 +54,31 @@ public enum KVPlan {
         }
     }
 
+    /// Tokens entering each layer's forward pass (what `PrefillFlops.estimate` takes), from the same
+    /// budget code as `entryCounts`: N up to the TSP layer, the propagated n_T after it (FastKV); N
+    /// everywhere for the methods that only evict. nil for GemFilter, whose filter pass plus second
+    /// pass over renumbered tokens is not one count per layer.
+    public static func enteringTokenCounts(config c: CompressionConfig, promptLength N: Int, layerCount L: Int) -> [Int]? {
+        switch c.method {
+        case .full, .streamingLLM:
+            return Array(repeating: N, count: L)
+        case .gemFilter:
+            return nil
+        case .fastKV, .snapKV:
+            let schedule = WindowBudgetSchedule(config: c, promptLength: N, layerCount: L)
+            var n = N
+            var entering: [Int] = []
+            for layer in 0..<L {
+                entering.append(n)
+                let budget = schedule.budget(layer: layer, enteringTokens: n)
+                if let k = schedule.propagatedSelectCount(layer: layer, budget: budget, enteringTokens: n) {
+                    n = k + c.windowSize
+                }
+            }
+            return entering
+        }
+    }
+
     /// The first token's position after install: N, except GemFilter, whose second pass renumbers the
     /// k kept tokens 0..<k (spec §3).
     public static func nextPosition(method: CompressionMethod, promptLength: Int, entryCounts: [Int],

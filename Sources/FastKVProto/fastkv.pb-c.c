@@ -3475,7 +3475,7 @@ const ProtobufCMessageDescriptor fastkv__worker_status__descriptor =
   (ProtobufCMessageInit) fastkv__worker_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__status_reply__field_descriptors[6] =
+static const ProtobufCFieldDescriptor fastkv__status_reply__field_descriptors[7] =
 {
   {
     "workers",
@@ -3549,9 +3549,22 @@ static const ProtobufCFieldDescriptor fastkv__status_reply__field_descriptors[6]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "queried_request_id",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__StatusReply, queried_request_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__status_reply__field_indices_by_name[] = {
   4,   /* field[4] = coordinator_started_unix_us */
+  6,   /* field[6] = queried_request_id */
   5,   /* field[5] = request_known */
   3,   /* field[3] = running_requests */
   1,   /* field[1] = sent_unix_us */
@@ -3562,7 +3575,7 @@ static const ProtobufCIntRange fastkv__status_reply__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 10, 2 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor fastkv__status_reply__descriptor =
 {
@@ -3572,7 +3585,7 @@ const ProtobufCMessageDescriptor fastkv__status_reply__descriptor =
   "Fastkv__StatusReply",
   "fastkv",
   sizeof(Fastkv__StatusReply),
-  6,
+  7,
   fastkv__status_reply__field_descriptors,
   fastkv__status_reply__field_indices_by_name,
   2,  fastkv__status_reply__number_ranges,

@@ -90,7 +90,7 @@ struct BenchEndToEndTests {
         let runDir = tmp.file("cluster").path
         let env = ["FASTKV_BIN": clusterBinary]
         let up = try run("/bin/bash", [clusterScript, "up", "--prefill", "1", "--decode", "1", "--run-dir", runDir,
-                                       "--listen", "tcp://127.0.0.1:*", "--model", TestPaths.smolLMGGUF.path], environment: env, in: tmp.url)
+                                       "--listen", "tcp://127.0.0.1:*", "--model", TestPaths.smolLMGGUF.path, "--no-http"], environment: env, in: tmp.url)
         defer { _ = try? run("/bin/bash", [clusterScript, "down", "--run-dir", runDir], environment: env, in: tmp.url) }
         try #require(up.status == 0, "cluster.sh up failed: \(up.stderr)")
         let endpoint = try String(contentsOfFile: runDir + "/coordinator.endpoint", encoding: .utf8)

@@ -41,6 +41,22 @@ struct KVPlanTests {
         }
     }
 
+    /// The HTTP gateway reports prefill FLOPs skipped from the plan alone (the Result does not carry
+    /// them): the planned entering-token counts must give exactly the FLOPs the prefill counted.
+    @Test(arguments: [9, 123])
+    func plannedEnteringTokensGiveThePrefillsFlops(promptLength: Int) throws {
+        let model = try #require(Self.model)
+        let tokens = (0..<promptLength).map { Int32(100 + ($0 * 37) % 5000) }
+        for config in Self.configs {
+            let planned = KVPlan.enteringTokenCounts(config: config, promptLength: promptLength, layerCount: model.config.layerCount)
+            guard config.method != .gemFilter else { #expect(planned == nil); continue }
+            let entering = try #require(planned)
+            let actual = try CompressedPrefill.run(model: model, tokens: tokens, config: config)
+            #expect(PrefillFlops.estimate(config: model.config, enteringTokens: entering) == actual.flops,
+                    "\(config.method) N=\(promptLength): planned entering \(entering)")
+        }
+    }
+
     /// Rates travel as doubles: what the user typed is what the prefill worker budgets with.
     @Test func ratesCrossTheWireExactly() throws {
         for rate in [0.1, 0.3, 1.0 / 3.0, 0.05] {

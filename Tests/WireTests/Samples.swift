@@ -80,7 +80,8 @@ enum Samples {
                          health: .lost, lastHeartbeatAge: .milliseconds(9000), queuedPromptTokens: 0,
                          freeKVBytes: 1 << 30, activeSequences: 4, kvCapacityBytes: 2 << 30),
         ], sentUnixMicros: 1_700_000_000_000_000, waitingRequests: 3, runningRequests: 5,
-           coordinatorStartedUnixMicros: 1_699_999_000_000_000, requestKnown: true)),
+           coordinatorStartedUnixMicros: 1_699_999_000_000_000, requestKnown: true,
+           queriedRequestID: 77)),
         .statusReply(StatusReply(workers: [], sentUnixMicros: 0)),
     ]
 

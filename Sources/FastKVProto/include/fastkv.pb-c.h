@@ -771,10 +771,14 @@ struct  Fastkv__StatusReply
    * the queried request is held (waiting or running)
    */
   protobuf_c_boolean request_known;
+  /*
+   * the StatusQuery's request_id (0 = none), so a late reply is not misread
+   */
+  uint64_t queried_request_id;
 };
 #define FASTKV__STATUS_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__status_reply__descriptor) \
-    , 0,NULL, 0, 0, 0, 0, 0 }
+    , 0,NULL, 0, 0, 0, 0, 0, 0 }
 
 
 typedef enum {

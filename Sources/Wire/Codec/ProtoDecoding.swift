@@ -229,6 +229,7 @@ extension StatusReply {
         for w in protoArray(r.workers, r.n_workers) { workers.append(try WorkerStatus(proto: w)) }
         self.init(workers: workers, sentUnixMicros: r.sent_unix_us, waitingRequests: Int(r.waiting_requests),
                   runningRequests: Int(r.running_requests), coordinatorStartedUnixMicros: r.coordinator_started_unix_us,
-                  requestKnown: r.request_known != 0)
+                  requestKnown: r.request_known != 0,
+                  queriedRequestID: r.queried_request_id == 0 ? nil : r.queried_request_id)
     }
 }

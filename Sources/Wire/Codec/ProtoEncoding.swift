@@ -212,6 +212,7 @@ extension StatusReply {
         p.pointee.running_requests = try WireCheck.uint32("StatusReply.running_requests", runningRequests)
         p.pointee.coordinator_started_unix_us = coordinatorStartedUnixMicros
         p.pointee.request_known = requestKnown ? 1 : 0
+        p.pointee.queried_request_id = queriedRequestID ?? 0
         return p
     }
 }

@@ -133,10 +133,13 @@ public struct StatusReply: Sendable, Hashable {
     public var coordinatorStartedUnixMicros: UInt64
     /// The StatusQuery named a request and the coordinator holds it.
     public var requestKnown: Bool
+    /// The request the StatusQuery named (a client reusing its connection tells replies apart).
+    public var queriedRequestID: UInt64?
 
     public init(workers: [WorkerStatus], sentUnixMicros: UInt64, waitingRequests: Int = 0, runningRequests: Int = 0,
-                coordinatorStartedUnixMicros: UInt64 = 0, requestKnown: Bool = false) {
+                coordinatorStartedUnixMicros: UInt64 = 0, requestKnown: Bool = false, queriedRequestID: UInt64? = nil) {
         self.requestKnown = requestKnown
+        self.queriedRequestID = queriedRequestID
         self.workers = workers
         self.sentUnixMicros = sentUnixMicros
         self.waitingRequests = waitingRequests
