@@ -60,8 +60,8 @@ public enum KVPlan {
     /// pass over renumbered tokens is not one count per layer.
     public static func enteringTokenCounts(config c: CompressionConfig, promptLength N: Int, layerCount L: Int) -> [Int]? {
         switch c.method {
-        case .full, .streamingLLM:
-            return Array(repeating: N, count: L)
+        case .full, .streamingLLM, .adaKV, .h2o, .pyramidInfer:
+            return Array(repeating: N, count: L)   // they choose what to store; every layer sees all N
         case .gemFilter:
             return nil
         case .fastKV, .snapKV:

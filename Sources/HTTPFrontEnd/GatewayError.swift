@@ -12,8 +12,9 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The model named is not the one this gateway serves: 400 (`model_not_found`).
     case unknownModel(requested: String, served: String)
     case notFound(path: String)
-    /// Admission refused (cluster BUSY): 429 with Retry-After.
-    case busy(String)
+    /// Admission refused (cluster BUSY): 429 with Retry-After, the coordinator's estimate when it
+    /// gave one (whole seconds, rounded up).
+    case busy(String, retryAfterSeconds: Int = GatewayError.retryAfterSeconds)
     /// No prefill or no decode worker is healthy, or the coordinator does not answer: 503.
     case unavailable(String)
     /// The cluster's or the gateway's deadline passed: 504.
@@ -79,14 +80,15 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidRequest(let m, _): m
         case .unknownModel(let requested, let served): "the model '\(requested)' does not exist; this server serves '\(served)' (GET /v1/models)"
         case .notFound(let path): "no route for \(path)"
-        case .busy(let m), .unavailable(let m), .deadline(let m), .internal(let m): m
+        case .busy(let m, _), .unavailable(let m), .deadline(let m), .internal(let m): m
         }
     }
 
     /// HTTP headers that belong to the status (Retry-After on 429 and 503).
     public var headers: [(String, String)] {
         switch self {
-        case .busy, .unavailable: [("Retry-After", "\(Self.retryAfterSeconds)")]
+        case .busy(_, let seconds): [("Retry-After", "\(seconds)")]
+        case .unavailable: [("Retry-After", "\(Self.retryAfterSeconds)")]
         default: []
         }
     }
@@ -120,12 +122,17 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
         case ClusterError.remote(let report):
             switch report.code {
             case .badRequest: self = .invalidRequest(report.message, param: nil)
-            case .busy: self = .busy(report.message)
+            case .busy:
+                let seconds = report.retryAfter.map { max(1, Int(($0.seconds).rounded(.up))) } ?? Self.retryAfterSeconds
+                self = .busy(report.message, retryAfterSeconds: seconds)
+            case .unavailable: self = .unavailable(report.message)
             case .deadlineExceeded: self = .deadline(report.message)
             case .workerLost: self = .unavailable(report.message)
             case .cancelled: self = .internal("the request was cancelled: \(report.message)")
             case .modelMismatch, .malformed, .internal: self = .internal("\(report.code.label): \(report.message)")
             }
+        case ClusterError.coordinatorLost(_, let reason):
+            self = .unavailable(reason)
         case ClusterError.deadlineExceeded(let operation, let after):
             self = .deadline("\(operation) got no answer within \(after)")
         case let e as RequestError:
