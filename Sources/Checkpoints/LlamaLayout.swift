@@ -56,6 +56,12 @@ public enum LlamaLayout {
     /// Checks that every required tensor is present with the shape the config implies, so a model builder can
     /// trust shapes and the Q/K unpermutation (which needs `rows == heads × headDim`) is well defined.
     static func validate(shapes: [String: [Int]], config: ModelConfig, file: String) throws {
+        // Every layer needs its nine tensors: a layer count the file cannot hold is refused before the
+        // expected-shape table (nine entries per layer) is built from it. Found by FuzzGGUF: a 1.6 KB
+        // file claiming millions of blocks made that table take gigabytes.
+        guard config.layerCount <= shapes.count / 9 else {
+            throw CheckpointError.missingTensor(file: file, name: "model.layers.\(shapes.count / 9).* (the config says \(config.layerCount) layers; the file has \(shapes.count) tensors)")
+        }
         for (name, expected) in expectedShapes(config).sorted(by: { $0.key < $1.key }) {
             guard let found = shapes[name] else { throw CheckpointError.missingTensor(file: file, name: name) }
             guard found == expected else {

@@ -23,6 +23,27 @@ struct DecoderRejectionTests {
         return h
     }
 
+    /// Found by FuzzMessage: a Result whose TTFT decoded but could not be encoded again (the
+    /// decoder allowed Int64.max µs, the encoder less), so a coordinator could not forward it.
+    @Test("a duration decodes only if it encodes again (Timings.ttft_us at the bound and one past it)")
+    func durationBoundsAgree() throws {
+        func result(ttftMicros: UInt64) -> [UInt8] {
+            ProtoWriter.envelope(bodyField: 20) { r in
+                r.varint(1, 1)
+                r.varint(4, 3)
+                r.varint(5, 1)
+                r.message(6) { t in t.varint(1, ttftMicros) }
+                r.varint(9, 1)
+                r.varint(10, 2)
+            }
+        }
+        let bound = UInt64(Int64.max / 1_000_000 - 1) * 1_000_000 + 999_999
+        let decoded = try Message.decode(result(ttftMicros: bound))
+        #expect(try Message.decode(try decoded.encoded()) == decoded, "what decodes must re-encode")
+        #expect(throws: WireError.self) { try Message.decode(result(ttftMicros: bound + 1)) }
+        #expect(throws: WireError.self) { try Message.decode(result(ttftMicros: UInt64(Int64.max))) }
+    }
+
     @Test("truncated envelope bytes")
     func truncated() throws {
         let bytes = try Message.kvBegin(Samples.kvBegin).encoded()

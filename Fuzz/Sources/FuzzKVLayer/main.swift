@@ -4,7 +4,7 @@ import Wire
 import WireFuzzSupport
 
 // KVLayerCodec on one layer: a header envelope and its payload frames, against a geometry taken from
-// the input. Input: options (bit 0: f16, bits 1-2: spare floats between heads in the destination),
+// the input. Input: options (bit 0: f16, bits 1-2: unused since the destination became one contiguous [Σ heads, d] block),
 // kv_heads − 1 (mod 4), head_dim − 1 (mod 16), then records (FuzzInput): the first envelope must be
 // a KVLayer, the frame records after it are its payload.
 // Properties: bad input throws; on a throw the destination is untouched; on success, encoding the
@@ -38,21 +38,19 @@ func run(_ data: UnsafePointer<UInt8>, _ size: Int) -> String? {
     var frames: [InputFrame] = []
     while let r = input.record(), !KVRecord.isEnvelope(r.kind) { frames.append(InputFrame(r.bytes)) }
 
-    let tensorBytes: Int
     do {
-        tensorBytes = try KVLayerCodec.validateLayout(header, kvHeads: g.kvHeads, headDim: g.headDim, dtype: g.dtype)
+        try KVLayerCodec.validateLayout(header, kvHeads: g.kvHeads, headDim: g.headDim, dtype: g.dtype)
     } catch { return "\(error)" }
-    // What a receiver sizes from a validated header: entryCount ≤ the envelope's positions, so small.
-    let perHead = header.entryCount * g.headDim
-    let stride = perHead + g.spare
-    let count = perHead == 0 ? 0 : (g.kvHeads - 1) * stride + perHead
+    // What a receiver sizes from a validated header: Σ head counts ≤ the envelope's positions, so small.
+    let count = header.entryCount * g.headDim
+    let tensorBytes = count * (g.dtype == .f32 ? 4 : 2)
     let sentinel = Float(bitPattern: 0x7FC0_DEAD)
     var keys = [Float](repeating: sentinel, count: count), values = keys
     let decoded: Result<Void, WireError> = keys.withUnsafeMutableBufferPointer { kp in
         values.withUnsafeMutableBufferPointer { vp in
             do throws(WireError) {
                 try KVLayerCodec.decode(header, frames: frames, kvHeads: g.kvHeads, headDim: g.headDim, dtype: g.dtype,
-                                        keys: kp, values: vp, headStride: stride)
+                                        keys: kp, values: vp)
                 return .success(())
             } catch { return .failure(error) }
         }
@@ -69,8 +67,8 @@ func run(_ data: UnsafePointer<UInt8>, _ size: Int) -> String? {
         encoded = try keys.withUnsafeBufferPointer { kp in
             try values.withUnsafeBufferPointer { vp in
                 try KVLayerCodec.encode(requestID: header.requestID, layerIndex: header.layerIndex,
-                                        positions: header.positions, keys: kp, values: vp, kvHeads: g.kvHeads,
-                                        headDim: g.headDim, headStride: stride, dtype: g.dtype)
+                                        headCounts: header.headEntryCounts, positions: header.positions,
+                                        keys: kp, values: vp, headDim: g.headDim, dtype: g.dtype)
             }
         }
     } catch {
@@ -92,7 +90,7 @@ func run(_ data: UnsafePointer<UInt8>, _ size: Int) -> String? {
             }
         }
     }
-    precondition(encoded.header.positions == header.positions && encoded.header.entryCount == header.entryCount,
+    precondition(encoded.header.positions == header.positions && encoded.header.headEntryCounts == header.headEntryCounts,
                  "re-encoded header differs")
     return nil
 }
@@ -101,9 +99,14 @@ func seeds() throws -> [Seed] {
     var out: [Seed] = []
     for (name, dtype, entries, spare, maxFrame) in [("f16", WireDType.f16, 5, 0, 64), ("f32", .f32, 3, 1, 128),
                                                     ("f16-one-frame", .f16, 4, 3, 1 << 20), ("empty", .f32, 0, 0, 64)] {
-        let begin = WireSeeds.begin(dtype: dtype, entryCounts: [entries, 0, 0, 0])
+        let heads = WireSeeds.model.kvHeads
+        // Ragged when there are entries: head 0 keeps one more, the last one fewer.
+        var counts = Array(repeating: entries, count: heads)
+        if entries > 0 && heads > 1 { counts[0] += 1; counts[heads - 1] -= 1 }
+        let begin = WireSeeds.begin(dtype: dtype, entryCounts: [counts.reduce(0, +), 0, 0, 0])
         var encoder = try KVTransferEncoder(begin: begin, maxFrameBytes: maxFrame)
-        let (envelope, frames) = try WireSeeds.layer(&encoder, 0, positions: (0 ..< entries).map { Int32($0) })
+        let positions = counts.flatMap { c in (0 ..< c).map { Int32($0) } }
+        let (envelope, frames) = try WireSeeds.layer(&encoder, 0, headCounts: counts, positions: positions)
         let g = [(dtype == .f16 ? 1 : 0) | UInt8(spare << 1), UInt8(WireSeeds.model.kvHeads - 1),
                  UInt8(WireSeeds.model.headDim - 1)]
         var w = RecordWriter(prefix: g)

@@ -4,7 +4,7 @@ import Wire
 import WireFuzzSupport
 
 // KVTransferReceiver, the decode worker's per-transfer state machine, driven the way its I/O loop
-// drives it: input = options byte (bits 0-1: spare floats between heads in the destination), then
+// drives it: input = options byte (bits 0-1: unused since the destination became one contiguous [Σ heads, d] block), then
 // records (FuzzInput). An envelope record is decoded with Message.decode: KVBegin opens a transfer
 // (against the worker's model, WireSeeds.model), KVLayer is a layer header whose payload is the
 // frame records after it, KVEnd closes the transfer; other bodies are ignored, as a KV socket would
@@ -58,17 +58,15 @@ struct Stream {
         pending = nil
         guard var r = receiver else { return }
         do { try r.validate(header) } catch { refuse(error); return }
-        let index = header.layerIndex
-        let perHead = r.begin.entryCounts[index] * r.begin.model.headDim
-        let stride = perHead + spare
-        let count = perHead == 0 ? 0 : (r.begin.model.kvHeads - 1) * stride + perHead
+        // Sized as the decode worker sizes it: the layer's total over its heads, from KVBegin.
+        let count = r.begin.entryCounts[header.layerIndex] * r.begin.model.headDim
         let sentinel = Float(bitPattern: 0x7FC0_DEAD)
         var keys = [Float](repeating: sentinel, count: count), values = keys
         let before = (r.receivedLayerCount, r.receivedPayloadBytes)
         let outcome: WireError? = keys.withUnsafeMutableBufferPointer { kp in
             values.withUnsafeMutableBufferPointer { vp in
                 do throws(WireError) {
-                    try r.receiveLayer(header, frames: frames, keys: kp, values: vp, headStride: stride)
+                    try r.receiveLayer(header, frames: frames, keys: kp, values: vp)
                     return nil
                 } catch { return error }
             }
@@ -105,6 +103,8 @@ func seeds() throws -> [Seed] {
                                                      maxFrameBytes: 64, prefix: [2])),
         Seed("f32-strided", try WireSeeds.transfer(dtype: .f32, entryCounts: [6, 6, 2, 1], order: [3, 2, 1, 0],
                                                    maxFrameBytes: 128, prefix: [3])),
+        Seed("f16-ragged", try WireSeeds.transfer(dtype: .f16, entryCounts: [5, 0, 3, 5], order: [0, 1, 2, 3],
+                                                  maxFrameBytes: 64, prefix: [0], ragged: 2)),
         Seed("f32-one-frame", try WireSeeds.transfer(dtype: .f32, entryCounts: [1, 2, 3, 4], order: [0, 1, 2, 3],
                                                      maxFrameBytes: 1 << 20, prefix: [1])),
     ]

@@ -55,10 +55,13 @@ public enum WireSeeds {
                                                           deadlineUnixMillis: nil))),
             ("cancel", .cancel(Cancel(requestID: 42, reason: "client disconnected"))),
             ("kv-begin", .kvBegin(begin)),
-            ("kv-layer", .kvLayer(KVLayerHeader(requestID: 42, layerIndex: 29, entryCount: 3, positions: [0, 17, 8191],
-                                                frameByteCounts: [1536, 1536], keyFrameCount: 1))),
-            ("kv-layer-empty", .kvLayer(KVLayerHeader(requestID: 42, layerIndex: 0, entryCount: 0, positions: [],
-                                                      frameByteCounts: [], keyFrameCount: 0))),
+            ("kv-layer", .kvLayer(KVLayerHeader(requestID: 42, layerIndex: 29, headEntryCounts: [1, 1, 1],
+                                                positions: [0, 17, 8191], frameByteCounts: [1536, 1536], keyFrameCount: 1))),
+            ("kv-layer-ragged", .kvLayer(KVLayerHeader(requestID: 42, layerIndex: 28, headEntryCounts: [2, 0, 1],
+                                                       positions: [0, 17, 8191], frameByteCounts: [1536, 1536],
+                                                       keyFrameCount: 1))),
+            ("kv-layer-empty", .kvLayer(KVLayerHeader(requestID: 42, layerIndex: 0, headEntryCounts: [0, 0, 0],
+                                                      positions: [], frameByteCounts: [], keyFrameCount: 0))),
             ("kv-end", .kvEnd(KVEnd(requestID: 42, firstToken: 29871, layerCount: 30,
                                     payloadBytes: 30 * 2 * 3 * 819 * 64 * 2, times: stages))),
             ("kv-end-minimal", .kvEnd(KVEnd(requestID: 42, firstToken: -1, layerCount: 1, payloadBytes: 0))),
@@ -109,28 +112,40 @@ public enum WireSeeds {
         }
     }
 
-    /// One layer encoded: its header envelope and its payload frames' bytes.
-    public static func layer(_ encoder: inout KVTransferEncoder, _ index: Int,
+    /// One layer encoded: its header envelope and its payload frames' bytes. `headCounts` entries per
+    /// KV head; `positions` head-major, Σ headCounts of them.
+    public static func layer(_ encoder: inout KVTransferEncoder, _ index: Int, headCounts: [Int],
                              positions: [Int32]) throws -> (envelope: [UInt8], frames: [[UInt8]]) {
-        let n = model.kvHeads * positions.count * model.headDim
+        let n = positions.count * model.headDim
         let k = values(n, seed: UInt64(index)), v = values(n, seed: UInt64(index + 100))
         let encoded = try k.withUnsafeBufferPointer { kp in
-            try v.withUnsafeBufferPointer { vp in try encoder.encodeLayer(index, positions: positions, keys: kp, values: vp) }
+            try v.withUnsafeBufferPointer { vp in
+                try encoder.encodeLayer(index, headCounts: headCounts, positions: positions, keys: kp, values: vp)
+            }
         }
         let frames = encoded.frames.map { frame in frame.withUnsafeBytes { Array($0) } }
         return (encoded.envelope, frames)
     }
 
     /// A whole transfer in record framing: KVBegin, every layer (in `order`) with its frames, KVEnd.
+    /// `entryCounts` are per KV head (dense layers); layer `ragged`, when given, moves one entry from
+    /// the last head to the first, so the seeds cover uneven heads too.
     public static func transfer(dtype: WireDType, entryCounts: [Int], order: [Int], maxFrameBytes: Int,
-                                prefix: [UInt8] = []) throws -> [UInt8] {
-        let begin = begin(dtype: dtype, entryCounts: entryCounts)
+                                prefix: [UInt8] = [], ragged: Int? = nil) throws -> [UInt8] {
+        let heads = model.kvHeads
+        func headCounts(_ layer: Int) -> [Int] {
+            var counts = Array(repeating: entryCounts[layer], count: heads)
+            if layer == ragged, heads > 1, counts[heads - 1] > 0 { counts[0] += 1; counts[heads - 1] -= 1 }
+            return counts
+        }
+        let begin = begin(dtype: dtype, entryCounts: entryCounts.map { $0 * heads })
         var encoder = try KVTransferEncoder(begin: begin, maxFrameBytes: maxFrameBytes)
         var out = RecordWriter(prefix: prefix)
         out.append(kind: KVRecord.envelope, try encoder.encodeBegin())
         for index in order {
-            let positions = (0 ..< entryCounts[index]).map { Int32(begin.promptLength - 1 - $0) }
-            let (envelope, frames) = try layer(&encoder, index, positions: positions)
+            let counts = headCounts(index)
+            let positions = counts.flatMap { c in (0 ..< c).map { Int32(begin.promptLength - 1 - $0) } }
+            let (envelope, frames) = try layer(&encoder, index, headCounts: counts, positions: positions)
             out.append(kind: KVRecord.envelope, envelope)
             for frame in frames { out.append(kind: KVRecord.frame, frame) }
         }

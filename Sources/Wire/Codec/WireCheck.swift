@@ -50,10 +50,15 @@ enum WireCheck {
         return UInt64(s) * 1_000_000 + UInt64(atto / 1_000_000_000_000)
     }
 
-    /// Received microseconds as a Duration (bounded so `Duration` arithmetic cannot overflow).
+    /// The largest microsecond count `micros64` writes: what decodes must also re-encode (a
+    /// coordinator forwards Results and Timings it received), so both directions share this bound.
+    static let maxMicros = UInt64(Int64.max / 1_000_000 - 1) * 1_000_000 + 999_999
+
+    /// Received microseconds as a Duration (bounded so `Duration` arithmetic cannot overflow, and so
+    /// that it encodes again: see `maxMicros`).
     static func duration(micros: UInt64, field: String) throws(WireError) -> Duration {
-        guard micros <= UInt64(Int64.max) else {
-            throw .valueOutOfRange(field: field, value: Int64(bitPattern: micros), allowed: 0...Int64.max)
+        guard micros <= maxMicros else {
+            throw .valueOutOfRange(field: field, value: Int64(clamping: micros), allowed: 0...Int64(maxMicros))
         }
         return .microseconds(Int64(micros))
     }
