@@ -82,13 +82,13 @@ struct ReliabilityRunTests {
         let tmp = try TemporaryDirectory("cluster-down")
         let dir = tmp.url.appendingPathComponent("run").path
         let env = ["FASTKV_BIN": Self.binary]
-        let up = try CommandRunner.run("\(Self.root)/scripts/cluster.sh", ["up", "--run-dir", dir, "--listen", "tcp://127.0.0.1:*"],
+        let up = try CommandRunner.run("\(Self.root)/scripts/cluster.sh", ["up", "--run-dir", dir, "--listen", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0"],
                                        timeout: 180, environment: env)
         #expect(up.status == 0, "up failed: \(up.stderr)")
         let pids = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".pid") }
             .compactMap { Int32((try? String(contentsOfFile: "\(dir)/\($0)", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") }
-        #expect(pids.count == 3)
+        #expect(pids.count == 4, "coordinator, prefill, decode and the HTTP gateway: \(pids)")
         let endpoint = up.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let answer = try CommandRunner.run(Self.binary, ["submit", "--coordinator", endpoint, "--prompt", "Hello", "--max-tokens", "4"],
                                            timeout: 60)
