@@ -40,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // C libraries: one thin module map each, imported by exactly one Swift target.
@@ -91,6 +92,7 @@ let package = Package(
             "HTTPFrontEnd", "RequestVocabulary", "Cluster",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "HTTPFrontEndTests", dependencies: ["HTTPFrontEnd", "RequestVocabulary", "Cluster", "Engine", "Tokenization", "Wire", "TestSupport"]),

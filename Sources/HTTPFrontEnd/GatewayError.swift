@@ -19,6 +19,9 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
     case unavailable(String)
     /// The cluster's or the gateway's deadline passed: 504.
     case deadline(String)
+    /// The HTTP client closed its connection and the request was cancelled for it: nobody reads
+    /// the answer; 499 (nginx's "client closed request") in logs and the `cancelled` outcome.
+    case clientGone(String)
     case `internal`(String)
 
     /// Seconds a client should wait after a 429 (a decode step frees capacity within milliseconds,
@@ -32,6 +35,7 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
         case .busy: 429
         case .unavailable: 503
         case .deadline: 504
+        case .clientGone: 499
         case .internal: 500
         }
     }
@@ -43,6 +47,7 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
         case .busy: "rate_limit_error"
         case .unavailable: "service_unavailable"
         case .deadline: "timeout"
+        case .clientGone: "client_closed_request"
         case .internal: "server_error"
         }
     }
@@ -71,6 +76,7 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
         case .busy: "busy"
         case .unavailable: "unavailable"
         case .deadline: "deadline"
+        case .clientGone: "cancelled"
         case .internal: "error"
         }
     }
@@ -80,7 +86,7 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidRequest(let m, _): m
         case .unknownModel(let requested, let served): "the model '\(requested)' does not exist; this server serves '\(served)' (GET /v1/models)"
         case .notFound(let path): "no route for \(path)"
-        case .busy(let m, _), .unavailable(let m), .deadline(let m), .internal(let m): m
+        case .busy(let m, _), .unavailable(let m), .deadline(let m), .clientGone(let m), .internal(let m): m
         }
     }
 
@@ -111,6 +117,16 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
         }
         return (try? OpenAIJSON.encode(Body(error: .init(message: description, type: type, param: param, code: code))))
             ?? Array(#"{"error":{"message":"internal error","type":"server_error","param":null,"code":null}}"#.utf8)
+    }
+
+    /// The same, except that a request this gateway cancelled because its client went away is
+    /// `clientGone`, whatever the cluster answered to the Cancel.
+    public init(cluster error: any Error, cancelledBy cancel: RequestCancellation) {
+        if let reason = cancel.reason, !(error is GatewayError) {
+            self = .clientGone(reason)
+        } else {
+            self.init(cluster: error)
+        }
     }
 
     /// Maps what the cluster client throws. The coordinator's error codes carry the meaning; the

@@ -94,8 +94,9 @@ public final class OpenAIRoutes: Sendable {
 
     // MARK: generation
 
-    /// `POST /v1/completions` or `POST /v1/chat/completions`.
-    public func generate(_ endpoint: Endpoint, body: [UInt8]) async -> GatewayResponse {
+    /// `POST /v1/completions` or `POST /v1/chat/completions`. `connection`, when given, cancels the
+    /// request in the cluster as soon as the client goes away, before or after its first token.
+    public func generate(_ endpoint: Endpoint, body: [UInt8], connection: ClientConnection? = nil) async -> GatewayResponse {
         let arrival = ContinuousClock.now
         let translated: TranslatedRequest
         do {
@@ -108,7 +109,7 @@ public final class OpenAIRoutes: Sendable {
         let (events, cancel) = bridge.submit(translated.generation,
                                              clientTimeout: configuration.requestTimeout + configuration.clientSlack)
         let run = RequestRun(endpoint: endpoint, arrival: arrival, metrics: metrics, events: events, cancel: cancel,
-                             model: translator.servedModel)
+                             model: translator.servedModel, connection: connection)
         if translated.stream {
             // Wait for the first token (or the error) before choosing the status.
             do {
@@ -116,7 +117,7 @@ public final class OpenAIRoutes: Sendable {
                 return .init(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")],
                              body: .stream { [self] write in await streamBody(run: run, first: first, request: translated, write: write) })
             } catch {
-                return fail(GatewayError(cluster: error), endpoint: endpoint, arrival: arrival, run: run)
+                return fail(GatewayError(cluster: error, cancelledBy: cancel), endpoint: endpoint, arrival: arrival, run: run)
             }
         }
         do {
@@ -132,7 +133,7 @@ public final class OpenAIRoutes: Sendable {
             }
             throw GatewayError.internal("the cluster ended the request without a result")
         } catch {
-            return fail(GatewayError(cluster: error), endpoint: endpoint, arrival: arrival, run: run)
+            return fail(GatewayError(cluster: error, cancelledBy: cancel), endpoint: endpoint, arrival: arrival, run: run)
         }
     }
 
@@ -182,8 +183,8 @@ public final class OpenAIRoutes: Sendable {
             run.end(outcome: "cancelled")
         } catch {
             // After the 200: OpenAI's clients read an error object sent as an event.
-            let g = GatewayError(cluster: error)
-            try? await write(SSE.event(g.body))
+            let g = GatewayError(cluster: error, cancelledBy: run.cancel)
+            if case .clientGone = g {} else { try? await write(SSE.event(g.body)) }
             run.cancel.cancel("stream ended: \(g)")
             run.end(outcome: g.outcome)
         }

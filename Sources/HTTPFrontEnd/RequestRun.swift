@@ -13,6 +13,7 @@ final class RequestRun: @unchecked Sendable {
     let endpoint: Endpoint
     let arrival: ContinuousClock.Instant
     let cancel: RequestCancellation
+    private let connection: ClientConnection?
     private let metrics: GatewayMetrics
     private let lock = NSLock()
     private var iterator: AsyncThrowingStream<ClusterEvent, any Error>.AsyncIterator
@@ -21,8 +22,10 @@ final class RequestRun: @unchecked Sendable {
     private(set) var timeToFirstToken: Duration?
 
     init(endpoint: Endpoint, arrival: ContinuousClock.Instant, metrics: GatewayMetrics,
-         events: AsyncThrowingStream<ClusterEvent, any Error>, cancel: RequestCancellation, model: String) {
+         events: AsyncThrowingStream<ClusterEvent, any Error>, cancel: RequestCancellation, model: String,
+         connection: ClientConnection? = nil) {
         self.endpoint = endpoint
+        self.connection = connection
         self.arrival = arrival
         self.metrics = metrics
         self.cancel = cancel
@@ -30,6 +33,7 @@ final class RequestRun: @unchecked Sendable {
         iterator = events.makeAsyncIterator()
         id = endpoint.idPrefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         metrics.waiting.increment()
+        connection?.attach(cancel)
     }
 
     /// The next event, timing the tokens as they arrive (TTFT, then inter-token gaps spread over
@@ -72,6 +76,7 @@ final class RequestRun: @unchecked Sendable {
         case .running: metrics.running.decrement()
         }
         phase = .ended
+        connection?.detach(cancel)
         metrics.countRequest(endpoint: endpoint.rawValue, outcome: outcome)
         metrics.requestDuration.record(ContinuousClock.now - arrival)
     }

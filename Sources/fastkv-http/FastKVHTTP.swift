@@ -88,16 +88,17 @@ struct FastKVHTTP: AsyncParsableCommand {
         let routes = OpenAIRoutes(translator: translator, bridge: try ClusterBridge(coordinator: coordinator, curve: try curveCredentials()),
                                   metrics: GatewayMetrics(), configuration: config)
 
-        let router = Router()
+        let router = Router(context: GatewayRequestContext.self)
         router.get("/health") { _, _ in Response(routes.health()) }
         router.get("/ready") { _, _ in Response(await routes.ready()) }
         router.get("/metrics") { _, _ in Response(await routes.scrape()) }
         router.get("/v1/models") { _, _ in Response(routes.models()) }
         let maxBody = maxBodyBytes
         for endpoint in [Endpoint.completions, .chatCompletions] {
-            router.post(RouterPath(endpoint.path)) { request, _ -> Response in
+            router.post(RouterPath(endpoint.path)) { request, context -> Response in
                 switch await collect(request, upTo: maxBody) {
-                case .success(let body): Response(await routes.generate(endpoint, body: body))
+                case .success(let body):
+                    Response(await routes.generate(endpoint, body: body, connection: await context.clientConnection()))
                 case .failure(let e): Response(routes.refuse(e, endpoint: endpoint))
                 }
             }
@@ -114,6 +115,7 @@ struct FastKVHTTP: AsyncParsableCommand {
         let coordinatorEndpoint = coordinator
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectHandler()])),
             configuration: .init(address: .hostname(host, port: port), serverName: "fastkv-http"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port

@@ -8,7 +8,7 @@ gateway in front; a second cluster whose decode worker holds almost no KV (429);
 no workers (503); a gateway with a tiny deadline (504). Every check raises on failure; the exit
 status is the number of failed checks.
 """
-import argparse, json, os, signal, subprocess, sys, tempfile, time, traceback
+import argparse, json, os, signal, socket, subprocess, sys, tempfile, time, traceback, urllib.parse
 
 import httpx
 import openai
@@ -288,6 +288,29 @@ try:
             time.sleep(0.2)
         samples, _ = scrape(url)
         assert value(samples, "fastkv_http_requests_total", endpoint="completions", outcome="cancelled") >= 1
+
+    @check("a client that disconnects before a non-streamed answer cancels its request and frees its KV")
+    def _():
+        cancelled = lambda: value(scrape(url)[0], "fastkv_http_requests_total", endpoint="completions", outcome="cancelled")
+        start_free, start_cancelled = decode_row(main)["free_kv_bytes"], cancelled()
+        body = json.dumps({"model": model, "prompt": PROMPT, "max_tokens": 4000, "temperature": 0,
+                           "ignore_eos": True}).encode()
+        u = urllib.parse.urlparse(url)
+        s = socket.create_connection((u.hostname, u.port), timeout=30)
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        deadline = time.time() + 30
+        while decode_row(main)["active_sequences"] != 1:   # decoding: nothing has been written yet
+            assert time.time() < deadline, f"the request never reached the decode worker: {decode_row(main)}"
+            time.sleep(0.1)
+        s.close()   # 4000 tokens would take minutes; nobody reads the answer any more
+        deadline = time.time() + 10
+        while True:
+            row = decode_row(main)
+            if row["free_kv_bytes"] == start_free and row["active_sequences"] == 0 and cancelled() > start_cancelled:
+                break
+            assert time.time() < deadline, f"not cancelled after the disconnect: {row} (start {start_free})"
+            time.sleep(0.2)
 
     @check("metrics parse with prometheus_client and move after requests")
     def _():
