@@ -7,6 +7,10 @@ rounds of every figure and of the per-round ratio fastkv / llama.cpp.
 
     scripts/bench-vs-llamacpp.py --llama-bench /path/to/llama-bench [--f32 /path/model-f32.gguf]
         [--model models/SmolLM2-135M-Instruct.Q4_1.gguf] [--rounds 5] [--threads 2]
+        [--prefill 512,2048] [--decode 512,2048,4096] [--fastkv-args "--max-context 4096"]
+
+Any GGUF works (e.g. the Llama-shaped ones of scripts/make-llama-checkpoint.py). Each process's
+peak RSS (wait4's ru_maxrss) is reported too, the largest over rounds.
 
 llama.cpp is not part of this repository; build it yourself (the README says how it was built here).
 """
@@ -17,23 +21,34 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 
 PREFILL = [512, 2048]
 DECODE = [512, 2048, 4096]
 DECODE_TOKENS = 64
 
 
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"bench-vs-llamacpp: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr[-2000:]}")
-    return p.stdout
+PEAK_RSS = {}   # program name -> largest ru_maxrss seen, bytes
 
 
-def fastkv_round(binary, model, threads):
+def run(cmd, name):
+    """Runs cmd to completion; returns its stdout and records its peak RSS (wait4) under `name`."""
+    with tempfile.TemporaryFile(mode="w+") as err:   # a file, so a chatty stderr cannot block the pipe
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+        out = p.stdout.read()
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        PEAK_RSS[name] = max(PEAK_RSS.get(name, 0), usage.ru_maxrss * 1024)
+        if p.returncode != 0:
+            err.seek(0)
+            sys.exit(f"bench-vs-llamacpp: {' '.join(cmd)} failed ({p.returncode}):\n{err.read()[-2000:]}")
+    return out
+
+
+def fastkv_round(binary, model, threads, extra):
     out = run([binary, "bench-engine", "--model", model, "--threads", str(threads), "--runs", "1",
                "--lengths", ",".join(map(str, PREFILL)), "--decode-contexts", ",".join(map(str, DECODE)),
-               "--decode-tokens", str(DECODE_TOKENS)])
+               "--decode-tokens", str(DECODE_TOKENS)] + extra, "fastkv " + os.path.basename(model))
     figures = {}
     section = None
     for line in out.splitlines():
@@ -49,10 +64,11 @@ def fastkv_round(binary, model, threads):
 
 def llama_round(binary, model, threads):
     figures = {}
+    name = "llama-bench " + os.path.basename(model)
     pp = json.loads(run([binary, "-m", model, "-t", str(threads), "-r", "1", "-o", "json",
-                         "-p", ",".join(map(str, PREFILL)), "-n", "0"]))
+                         "-p", ",".join(map(str, PREFILL)), "-n", "0"], name)) if PREFILL else []
     tg = json.loads(run([binary, "-m", model, "-t", str(threads), "-r", "1", "-o", "json", "-p", "0",
-                         "-n", str(DECODE_TOKENS), "-d", ",".join(map(str, DECODE))]))
+                         "-n", str(DECODE_TOKENS), "-d", ",".join(map(str, DECODE))], name)) if DECODE else []
     for r in pp:
         figures[("pp", r["n_prompt"])] = r["avg_ts"]
     for r in tg:
@@ -61,6 +77,7 @@ def llama_round(binary, model, threads):
 
 
 def main():
+    global PREFILL, DECODE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--llama-bench", required=True)
     ap.add_argument("--model", default="models/SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -68,7 +85,17 @@ def main():
     ap.add_argument("--fastkv", default=None, help="fastkv binary (default: .build/release/fastkv)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--prefill", default=",".join(map(str, PREFILL)), help="prompt lengths (empty: none)")
+    ap.add_argument("--decode", default=",".join(map(str, DECODE)), help="decode depths (empty: none)")
+    ap.add_argument("--fastkv-args", default="", help="extra bench-engine flags, e.g. \"--max-context 4096\"")
     a = ap.parse_args()
+    try:
+        PREFILL = [int(x) for x in a.prefill.split(",") if x.strip()]
+        DECODE = [int(x) for x in a.decode.split(",") if x.strip()]
+    except ValueError:
+        sys.exit("bench-vs-llamacpp: --prefill and --decode are comma-separated token counts")
+    if not PREFILL and not DECODE:
+        sys.exit("bench-vs-llamacpp: nothing to measure (--prefill and --decode both empty)")
     binary = a.fastkv or os.path.join(".build", "release", "fastkv")
     for path, what in [(binary, "fastkv binary"), (a.llama_bench, "llama-bench"), (a.model, "model")] + \
             ([(a.f32, "F32 GGUF")] if a.f32 else []):
@@ -81,7 +108,7 @@ def main():
     rows = {}
     for r in range(a.rounds):
         print(f"round {r + 1}/{a.rounds}", file=sys.stderr, flush=True)
-        ours = fastkv_round(binary, a.model, a.threads)
+        ours = fastkv_round(binary, a.model, a.threads, a.fastkv_args.split())
         for name, path in others:
             theirs = llama_round(a.llama_bench, path, a.threads)
             for key, value in theirs.items():
@@ -98,6 +125,9 @@ def main():
         print(f"| {label} | {name} | {statistics.median(o for o, _ in pairs):.1f} | "
               f"{statistics.median(t for _, t in pairs):.1f} | {statistics.median(ratios):.2f} | "
               f"{' '.join(f'{x:.2f}' for x in ratios)} |")
+    print("\n| process | peak RSS (MB) |\n|---|---:|")
+    for name, rss in sorted(PEAK_RSS.items()):
+        print(f"| {name} | {rss / 1e6:.1f} |")
 
 
 if __name__ == "__main__":

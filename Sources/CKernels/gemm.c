@@ -1,4 +1,4 @@
-// f32 matrix product for prefill, C[m][n] (+)= A[m][k] · Wᵀ with W [n][k] pre-packed once at load.
+// Matrix product for prefill, C[m][n] (+)= A[m][k] · Wᵀ with W [n][k] pre-packed once at load.
 //
 // OpenBLAS repacks both operands on every call; at prefill shapes (k = 576…1536, a few hundred to a
 // few thousand rows) that costs ~20 % of the time. Here W is packed once into panels of 16 output
@@ -17,6 +17,14 @@
 //   slice of 64-wide rows is one cache line every 256 bytes, which maps to a quarter of L1's sets,
 //   so the slice did not stay in L1 (about 8 % slower on the model's shapes on Zen 3).
 // - scalar: plain loops over the same layout, the reference for tests.
+// Panel element formats (fkv_panel): f32, or a compact form converted to f32 inside the
+// micro-kernel as each k step's 16 weights are loaded: f16 (vcvtph2ps), bf16 (a 16-bit shift), and
+// int8 with a per-(32 k, feature) f32 scale (q8_0; q8_1 adds a min). The compact forms hold exactly
+// the values fkv_dequant_row gives for the stored format (q8_0 and q4_0 weights are q·d with q in
+// int8, q4_1 ones are q·d + m, computed as a multiply then an add like the dequantiser), and the
+// summation order is the f32 kernel's, so a compact panel gives the f32 panel's output bit for bit
+// except where the q8 forms round a k block up to a multiple of 32 (none of the Llama shapes).
+// Panel strides: f32 64·k bytes, f16/bf16 32·k, q8_0 18·k, q8_1 20·k (see gemm_pack.c).
 #include "CKernels.h"
 
 #include <stdlib.h>
@@ -32,8 +40,25 @@
 #define MR 6           // rows of A per micro-kernel call
 #define KC 256         // k per block (a panel's block is 16 KiB)
 #define ROWS_PER_TASK 96
+#define Q8_0_BLOCK 576 // bytes per (32 k × 16 features): 16 f32 scales, 32×16 int8
+#define Q8_1_BLOCK 640 // the same plus 16 f32 mins after the scales
 
 size_t fkv_gemm_packed_floats(size_t n, size_t k) { return (n + NR - 1) / NR * NR * k; }
+
+size_t fkv_gemm_panel_stride(fkv_panel panel, size_t k) {
+    switch (panel) {
+    case FKV_PANEL_F32: return 64 * k;
+    case FKV_PANEL_F16: case FKV_PANEL_BF16: return 32 * k;
+    case FKV_PANEL_Q8_0: return k / 32 * Q8_0_BLOCK;
+    case FKV_PANEL_Q8_1: return k / 32 * Q8_1_BLOCK;
+    }
+    return 0;
+}
+
+size_t fkv_gemm_panel_bytes(fkv_panel panel, size_t n, size_t k) {
+    if ((panel == FKV_PANEL_Q8_0 || panel == FKV_PANEL_Q8_1) && k % 32 != 0) return 0;
+    return (n + NR - 1) / NR * fkv_gemm_panel_stride(panel, k);
+}
 
 void fkv_gemm_pack(const float *w, size_t n, size_t k, float *packed) {
     const size_t panels = (n + NR - 1) / NR;
@@ -49,7 +74,10 @@ void fkv_gemm_pack(const float *w, size_t n, size_t k, float *packed) {
 
 typedef struct {
     size_t m, n, k, lda, ldc, panels, row_blocks;   // panels: groups of GROUP panels (64 features)
-    const float *a, *packed;
+    size_t stride;                                  // bytes per 16-feature panel
+    fkv_panel format;
+    const float *a;
+    const unsigned char *packed;
     float *c;
     int accumulate;
 } gemm_args;
@@ -66,6 +94,52 @@ static inline void task_bounds(const gemm_args *g, size_t task, size_t *q, size_
     *r1 = *r0 + ROWS_PER_TASK < g->m ? *r0 + ROWS_PER_TASK : g->m;
 }
 
+// Byte offset of k step p inside a panel (p a multiple of 32 for the q8 forms when used as a base).
+static inline size_t step_offset(fkv_panel f, size_t p) {
+    switch (f) {
+    case FKV_PANEL_F32: return p * 64;
+    case FKV_PANEL_F16: case FKV_PANEL_BF16: return p * 32;
+    case FKV_PANEL_Q8_0: return p / 32 * Q8_0_BLOCK;
+    case FKV_PANEL_Q8_1: return p / 32 * Q8_1_BLOCK;
+    }
+    return 0;
+}
+
+static inline float half_to_float(uint16_t h) {   // IEEE binary16, portable (the scalar reference)
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (mant == 0) bits = sign;
+        else { exp = 127 - 15 + 1; while (!(mant & 0x400)) { mant <<= 1; exp--; } mant &= 0x3ff; bits = sign | (exp << 23) | (mant << 13); }
+    } else if (exp == 31) bits = sign | 0x7f800000 | (mant << 13);
+    else bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    float f; memcpy(&f, &bits, 4); return f;
+}
+
+// Weight of feature j (0..15) at k step p of one panel, as the vector kernels compute it.
+static inline float panel_value(fkv_panel f, const unsigned char *panel, size_t p, size_t j) {
+    float v;
+    uint16_t h;
+    switch (f) {
+    case FKV_PANEL_F32: memcpy(&v, panel + p * 64 + j * 4, 4); return v;
+    case FKV_PANEL_F16: memcpy(&h, panel + p * 32 + j * 2, 2); return half_to_float(h);
+    case FKV_PANEL_BF16: {
+        memcpy(&h, panel + p * 32 + j * 2, 2);
+        const uint32_t bits = (uint32_t)h << 16;
+        memcpy(&v, &bits, 4); return v;
+    }
+    case FKV_PANEL_Q8_0: case FKV_PANEL_Q8_1: {
+        const unsigned char *blk = panel + step_offset(f, p);
+        const size_t qoff = f == FKV_PANEL_Q8_0 ? 64 : 128;
+        float d;
+        memcpy(&d, blk + j * 4, 4);
+        v = (float)(int8_t)blk[qoff + (p % 32) * NR + j] * d;
+        if (f == FKV_PANEL_Q8_1) { float m; memcpy(&m, blk + 64 + j * 4, 4); v = v + m; }
+        return v;
+    }
+    }
+    return 0.f;
+}
+
 // The reference: each output is Σ_p a·w in increasing p, in float (no FMA: -ffp-contract=off).
 static void gemm_task_scalar(void *ctx, size_t task, size_t worker) {
     (void)worker;
@@ -77,9 +151,9 @@ static void gemm_task_scalar(void *ctx, size_t task, size_t worker) {
         const float *a = g->a + r * g->lda;
         float *c = g->c + r * g->ldc + col0;
         for (size_t j = 0; j < cols; j++) {
-            const float *panel = g->packed + (col0 + j) / NR * g->k * NR;
+            const unsigned char *panel = g->packed + (col0 + j) / NR * g->stride;
             float s = 0.f;
-            for (size_t p = 0; p < g->k; p++) s += a[p] * panel[p * NR + (col0 + j) % NR];
+            for (size_t p = 0; p < g->k; p++) s += a[p] * panel_value(g->format, panel, p, (col0 + j) % NR);
             c[j] = g->accumulate ? c[j] + s : s;
         }
     }
@@ -87,6 +161,37 @@ static void gemm_task_scalar(void *ctx, size_t task, size_t worker) {
 
 #if defined(FKV_X86)
 // ---------------------------------------------------------------------------------------------
+// Loading k step p (relative to the block base b) of a panel as f32: two ymm (features 0-7, 8-15)
+// for AVX2, one zmm for AVX-512. The q8 forms multiply (and add) in separate instructions, like
+// the dequantiser, so the values are the dequantised ones exactly.
+#define LOAD_F32_2(b, p, lo, hi) do { const float *w_ = (const float *)(b) + (p) * NR;                      \
+    lo = _mm256_load_ps(w_); hi = _mm256_load_ps(w_ + 8); } while (0)
+#define LOAD_F16_2(b, p, lo, hi) do { const __m256i h_ = _mm256_loadu_si256((const __m256i *)((b) + (p) * 32)); \
+    lo = _mm256_cvtph_ps(_mm256_castsi256_si128(h_)); hi = _mm256_cvtph_ps(_mm256_extracti128_si256(h_, 1)); } while (0)
+#define LOAD_BF16_2(b, p, lo, hi) do { const __m128i *h_ = (const __m128i *)((b) + (p) * 32);              \
+    lo = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(h_)), 16));            \
+    hi = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(h_ + 1)), 16)); } while (0)
+#define LOAD_Q8_2(b, p, lo, hi, BLOCK, QOFF) do { const unsigned char *k_ = (b) + ((p) >> 5) * BLOCK;      \
+    const __m128i q_ = _mm_loadu_si128((const __m128i *)(k_ + QOFF + ((p) & 31) * NR));                     \
+    lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q_)), _mm256_loadu_ps((const float *)k_));   \
+    hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q_, 8))),                     \
+                       _mm256_loadu_ps((const float *)k_ + 8));                                              \
+    if (QOFF == 128) { lo = _mm256_add_ps(lo, _mm256_loadu_ps((const float *)(k_ + 64)));                   \
+                       hi = _mm256_add_ps(hi, _mm256_loadu_ps((const float *)(k_ + 64) + 8)); } } while (0)
+#define LOAD_Q8_0_2(b, p, lo, hi) LOAD_Q8_2(b, p, lo, hi, Q8_0_BLOCK, 64)
+#define LOAD_Q8_1_2(b, p, lo, hi) LOAD_Q8_2(b, p, lo, hi, Q8_1_BLOCK, 128)
+
+#define LOAD_F32_1(b, p, v) v = _mm512_load_ps((const float *)(b) + (p) * NR)
+#define LOAD_F16_1(b, p, v) v = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((b) + (p) * 32)))
+#define LOAD_BF16_1(b, p, v) v = _mm512_castsi512_ps(_mm512_slli_epi32(                                    \
+    _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((b) + (p) * 32))), 16))
+#define LOAD_Q8_1X(b, p, v, BLOCK, QOFF) do { const unsigned char *k_ = (b) + ((p) >> 5) * BLOCK;          \
+    v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(                                               \
+            _mm_loadu_si128((const __m128i *)(k_ + QOFF + ((p) & 31) * NR)))), _mm512_loadu_ps((const float *)k_)); \
+    if (QOFF == 128) v = _mm512_add_ps(v, _mm512_loadu_ps((const float *)(k_ + 64))); } while (0)
+#define LOAD_Q8_0_1(b, p, v) LOAD_Q8_1X(b, p, v, Q8_0_BLOCK, 64)
+#define LOAD_Q8_1_1(b, p, v) LOAD_Q8_1X(b, p, v, Q8_1_BLOCK, 128)
+
 // AVX2: C[R][cols] (+)= A[R][kc] · B[kc][16] for one panel,
 // cols ≤ 16 valid columns (masked loads/stores only at the ragged end of the last panel).
 static inline __m256i lane_mask(size_t valid) {   // lanes < valid set
@@ -100,9 +205,9 @@ static inline __m256i lane_mask(size_t valid) {   // lanes < valid set
 #define FKV_UNROLL4 _Pragma("GCC unroll 4")
 #endif
 
-#define DEFINE_KERNEL_AVX2(R)                                                                              \
-static void kernel_avx2_##R(const float *a, size_t lda, const float *b, size_t kc, float *c, size_t ldc,   \
-                            int load_c, size_t cols) {                                                     \
+#define DEFINE_KERNEL_AVX2(F, R)                                                                           \
+static void kernel_avx2_##F##_##R(const float *a, size_t lda, const unsigned char *b, size_t kc, float *c, \
+                                  size_t ldc, int load_c, size_t cols) {                                   \
     /* The block's sum starts from 0 and is added to C at the end (blocked summation: over k = 1536 */ \
     /* this halves the rounding error of one chain that starts from C). */                                \
     __m256 acc0[R], acc1[R];                                                                               \
@@ -111,8 +216,9 @@ static void kernel_avx2_##R(const float *a, size_t lda, const float *b, size_t k
     /* Two row pointers, so each broadcast address is base + {0, 1, 2}·lda (no per-step arithmetic). */   \
     const float *a0 = a, *a3 = a + 3 * lda;                                                                \
     FKV_UNROLL4                                                                                            \
-    for (size_t p = 0; p < kc; p++, a0++, a3++, b += NR) {                                                 \
-        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);                                   \
+    for (size_t p = 0; p < kc; p++, a0++, a3++) {                                                          \
+        __m256 b0, b1;                                                                                     \
+        LOAD_##F##_2(b, p, b0, b1);                                                                        \
         for (int i = 0; i < R; i++) {                                                                      \
             const __m256 ai = _mm256_broadcast_ss(i < 3 ? a0 + i * lda : a3 + (i - 3) * lda);              \
             acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);                                                    \
@@ -135,56 +241,21 @@ static void kernel_avx2_##R(const float *a, size_t lda, const float *b, size_t k
         }                                                                                                  \
     }                                                                                                      \
 }
-DEFINE_KERNEL_AVX2(1)
-DEFINE_KERNEL_AVX2(2)
-DEFINE_KERNEL_AVX2(3)
-DEFINE_KERNEL_AVX2(4)
-DEFINE_KERNEL_AVX2(5)
-DEFINE_KERNEL_AVX2(6)
 
-static void gemm_task_avx2(void *ctx, size_t task, size_t worker) {
-    (void)worker;
-    const gemm_args *g = (const gemm_args *)ctx;
-    size_t q, r0, r1;
-    task_bounds(g, task, &q, &r0, &r1);
-    const size_t col0 = q * NR * GROUP, cols = g->n - col0 < NR * GROUP ? g->n - col0 : NR * GROUP;
-    // Equal k blocks of at most KC (k = 576 gives 3 × 192, not 256 + 256 + 64).
-    const size_t kblocks = (g->k + KC - 1) / KC, kstep = (g->k + kblocks - 1) / kblocks;
-    for (size_t k0 = 0; k0 < g->k; k0 += kstep) {
-        const size_t kc = g->k - k0 < kstep ? g->k - k0 : kstep;
-        const int load_c = k0 > 0 || g->accumulate;
-        for (size_t s = 0; s * NR < cols; s++) {
-            const size_t sc = cols - NR * s < NR ? cols - NR * s : NR;
-            const float *b = g->packed + (q * GROUP + s) * g->k * NR + k0 * NR;
-            for (size_t r = r0; r < r1; r += MR) {
-                const float *a = g->a + r * g->lda + k0;
-                float *c = g->c + r * g->ldc + col0 + NR * s;
-                switch (r1 - r < MR ? r1 - r : MR) {
-                case 6: kernel_avx2_6(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;
-                case 5: kernel_avx2_5(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;
-                case 4: kernel_avx2_4(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;
-                case 3: kernel_avx2_3(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;
-                case 2: kernel_avx2_2(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;
-                default: kernel_avx2_1(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;
-                }
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// AVX-512: C[R][64] (+)= A[R][kc] · [B0 B1 B2 B3][kc][64], Bj the rows of panel j of the group
-// (16 floats apart), with masks for the last group's columns.
-#define DEFINE_KERNEL(R)                                                                                   \
-FKV_AVX512 static void kernel_##R(const float *a, size_t lda, const float *const b[4], size_t kc, float *c, \
-                                  size_t ldc, int load_c, const __mmask16 mask[4]) {                       \
+// AVX-512: C[R][64] (+)= A[R][kc] · [B0 B1 B2 B3][kc][64], Bj the rows of panel j of the group,
+// with masks for the last group's columns.
+#define DEFINE_KERNEL_AVX512(F, R)                                                                         \
+FKV_AVX512 static void kernel_avx512_##F##_##R(const float *a, size_t lda, const unsigned char *const b[4], \
+                                               size_t kc, float *c, size_t ldc, int load_c,                \
+                                               const __mmask16 mask[4]) {                                  \
     __m512 acc[R][4];                                                                                      \
     for (int i = 0; i < R; i++)                                                                            \
         for (int j = 0; j < 4; j++)                                                                        \
             acc[i][j] = load_c ? _mm512_maskz_loadu_ps(mask[j], c + i * ldc + 16 * j) : _mm512_setzero_ps(); \
     for (size_t p = 0; p < kc; p++) {                                                                      \
-        const __m512 b0 = _mm512_load_ps(b[0] + p * NR), b1 = _mm512_load_ps(b[1] + p * NR);               \
-        const __m512 b2 = _mm512_load_ps(b[2] + p * NR), b3 = _mm512_load_ps(b[3] + p * NR);               \
+        __m512 b0, b1, b2, b3;                                                                             \
+        LOAD_##F##_1(b[0], p, b0); LOAD_##F##_1(b[1], p, b1);                                              \
+        LOAD_##F##_1(b[2], p, b2); LOAD_##F##_1(b[3], p, b3);                                              \
         for (int i = 0; i < R; i++) {                                                                      \
             const __m512 ai = _mm512_set1_ps(a[i * lda + p]);                                              \
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);                                                \
@@ -196,54 +267,91 @@ FKV_AVX512 static void kernel_##R(const float *a, size_t lda, const float *const
     for (int i = 0; i < R; i++)                                                                            \
         for (int j = 0; j < 4; j++) _mm512_mask_storeu_ps(c + i * ldc + 16 * j, mask[j], acc[i][j]);      \
 }
-DEFINE_KERNEL(1)
-DEFINE_KERNEL(2)
-DEFINE_KERNEL(3)
-DEFINE_KERNEL(4)
-DEFINE_KERNEL(5)
-DEFINE_KERNEL(6)
 
-FKV_AVX512 static void gemm_task_avx512(void *ctx, size_t task, size_t worker) {
-    (void)worker;
-    const gemm_args *g = (const gemm_args *)ctx;
-    size_t q, r0, r1;
-    task_bounds(g, task, &q, &r0, &r1);
-    const size_t col0 = q * NR * GROUP, cols = g->n - col0 < NR * GROUP ? g->n - col0 : NR * GROUP;
-    __mmask16 mask[4];
-    for (int j = 0; j < 4; j++) {
-        const size_t lo = 16 * (size_t)j;
-        mask[j] = cols >= lo + 16 ? (__mmask16)0xffff : cols > lo ? (__mmask16)((1u << (cols - lo)) - 1) : 0;
-    }
-    // The group's panels; a group at the ragged end may have fewer than four: the missing ones
-    // alias the last real panel (read, never stored: their mask is 0).
-    const size_t last = (g->n + NR - 1) / NR - 1;
-    const float *panel[4];
-    for (size_t j = 0; j < 4; j++) {
-        const size_t pj = q * GROUP + j <= last ? q * GROUP + j : last;
-        panel[j] = g->packed + pj * g->k * NR;
-    }
-    for (size_t k0 = 0; k0 < g->k; k0 += KC) {
-        const size_t kc = g->k - k0 < KC ? g->k - k0 : KC;
-        const int load_c = k0 > 0 || g->accumulate;
-        const float *const b[4] = {panel[0] + k0 * NR, panel[1] + k0 * NR, panel[2] + k0 * NR, panel[3] + k0 * NR};
-        for (size_t r = r0; r < r1; r += MR) {
-            const float *a = g->a + r * g->lda + k0;
-            float *c = g->c + r * g->ldc + col0;
-            switch (r1 - r < MR ? r1 - r : MR) {
-            case 6: kernel_6(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;
-            case 5: kernel_5(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;
-            case 4: kernel_4(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;
-            case 3: kernel_3(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;
-            case 2: kernel_2(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;
-            default: kernel_1(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;
-            }
-        }
-    }
+// One micro-kernel per (panel format, rows 1..6), and the task loops that pick among them.
+#define DEFINE_FORMAT(F)                                                                                   \
+DEFINE_KERNEL_AVX2(F, 1) DEFINE_KERNEL_AVX2(F, 2) DEFINE_KERNEL_AVX2(F, 3)                                 \
+DEFINE_KERNEL_AVX2(F, 4) DEFINE_KERNEL_AVX2(F, 5) DEFINE_KERNEL_AVX2(F, 6)                                 \
+DEFINE_KERNEL_AVX512(F, 1) DEFINE_KERNEL_AVX512(F, 2) DEFINE_KERNEL_AVX512(F, 3)                           \
+DEFINE_KERNEL_AVX512(F, 4) DEFINE_KERNEL_AVX512(F, 5) DEFINE_KERNEL_AVX512(F, 6)                           \
+static void gemm_task_avx2_##F(void *ctx, size_t task, size_t worker) {                                    \
+    (void)worker;                                                                                          \
+    const gemm_args *g = (const gemm_args *)ctx;                                                           \
+    size_t q, r0, r1;                                                                                      \
+    task_bounds(g, task, &q, &r0, &r1);                                                                    \
+    const size_t col0 = q * NR * GROUP, cols = g->n - col0 < NR * GROUP ? g->n - col0 : NR * GROUP;        \
+    /* Equal k blocks of at most KC (k = 576 gives 3 × 192, not 256 + 256 + 64); the q8 forms need */     \
+    /* blocks of whole 32-step scale blocks. */                                                            \
+    const size_t kblocks = (g->k + KC - 1) / KC;                                                           \
+    size_t kstep = (g->k + kblocks - 1) / kblocks;                                                         \
+    if (g->format == FKV_PANEL_Q8_0 || g->format == FKV_PANEL_Q8_1) kstep = (kstep + 31) / 32 * 32;        \
+    for (size_t k0 = 0; k0 < g->k; k0 += kstep) {                                                          \
+        const size_t kc = g->k - k0 < kstep ? g->k - k0 : kstep;                                           \
+        const int load_c = k0 > 0 || g->accumulate;                                                        \
+        for (size_t s = 0; s * NR < cols; s++) {                                                           \
+            const size_t sc = cols - NR * s < NR ? cols - NR * s : NR;                                     \
+            const unsigned char *b = g->packed + (q * GROUP + s) * g->stride + step_offset(g->format, k0); \
+            for (size_t r = r0; r < r1; r += MR) {                                                         \
+                const float *a = g->a + r * g->lda + k0;                                                   \
+                float *c = g->c + r * g->ldc + col0 + NR * s;                                              \
+                switch (r1 - r < MR ? r1 - r : MR) {                                                       \
+                case 6: kernel_avx2_##F##_6(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;               \
+                case 5: kernel_avx2_##F##_5(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;               \
+                case 4: kernel_avx2_##F##_4(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;               \
+                case 3: kernel_avx2_##F##_3(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;               \
+                case 2: kernel_avx2_##F##_2(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;               \
+                default: kernel_avx2_##F##_1(a, g->lda, b, kc, c, g->ldc, load_c, sc); break;              \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+    }                                                                                                      \
+}                                                                                                          \
+FKV_AVX512 static void gemm_task_avx512_##F(void *ctx, size_t task, size_t worker) {                       \
+    (void)worker;                                                                                          \
+    const gemm_args *g = (const gemm_args *)ctx;                                                           \
+    size_t q, r0, r1;                                                                                      \
+    task_bounds(g, task, &q, &r0, &r1);                                                                    \
+    const size_t col0 = q * NR * GROUP, cols = g->n - col0 < NR * GROUP ? g->n - col0 : NR * GROUP;        \
+    __mmask16 mask[4];                                                                                     \
+    for (int j = 0; j < 4; j++) {                                                                          \
+        const size_t lo = 16 * (size_t)j;                                                                  \
+        mask[j] = cols >= lo + 16 ? (__mmask16)0xffff : cols > lo ? (__mmask16)((1u << (cols - lo)) - 1) : 0; \
+    }                                                                                                      \
+    /* A group at the ragged end may have fewer than four panels: the missing ones alias the last */      \
+    /* real panel (read, never stored: their mask is 0). */                                                \
+    const size_t last = (g->n + NR - 1) / NR - 1;                                                          \
+    const unsigned char *panel[4];                                                                         \
+    for (size_t j = 0; j < 4; j++) {                                                                       \
+        const size_t pj = q * GROUP + j <= last ? q * GROUP + j : last;                                    \
+        panel[j] = g->packed + pj * g->stride;                                                             \
+    }                                                                                                      \
+    for (size_t k0 = 0; k0 < g->k; k0 += KC) {   /* KC is a multiple of 32, as the q8 forms need */        \
+        const size_t kc = g->k - k0 < KC ? g->k - k0 : KC, o = step_offset(g->format, k0);                 \
+        const int load_c = k0 > 0 || g->accumulate;                                                        \
+        const unsigned char *const b[4] = {panel[0] + o, panel[1] + o, panel[2] + o, panel[3] + o};        \
+        for (size_t r = r0; r < r1; r += MR) {                                                             \
+            const float *a = g->a + r * g->lda + k0;                                                       \
+            float *c = g->c + r * g->ldc + col0;                                                           \
+            switch (r1 - r < MR ? r1 - r : MR) {                                                           \
+            case 6: kernel_avx512_##F##_6(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;               \
+            case 5: kernel_avx512_##F##_5(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;               \
+            case 4: kernel_avx512_##F##_4(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;               \
+            case 3: kernel_avx512_##F##_3(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;               \
+            case 2: kernel_avx512_##F##_2(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;               \
+            default: kernel_avx512_##F##_1(a, g->lda, b, kc, c, g->ldc, load_c, mask); break;              \
+            }                                                                                              \
+        }                                                                                                  \
+    }                                                                                                      \
 }
+DEFINE_FORMAT(F32)
+DEFINE_FORMAT(F16)
+DEFINE_FORMAT(BF16)
+DEFINE_FORMAT(Q8_0)
+DEFINE_FORMAT(Q8_1)
 #endif
 
-void fkv_gemm_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
-                     float *c, size_t ldc, int accumulate) {
+void fkv_gemm_compact(fkv_panel format, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                      const void *packed, float *c, size_t ldc, int accumulate) {
     if (m == 0 || n == 0) return;
     if (k == 0) {
         if (!accumulate) for (size_t i = 0; i < m; i++) memset(c + i * ldc, 0, n * sizeof(float));
@@ -251,16 +359,25 @@ void fkv_gemm_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, c
     }
     gemm_args g = {
         .m = m, .n = n, .k = k, .lda = lda, .ldc = ldc, .panels = (n + NR * GROUP - 1) / (NR * GROUP),
-        .row_blocks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK, .a = a, .packed = packed, .c = c,
-        .accumulate = accumulate,
+        .row_blocks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK, .stride = fkv_gemm_panel_stride(format, k),
+        .format = format, .a = a, .packed = (const unsigned char *)packed, .c = c, .accumulate = accumulate,
     };
     fkv_task_fn task = gemm_task_scalar;
 #if defined(FKV_X86)
+    static const fkv_task_fn avx2[] = {gemm_task_avx2_F32, gemm_task_avx2_F16, gemm_task_avx2_BF16,
+                                       gemm_task_avx2_Q8_0, gemm_task_avx2_Q8_1};
+    static const fkv_task_fn avx512[] = {gemm_task_avx512_F32, gemm_task_avx512_F16, gemm_task_avx512_BF16,
+                                         gemm_task_avx512_Q8_0, gemm_task_avx512_Q8_1};
     switch (fkv_kernel_path()) {
-    case FKV_PATH_AVX512: task = gemm_task_avx512; break;
-    case FKV_PATH_AVX2: task = gemm_task_avx2; break;
+    case FKV_PATH_AVX512: task = avx512[format]; break;
+    case FKV_PATH_AVX2: task = avx2[format]; break;
     case FKV_PATH_SCALAR: break;
     }
 #endif
     fkv_parallel_for(g.panels * g.row_blocks, task, &g);
+}
+
+void fkv_gemm_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                     float *c, size_t ldc, int accumulate) {
+    fkv_gemm_compact(FKV_PANEL_F32, m, n, k, a, lda, packed, c, ldc, accumulate);
 }

@@ -85,6 +85,19 @@ public final class ByteStorage: @unchecked Sendable {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
+    /// Tells the kernel that `range` of a mapping is not needed for now, so its resident pages leave
+    /// this process's RSS (they stay in the page cache and are read back on the next touch). Used
+    /// after a tensor was copied elsewhere (stacked Q|K|V), so loading does not hold the file twice.
+    /// Only whole pages inside the range are released; owned storage is left alone.
+    public func releaseResidentPages(_ range: Range<Int>) {
+        guard backing == .mapped, let base, range.lowerBound >= 0, range.upperBound <= count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: base) + range.lowerBound, end = Int(bitPattern: base) + range.upperBound
+        let lo = (start + page - 1) / page * page, hi = end / page * page
+        guard hi > lo, let p = UnsafeMutableRawPointer(bitPattern: lo) else { return }
+        _ = madvise(p, hi - lo, Int32(MADV_DONTNEED))
+    }
+
     /// Write access, only for storage this module allocated and is still filling in.
     func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         switch backing {

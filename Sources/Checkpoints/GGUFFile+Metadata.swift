@@ -160,3 +160,11 @@ extension GGUFVocabulary {
                   addBOS: try file.bool("tokenizer.ggml.add_bos_token") ?? (model == "llama"))
     }
 }
+
+extension GGUFVocabulary {
+    /// The vocabulary of a GGUF file that may hold nothing else (llama.cpp's `ggml-vocab-*.gguf`
+    /// test vocabularies): only the header and metadata are read, no model config is required.
+    public init(vocabularyFile url: URL) throws {
+        try self.init(gguf: GGUFFile(url: url))
+    }
+}

@@ -57,6 +57,14 @@ public struct WeightTensor: @unchecked Sendable {
                             byteCount: byteCount)
     }
 
+    /// The object that keeps these bytes alive (the file mapping, or the owned copy): a
+    /// `WeightMatrix` that borrows the bytes instead of copying them holds it.
+    public var storageOwner: AnyObject { storage }
+
+    /// Drops this tensor's resident pages of a file mapping from the process (see
+    /// `ByteStorage.releaseResidentPages`); call once its bytes were copied and are no longer read.
+    public func releaseResidentPages() { storage.releaseResidentPages(byteOffset ..< byteOffset + byteCount) }
+
     /// Product of the shape.
     public var elementCount: Int { shape.reduce(1, *) }
 

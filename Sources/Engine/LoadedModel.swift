@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import Llama
+import Tensors
 import Tokenization
 
 /// A model ready to serve: weights, tokenizer, chat format and a fingerprint of all three.
@@ -17,14 +18,69 @@ public final class LoadedModel: @unchecked Sendable {
     public let fingerprint: String
 
     public var config: ModelConfig { model.config }
+    /// The memory plan the load was checked against.
+    public internal(set) var memoryPlan: MemoryPlan?
+
+    /// How a process loads its model: what it holds for prefill, how far its context goes, and
+    /// how much KV it plans for. The memory plan is computed from these before loading.
+    public struct Options: Sendable {
+        /// The prefill GEMM's panels; nil for none (a process that never runs prefill).
+        public var prefillWeights: PrefillWeights?
+        /// Serve at most this many positions (nil: the checkpoint's context length).
+        public var contextLimit: Int?
+        /// KV bytes to plan for; nil means one sequence of the full context (a single-process
+        /// engine or a prefill worker), a decode worker passes its `--max-kv-bytes`.
+        public var kvBudgetBytes: Int?
+        /// Sequences decoded in one step (decode scratch).
+        public var decodeSequences: Int
+        /// Overrides the available memory (tests); nil reads `AvailableMemory.current()`.
+        public var availableMemory: AvailableMemory?
+
+        public init(prefillWeights: PrefillWeights? = .auto, contextLimit: Int? = nil, kvBudgetBytes: Int? = nil,
+                    decodeSequences: Int = 1, availableMemory: AvailableMemory? = nil) {
+            self.prefillWeights = prefillWeights
+            self.contextLimit = contextLimit
+            self.kvBudgetBytes = kvBudgetBytes
+            self.decodeSequences = decodeSequences
+            self.availableMemory = availableMemory
+        }
+    }
 
     /// Opens a GGUF file or an HF directory.
-    /// - Parameter forPrefill: keep the f32 copies of the weights that make prefill fast; a process
-    ///   that only tokenizes and routes (the coordinator) passes false and holds ~5× less memory.
+    /// - Parameter forPrefill: keep the panels that make prefill fast; a process that only
+    ///   tokenizes and routes (the coordinator) passes false, holds no panels and plans no KV.
     public static func load(path: String, forPrefill: Bool = true) throws -> LoadedModel {
+        try load(path: path, options: forPrefill ? Options() : Options(prefillWeights: nil, kvBudgetBytes: 0))
+    }
+
+    /// The memory plan of loading `checkpoint` with `options` (nothing is allocated).
+    public static func memoryPlan(checkpoint: any Checkpoint, options: Options) throws -> MemoryPlan {
+        let weights = try LlamaWeights.plannedBytes(checkpoint: checkpoint, prefill: options.prefillWeights)
+        var c = checkpoint.config
+        if let limit = options.contextLimit { c.contextLength = min(c.contextLength, limit) }
+        let prefillScratch = options.prefillWeights == nil ? 0
+            : MemoryPlan.prefillScratchBytes(config: c, tokens: c.contextLength, threads: ComputePool.threadCount)
+        let scratch = max(prefillScratch, weights.transient)
+            + MemoryPlan.decodeScratchBytes(config: c, sequences: max(1, options.decodeSequences))
+        return MemoryPlan(weightBytes: weights.stored, panelBytes: weights.panels, scratchBytes: scratch,
+                          kvBytes: options.kvBudgetBytes ?? MemoryPlan.kvBytes(config: c, tokens: c.contextLength),
+                          contextTokens: c.contextLength, panelForms: weights.panelForms)
+    }
+
+    /// Opens a GGUF file or an HF directory, after checking its memory plan against the memory
+    /// available (`EngineError.insufficientMemory` names every size when it does not fit).
+    public static func load(path: String, options: Options) throws -> LoadedModel {
         let url = URL(fileURLWithPath: path)
         let checkpoint = try openCheckpoint(at: url)
-        let model = try LlamaModel(checkpoint: checkpoint, prefillCopies: forPrefill)
+        if let limit = options.contextLimit, limit < 1 {
+            throw EngineError.invalidRequest("context limit \(limit) must be ≥ 1")
+        }
+        let plan = try memoryPlan(checkpoint: checkpoint, options: options)
+        if let available = try options.availableMemory ?? AvailableMemory.current() {
+            try plan.check(against: available, path: url.path)
+        }
+        let model = try LlamaModel(checkpoint: checkpoint, prefill: options.prefillWeights,
+                                   contextLimit: options.contextLimit)
         let tokenizer: Tokenizer
         switch checkpoint.tokenizerSource {
         case let .gguf(vocab):
@@ -44,10 +100,12 @@ public final class LoadedModel: @unchecked Sendable {
                 "tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(model.config.vocabularySize)")
         }
         let fingerprint = Fingerprint.of(config: model.config, weights: model.weights)
-        return LoadedModel(path: url, model: model, tokenizer: tokenizer,
-                           chatFormat: ChatFormat.detect(fromTemplate: checkpoint.chatTemplate),
-                           defaultSystemPrompt: ChatFormat.defaultSystemPrompt(fromTemplate: checkpoint.chatTemplate),
-                           fingerprint: fingerprint)
+        let loaded = LoadedModel(path: url, model: model, tokenizer: tokenizer,
+                                 chatFormat: ChatFormat.detect(fromTemplate: checkpoint.chatTemplate),
+                                 defaultSystemPrompt: ChatFormat.defaultSystemPrompt(fromTemplate: checkpoint.chatTemplate),
+                                 fingerprint: fingerprint)
+        loaded.memoryPlan = plan
+        return loaded
     }
 
     init(path: URL, model: LlamaModel, tokenizer: Tokenizer, chatFormat: ChatFormat?, defaultSystemPrompt: String?,

@@ -24,8 +24,8 @@ public final class LlamaModel: @unchecked Sendable {
                          }, frequencyFactors: weights.ropeFrequencyFactors)
     }
 
-    public convenience init(checkpoint: any Checkpoint, prefillCopies: Bool = true) throws {
-        self.init(weights: try LlamaWeights(checkpoint: checkpoint, prefillCopies: prefillCopies))
+    public convenience init(checkpoint: any Checkpoint, prefill: PrefillWeights? = .auto, contextLimit: Int? = nil) throws {
+        self.init(weights: try LlamaWeights(checkpoint: checkpoint, prefill: prefill, contextLimit: contextLimit))
     }
 
     /// A new, empty cache sized for `capacity` entries per layer (it grows if needed).

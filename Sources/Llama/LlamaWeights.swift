@@ -4,9 +4,10 @@ import Tensors
 /// All weights of a Llama-family decoder, in the forms the forward pass uses.
 ///
 /// Projections that read the same input are stacked (Q|K|V and gate|up) so that one kernel call
-/// serves them. Matrices keep their checkpoint format for decode plus an f32 copy for prefill sgemm;
-/// the embedding table (and the tied LM head) is only ever read a row or a vector at a time, so it
-/// stays packed only.
+/// serves them. Matrices keep their checkpoint format for decode (borrowed from the file mapping
+/// where they are not stacked) plus prefill GEMM panels in the form `PrefillWeights` picks (f32 or a
+/// compact form of the stored values); the embedding table (and the tied LM head) is only ever read
+/// a row or a vector at a time, so it has no panels.
 public final class LlamaWeights: @unchecked Sendable {
     public struct Layer: @unchecked Sendable {
         public let attentionNorm: Tensor       // [hidden]
@@ -27,11 +28,14 @@ public final class LlamaWeights: @unchecked Sendable {
     public let ropeFrequencyFactors: [Float]?
 
     /// Loads and validates every tensor. Throws `LlamaError` naming the file and tensor on any mismatch.
-    /// - Parameter prefillCopies: also keep the f32 copies prefill's GEMM uses (4 B/weight). A
-    ///   process that never runs prefill (the coordinator) passes false; products then still work,
-    ///   through the packed kernels.
-    public init(checkpoint: any Checkpoint, prefillCopies: Bool = true) throws {
-        let c = checkpoint.config
+    /// - Parameter prefill: how prefill's GEMM holds the matrices; nil for no panels at all. A
+    ///   process that never runs prefill (the coordinator, a decode worker) passes nil; products
+    ///   then still work, through the stored-format kernels.
+    /// - Parameter contextLimit: serve at most this many positions (caps the checkpoint's context
+    ///   length; the memory plan sizes KV and scratch by it).
+    public init(checkpoint: any Checkpoint, prefill: PrefillWeights? = .auto, contextLimit: Int? = nil) throws {
+        var c = checkpoint.config
+        if let contextLimit { c.contextLength = min(c.contextLength, contextLimit) }
         let file = checkpoint.url.path
         try Self.validate(c, file: file)
         config = c
@@ -52,43 +56,49 @@ public final class LlamaWeights: @unchecked Sendable {
             }
             return out
         }
-        func matrix(_ name: String, _ rows: Int, _ cols: Int, dense: Bool) throws -> WeightMatrix {
+        // Stacked parts are borrowed, copied once into the stack, then their mapped pages dropped.
+        var stackedParts: [WeightTensor] = []
+        func matrix(_ name: String, _ rows: Int, _ cols: Int, panels: Bool, stackedLater: Bool = false) throws -> WeightMatrix {
             let t = try load(name, [rows, cols])
-            let format: WeightFormat
-            switch t.type {
-            case .f32: format = .f32
-            case .f16: format = .f16
-            case .bf16: format = .bf16
-            case .q8_0: format = .q8_0
-            case .q4_0: format = .q4_0
-            case .q4_1: format = .q4_1
-            }
+            let format = Self.weightFormat(t.type)
             guard cols % format.blockSize == 0 else {
                 throw LlamaError.unsupportedTensorType(file: file, name: name, type: "\(t.type) with \(cols) columns")
             }
-            return t.withUnsafeBytes { WeightMatrix(format: format, rows: rows, columns: cols, bytes: $0, denseCopy: dense) }
+            if stackedLater { stackedParts.append(t) }
+            let panelFormat = panels ? prefill?.panelFormat(for: format) : nil
+            return t.withUnsafeBytes {
+                WeightMatrix(format: format, rows: rows, columns: cols, bytes: $0, owner: t.storageOwner, prefill: panelFormat)
+            }
         }
-        embeddings = try matrix("model.embed_tokens.weight", c.vocabularySize, hidden, dense: false)
+        func stack(_ parts: [WeightMatrix]) -> WeightMatrix {
+            let m = WeightMatrix.stacking(parts, prefill: prefill?.panelFormat(for: parts[0].format))
+            for t in stackedParts { t.releaseResidentPages() }
+            stackedParts.removeAll()
+            return m
+        }
+        embeddings = try matrix("model.embed_tokens.weight", c.vocabularySize, hidden, panels: false)
         var layers: [Layer] = []
         for i in 0..<c.layerCount {
             let p = "model.layers.\(i)."
-            let q = try matrix(p + "self_attn.q_proj.weight", c.headCount * d, hidden, dense: false)
-            let k = try matrix(p + "self_attn.k_proj.weight", c.kvHeadCount * d, hidden, dense: false)
-            let v = try matrix(p + "self_attn.v_proj.weight", c.kvHeadCount * d, hidden, dense: false)
-            let gate = try matrix(p + "mlp.gate_proj.weight", c.intermediateSize, hidden, dense: false)
-            let up = try matrix(p + "mlp.up_proj.weight", c.intermediateSize, hidden, dense: false)
-            let sameQKV = q.format == k.format && k.format == v.format
-            let sameGU = gate.format == up.format
-            guard sameQKV && sameGU else {
-                throw LlamaError.unsupportedTensorType(file: file, name: p + "*", type: "mixed formats within Q/K/V or gate/up")
+            let q = try matrix(p + "self_attn.q_proj.weight", c.headCount * d, hidden, panels: false, stackedLater: true)
+            let k = try matrix(p + "self_attn.k_proj.weight", c.kvHeadCount * d, hidden, panels: false, stackedLater: true)
+            let v = try matrix(p + "self_attn.v_proj.weight", c.kvHeadCount * d, hidden, panels: false, stackedLater: true)
+            guard q.format == k.format && k.format == v.format else {
+                throw LlamaError.unsupportedTensorType(file: file, name: p + "self_attn.*", type: "mixed formats within Q/K/V")
+            }
+            let qkv = stack([q, k, v])
+            let gate = try matrix(p + "mlp.gate_proj.weight", c.intermediateSize, hidden, panels: false, stackedLater: true)
+            let up = try matrix(p + "mlp.up_proj.weight", c.intermediateSize, hidden, panels: false, stackedLater: true)
+            guard gate.format == up.format else {
+                throw LlamaError.unsupportedTensorType(file: file, name: p + "mlp.*", type: "mixed formats within gate/up")
             }
             layers.append(Layer(
                 attentionNorm: try vector(p + "input_layernorm.weight", hidden),
-                qkv: WeightMatrix.stacking([q, k, v], denseCopy: prefillCopies),
-                output: try matrix(p + "self_attn.o_proj.weight", hidden, c.headCount * d, dense: prefillCopies),
+                qkv: qkv,
+                output: try matrix(p + "self_attn.o_proj.weight", hidden, c.headCount * d, panels: true),
                 mlpNorm: try vector(p + "post_attention_layernorm.weight", hidden),
-                gateUp: WeightMatrix.stacking([gate, up], denseCopy: prefillCopies),
-                down: try matrix(p + "mlp.down_proj.weight", hidden, c.intermediateSize, dense: prefillCopies)))
+                gateUp: stack([gate, up]),
+                down: try matrix(p + "mlp.down_proj.weight", hidden, c.intermediateSize, panels: true)))
         }
         self.layers = layers
         finalNorm = try vector("model.norm.weight", hidden)
@@ -106,7 +116,18 @@ public final class LlamaWeights: @unchecked Sendable {
         if c.tieWordEmbeddings && !checkpoint.tensorNames.contains("lm_head.weight") {
             lmHead = embeddings
         } else {
-            lmHead = try matrix("lm_head.weight", c.vocabularySize, hidden, dense: false)
+            lmHead = try matrix("lm_head.weight", c.vocabularySize, hidden, panels: false)
+        }
+    }
+
+    static func weightFormat(_ type: ElementType) -> WeightFormat {
+        switch type {
+        case .f32: return .f32
+        case .f16: return .f16
+        case .bf16: return .bf16
+        case .q8_0: return .q8_0
+        case .q4_0: return .q4_0
+        case .q4_1: return .q4_1
         }
     }
 

@@ -27,30 +27,41 @@ public enum WeightFormat: Sendable, Equatable {
 
 /// A weight matrix W [rows, cols] (rows = output features, row-major) kept in two forms:
 /// - `packed`: the checkpoint's own format, streamed by the matrix-vector kernels in decode, where
-///   bytes per token are the bound (Q4_1 is 0.625 B/weight against 4 for f32);
-/// - an f32 copy for prefill, where FLOPs are the bound: packed once into 16-feature panels for our
-///   AVX2/AVX-512 GEMM (`fkv_gemm_packed`, no per-call repacking), or row-major for `cblas_sgemm`
-///   on the scalar kernel path (or with `FASTKV_GEMM=openblas`). Matrices used only one row at a
-///   time (the tied LM head / embeddings) skip it to save memory.
-/// Both hold exactly the same weight values; they differ only in summation order.
+///   bytes per token are the bound (Q4_1 is 0.625 B/weight against 4 for f32). Borrowed from the
+///   memory-mapped file when the caller lends it (`owner`), else copied;
+/// - panels for prefill, where FLOPs are the bound: packed once into 16-feature panels for our
+///   AVX2/AVX-512 GEMM (`fkv_gemm_compact`, no per-call repacking), in f32 or in a compact form of
+///   the stored values (`PanelFormat`: f16, bf16, int8 with scales) that the micro-kernel converts
+///   as it loads them, so a big model needs no f32 copy. On the scalar kernel path (or with
+///   `FASTKV_GEMM=openblas`) an f32 request is kept row-major for `cblas_sgemm` instead. Matrices
+///   used only one row at a time (the tied LM head / embeddings) have no panels.
+/// All forms hold exactly the same weight values; they differ only in summation order.
 public final class WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int
     public let format: WeightFormat
-    private let packed: UnsafeMutableRawPointer
+    private let packed: UnsafeRawPointer
     private let packedBytes: Int
-    /// f32 copy used in prefill (panel-packed when `panelPacked`, else row-major); nil when the matrix
-    /// is only ever applied to a few rows.
-    private let dense: Tensor?
-    private let panelPacked: Bool
+    /// Keeps borrowed `packed` bytes alive (the file mapping); nil when `packed` is our allocation.
+    private let owner: AnyObject?
+    /// Prefill panels (`panelFormat`), 64-byte aligned; nil without panels.
+    private let panels: UnsafeMutableRawPointer?
+    private let panelBytes: Int
+    /// The form of `panels`, or of `rowMajor` (f32); nil when the matrix has no prefill copy.
+    public let panelFormat: PanelFormat?
+    /// f32 row-major copy for cblas_sgemm (an f32 request where our GEMM is not the fast path).
+    private let rowMajor: Tensor?
 
-    /// Up to this many input rows go through the packed kernel; more go through sgemm.
+    /// Up to this many input rows go through the packed kernel; more go through the GEMM.
     public static let packedRowLimit = 8
 
     /// - Parameters:
     ///   - bytes: `rows` rows of `format`-encoded weights, `format.rowBytes(columns:)` each.
-    ///   - denseCopy: also keep an f32 copy for sgemm.
-    public init(format: WeightFormat, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer, denseCopy: Bool) {
+    ///   - owner: when given, `bytes` are borrowed (not copied) and `owner` is kept alive as long as
+    ///     this matrix: a memory-mapped file whose pages the kernels then read in place.
+    ///   - prefill: the panel form for prefill's GEMM, or nil for none.
+    public init(format: WeightFormat, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer, owner: AnyObject? = nil,
+                prefill: PanelFormat?) {
         precondition(columns % format.blockSize == 0, "columns \(columns) not a multiple of \(format.blockSize)")
         let expected = rows * format.rowBytes(columns: columns)
         precondition(bytes.count == expected, "weight bytes \(bytes.count) != \(expected)")
@@ -58,48 +69,72 @@ public final class WeightMatrix: @unchecked Sendable {
         self.columns = columns
         self.format = format
         packedBytes = max(expected, 64)
-        let storage = aligned_alloc(64, (packedBytes + 63) / 64 * 64)!
-        if expected > 0 { storage.copyMemory(from: bytes.baseAddress!, byteCount: expected) }
-        packed = storage
-        panelPacked = denseCopy && fkv_gemm_available() != 0
-        if denseCopy {
+        let stored: UnsafeRawPointer
+        if let owner, expected > 0, let base = bytes.baseAddress {
+            stored = base
+            self.owner = owner
+        } else {
+            let storage = aligned_alloc(64, (packedBytes + 63) / 64 * 64)!
+            if expected > 0 { storage.copyMemory(from: bytes.baseAddress!, byteCount: expected) }
+            stored = UnsafeRawPointer(storage)
+            self.owner = nil
+        }
+        packed = stored
+        panelFormat = prefill
+        guard let prefill else {
+            panels = nil; panelBytes = 0; rowMajor = nil
+            return
+        }
+        if prefill == .f32 && fkv_gemm_available() == 0 {
             let t = Tensor(shape: [rows, columns])
             t.withUnsafeMutablePointer { p in
-                for r in 0..<rows { fkv_dequant_row(format.kernelFormat, storage, columns, r, p + r * columns) }
+                for r in 0..<rows { fkv_dequant_row(format.kernelFormat, stored, columns, r, p + r * columns) }
             }
-            if panelPacked {
-                let panels = Tensor(shape: [fkv_gemm_packed_floats(rows, columns)])
-                t.withUnsafeMutablePointer { src in
-                    panels.withUnsafeMutablePointer { fkv_gemm_pack(src, rows, columns, $0) }
-                }
-                dense = panels
-            } else {
-                dense = t
-            }
-        } else {
-            dense = nil
+            panels = nil; panelBytes = 0; rowMajor = t
+            return
         }
+        precondition(fkv_gemm_panel_accepts(prefill.kernelPanel, format.kernelFormat) != 0,
+                     "panel form \(prefill) cannot hold \(format) weights")
+        let n = max(prefill.bytes(rows: rows, columns: columns), 64)
+        let storage = aligned_alloc(64, (n + 63) / 64 * 64)!
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(columns, 1))
+        defer { scratch.deallocate() }
+        let ok = fkv_gemm_pack_weights(prefill.kernelPanel, format.kernelFormat, stored, rows, columns, scratch, storage)
+        precondition(ok != 0, "packing \(format) into \(prefill) panels")
+        panels = storage; panelBytes = n; rowMajor = nil
     }
 
-    /// The f32 prefill copy as row-major [rows, columns] values (nil without one); for tests.
+    /// Bytes a matrix of this shape holds: the stored rows (`borrowed` ones are mapped, not
+    /// allocated, and counted by the caller as the file's) plus its prefill panels. The memory plan
+    /// sums these before anything is allocated.
+    public static func heldBytes(format: WeightFormat, rows: Int, columns: Int, prefill: PanelFormat?) -> (stored: Int, panels: Int) {
+        let stored = rows * format.rowBytes(columns: columns)
+        guard let prefill else { return (stored, 0) }
+        return (stored, prefill.bytes(rows: rows, columns: columns))
+    }
+
+    /// The f32 prefill copy as row-major [rows, columns] values (nil without one or for compact
+    /// panels); for tests.
     public func denseValues() -> [Float]? {
-        guard let dense else { return nil }
-        guard panelPacked else { return dense.toArray() }
-        let panel = 16   // fkv_gemm_pack: panels of 16 features, [columns][16] each
-        return dense.withUnsafeBufferPointer { p in
-            var out = [Float](repeating: 0, count: rows * columns)
-            for r in 0..<rows {
-                for c in 0..<columns { out[r * columns + c] = p[(r / panel) * columns * panel + c * panel + r % panel] }
-            }
-            return out
+        if let rowMajor { return rowMajor.toArray() }
+        guard let panels, panelFormat == .f32 else { return nil }
+        let panel = 16   // fkv_gemm_pack_weights: panels of 16 features, [columns][16] each
+        let p = panels.assumingMemoryBound(to: Float.self)
+        var out = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            for c in 0..<columns { out[r * columns + c] = p[(r / panel) * columns * panel + c * panel + r % panel] }
         }
+        return out
     }
 
-    deinit { free(packed) }
+    deinit {
+        if owner == nil { free(UnsafeMutableRawPointer(mutating: packed)) }
+        if let panels { free(panels) }
+    }
 
     /// Stacks matrices with equal column counts and formats along the row axis (e.g. Q|K|V), so one
     /// kernel call replaces several.
-    public static func stacking(_ parts: [WeightMatrix], denseCopy: Bool) -> WeightMatrix {
+    public static func stacking(_ parts: [WeightMatrix], prefill: PanelFormat?) -> WeightMatrix {
         let columns = parts[0].columns, format = parts[0].format
         precondition(parts.allSatisfy { $0.columns == columns && $0.format == format })
         let rows = parts.reduce(0) { $0 + $1.rows }
@@ -114,7 +149,7 @@ public final class WeightMatrix: @unchecked Sendable {
         }
         return WeightMatrix(format: format, rows: rows, columns: columns,
                             bytes: UnsafeRawBufferPointer(start: buffer.baseAddress, count: rows * rowBytes),
-                            denseCopy: denseCopy)
+                            prefill: prefill)
     }
 
     /// A 64-bit hash of the packed weights (format, shape and bytes).
@@ -123,8 +158,8 @@ public final class WeightMatrix: @unchecked Sendable {
         return fkv_hash64(packed, rows * format.rowBytes(columns: columns), shapeSeed)
     }
 
-    /// Bytes held (packed + dense).
-    public var memoryBytes: Int { packedBytes + (dense.map { $0.count * 4 } ?? 0) }
+    /// Bytes held: stored rows (0 when borrowed from a mapping) + prefill panels or copy.
+    public var memoryBytes: Int { (owner == nil ? packedBytes : 0) + panelBytes + (rowMajor.map { $0.count * 4 } ?? 0) }
 
     /// y[yRow ..< yRow+m, yOffset ..< yOffset+rows] (+)= x[0..<m, 0..<columns] · Wᵀ.
     /// x is [≥m, ldx] and y is [≥yRow+m, ldy] row-major; `accumulate` adds into y (residual stream).
@@ -137,17 +172,16 @@ public final class WeightMatrix: @unchecked Sendable {
         x.withUnsafeMutablePointer { xp in
             y.withUnsafeMutablePointer { ybase in
                 let yp = ybase + yRow * ldy
-                if let dense, m > Self.packedRowLimit, panelPacked {
-                    dense.withUnsafeMutablePointer { wp in
-                        fkv_gemm_packed(m, rows, columns, xp, ldx, wp, yp + yOffset, ldy, accumulate ? 1 : 0)
-                    }
-                } else if let dense, m > Self.packedRowLimit {
+                if let panels, let panelFormat, m > Self.packedRowLimit {
+                    fkv_gemm_compact(panelFormat.kernelPanel, m, rows, columns, xp, ldx, panels, yp + yOffset, ldy,
+                                     accumulate ? 1 : 0)
+                } else if let rowMajor, m > Self.packedRowLimit {
                     // Split the output features across the pool; each slice is a single-threaded sgemm
                     // (OpenBLAS's own threads are off, so one pool owns the cores).
                     BLAS.ensureSingleThreaded()
                     let slices = min(ComputePool.threadCount * 2, max(1, rows / 64))
                     let per = (rows + slices - 1) / slices
-                    dense.withUnsafeMutablePointer { wp in
+                    rowMajor.withUnsafeMutablePointer { wp in
                         ComputePool.run(tasks: slices) { task, _ in
                             let r0 = task * per, n = min(per, rows - r0)
                             guard n > 0 else { return }

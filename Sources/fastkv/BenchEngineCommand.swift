@@ -33,6 +33,8 @@ struct BenchEngineCommand: ParsableCommand {
             print("model: \(loaded.path.path) (\(c.layerCount) layers, hidden \(c.hiddenSize), heads \(c.headCount)/\(c.kvHeadCount), vocab \(c.vocabularySize))")
             print("threads: \(ComputePool.threadCount), runs per figure: \(runs) (median)")
             print("cpu: \(KernelPath.cpuName), kernels: \(KernelPath.current) (best \(KernelPath.best))")
+            if let plan = loaded.memoryPlan { print("memory plan: \(plan)") }
+            let fileBytes = Self.checkpointBytes(loaded.path)
             var bench = try EngineBenchmark(model: model, runs: runs, decodeTokens: decodeTokens, seed: seed)
             try bench.warmUp()
             print("\n" + EngineBenchmark.PrefillSpeed.tableHeader)
@@ -40,7 +42,19 @@ struct BenchEngineCommand: ParsableCommand {
             print("\n" + EngineBenchmark.DecodeSpeed.tableHeader)
             for context in contexts { print(try bench.decode(context: context).tableLine) }
             let weightsMB = Double(model.weights.f32WeightBytes) / 1e6
-            print(String(format: "\npeak RSS: %.1f MB (f32 weight bytes %.1f MB)", Double(MachineInfo.peakRSSBytes()) / 1e6, weightsMB))
+            print(String(format: "\npeak RSS: %.1f MB (checkpoint files %.1f MB, f32 weight bytes %.1f MB)",
+                         Double(MachineInfo.peakRSSBytes()) / 1e6, Double(fileBytes) / 1e6, weightsMB))
         }
+    }
+
+    /// Bytes of the checkpoint: the GGUF file, or every file in an HF directory.
+    static func checkpointBytes(_ url: URL) -> Int {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return 0 }
+        let files = isDirectory.boolValue
+            ? ((try? fm.contentsOfDirectory(atPath: url.path)) ?? []).map { url.appendingPathComponent($0).path }
+            : [url.path]
+        return files.reduce(0) { $0 + (((try? fm.attributesOfItem(atPath: $1))?[.size] as? Int) ?? 0) }
     }
 }

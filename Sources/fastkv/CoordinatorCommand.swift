@@ -39,7 +39,7 @@ struct CoordinatorCommand: ParsableCommand {
             try EndpointExposure.check(listen, flag: "--listen", curve: config.curve != nil, insecure: insecure)
             configureWorkerThreads(modelOptions.threads)
             // The coordinator tokenizes and routes; it never runs prefill.
-            let loaded = try modelOptions.load(forPrefill: false)
+            let loaded = try modelOptions.load(forPrefill: false, kvBudgetBytes: 0)
             config.defaultTimeout = .milliseconds(Int64(timeout * 1000))
             config.maxWaitingRequests = maxWaiting
             config.maxRequests = maxRequests

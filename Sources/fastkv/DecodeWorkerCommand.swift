@@ -45,7 +45,8 @@ struct DecodeWorkerCommand: ParsableCommand {
                 try EndpointExposure.check(kvAdvertise, flag: "--kv-advertise", curve: curve != nil, insecure: insecure)
             }
             configureWorkerThreads(modelOptions.threads)
-            let loaded = try modelOptions.load(forPrefill: false)   // decode only: no prefill GEMM copies
+            // Decode only: no prefill panels; the KV budget is --max-kv-bytes.
+            let loaded = try modelOptions.load(forPrefill: false, kvBudgetBytes: maxKVBytes, decodeSequences: maxSequences)
             let worker = DecodeWorker(loaded: loaded, coordinator: endpoint.coordinator, kvListen: kvListen,
                                       kvAdvertise: kvAdvertise, maxKVBytes: maxKVBytes, curve: curve, insecure: insecure)
             worker.maxSequences = maxSequences

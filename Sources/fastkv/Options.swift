@@ -11,18 +11,33 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Compute threads (default: all CPUs; FASTKV_THREADS also sets it).")
     var threads: Int?
 
+    @Option(help: ArgumentHelp(
+        "How prefill's GEMM holds the weights: auto, f32 or compact.",
+        discussion: "compact packs the stored values (f16, bf16, int8 with scales) and converts them inside the kernel: no f32 copy, same outputs. auto is compact for f16/bf16/q8_0 checkpoints and f32 for the 4-bit ones. Processes that never run prefill hold no panels."))
+    var prefillWeights: PrefillWeights = .auto
+
+    @Option(help: "Serve at most this many positions (default: the model's context length); KV and scratch are planned for it.")
+    var maxContext: Int?
+
     func validate() throws {
         if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads must be in 1...64") }
+        if let maxContext, maxContext < 1 { throw ValidationError("--max-context must be ≥ 1") }
     }
 
-    /// - Parameter forPrefill: false for processes that never run prefill (see `LoadedModel.load`).
-    func load(forPrefill: Bool = true) throws -> LoadedModel {
+    /// Loads the model after its memory plan passed (see `LoadedModel.load(path:options:)`).
+    /// - Parameters:
+    ///   - forPrefill: false for processes that never run prefill: no panels, no prefill scratch.
+    ///   - kvBudgetBytes: KV bytes to plan for (a decode worker's --max-kv-bytes, 0 for routing
+    ///     processes); nil plans one sequence of the full context.
+    func load(forPrefill: Bool = true, kvBudgetBytes: Int? = nil, decodeSequences: Int = 1) throws -> LoadedModel {
         if let threads { ComputePool.configure(threads: threads) }
         guard FileManager.default.fileExists(atPath: model) else {
             throw EngineError.modelLoad(path: model, reason:
                 "no such file or directory (run scripts/fetch-model.sh for the default model)")
         }
-        return try LoadedModel.load(path: model, forPrefill: forPrefill)
+        let options = LoadedModel.Options(prefillWeights: forPrefill ? prefillWeights : nil, contextLimit: maxContext,
+                                          kvBudgetBytes: kvBudgetBytes, decodeSequences: decodeSequences)
+        return try LoadedModel.load(path: model, options: options)
     }
 }
 
@@ -132,3 +147,5 @@ struct CompressionOptions: ParsableArguments {
         _ = try config(for: method == .full ? .fastKV : method)
     }
 }
+
+extension PrefillWeights: ExpressibleByArgument {}

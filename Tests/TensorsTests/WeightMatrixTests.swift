@@ -68,7 +68,7 @@ struct WeightMatrixTests {
         let rows = 5, columns = 96
         let packed = PackedWeights(format: format, rows: rows, columns: columns, seed: 7)
         let w = packed.bytes.withUnsafeBytes {
-            WeightMatrix(format: format, rows: rows, columns: columns, bytes: $0, denseCopy: true)
+            WeightMatrix(format: format, rows: rows, columns: columns, bytes: $0, prefill: .f32)
         }
         let out = Tensor(shape: [rows, columns])
         w.gatherRows((0..<rows).map(Int32.init), into: out)
@@ -82,7 +82,7 @@ struct WeightMatrixTests {
         let rows = 67, columns = 128
         let packed = PackedWeights(format: format, rows: rows, columns: columns, seed: 11)
         let w = packed.bytes.withUnsafeBytes {
-            WeightMatrix(format: format, rows: rows, columns: columns, bytes: $0, denseCopy: true)
+            WeightMatrix(format: format, rows: rows, columns: columns, bytes: $0, prefill: .f32)
         }
         var rng = TestRandom(3)
         let x = Tensor(shape: [m, columns], values: rng.floats(m * columns))
@@ -107,7 +107,7 @@ struct WeightMatrixTests {
         var rng = TestRandom(UInt64(m * 31 + rows))
         let values = rng.floats(rows * columns)
         let bytes = values.withUnsafeBytes { Array($0) }
-        let w = bytes.withUnsafeBytes { WeightMatrix(format: .f32, rows: rows, columns: columns, bytes: $0, denseCopy: true) }
+        let w = bytes.withUnsafeBytes { WeightMatrix(format: .f32, rows: rows, columns: columns, bytes: $0, prefill: .f32) }
         #expect(w.denseValues()! == values)
         let ldx = columns + 3, ldy = rows + 5
         let x = Tensor(shape: [m, ldx], values: rng.floats(m * ldx))
@@ -134,10 +134,73 @@ struct WeightMatrixTests {
     @Test func stackingConcatenatesRows() {
         let a = PackedWeights(format: .q4_1, rows: 3, columns: 64, seed: 1)
         let b = PackedWeights(format: .q4_1, rows: 2, columns: 64, seed: 2)
-        let wa = a.bytes.withUnsafeBytes { WeightMatrix(format: .q4_1, rows: 3, columns: 64, bytes: $0, denseCopy: false) }
-        let wb = b.bytes.withUnsafeBytes { WeightMatrix(format: .q4_1, rows: 2, columns: 64, bytes: $0, denseCopy: false) }
-        let s = WeightMatrix.stacking([wa, wb], denseCopy: true)
+        let wa = a.bytes.withUnsafeBytes { WeightMatrix(format: .q4_1, rows: 3, columns: 64, bytes: $0, prefill: nil) }
+        let wb = b.bytes.withUnsafeBytes { WeightMatrix(format: .q4_1, rows: 2, columns: 64, bytes: $0, prefill: nil) }
+        let s = WeightMatrix.stacking([wa, wb], prefill: .f32)
         #expect(s.rows == 5)
         #expect(s.denseValues()! == a.values + b.values)
     }
+
+    /// Compact panels hold the stored values: the prefill product (m > packedRowLimit) through them
+    /// equals the one through f32 panels bit for bit (same values, same summation order) on every
+    /// kernel path, and the panels take the bytes the memory plan counts.
+    @Test(arguments: formats, KernelPath.supported)
+    func compactPanelsGiveTheF32PanelsOutput(format: WeightFormat, path: KernelPath) {
+        let rows = 70, columns = 576, m = 29
+        let packed = PackedWeights(format: format, rows: rows, columns: columns, seed: 5)
+        let compactForm = PanelFormat.compact(for: format)
+        let (full, compact) = packed.bytes.withUnsafeBytes { b in
+            (WeightMatrix(format: format, rows: rows, columns: columns, bytes: b, prefill: .f32),
+             WeightMatrix(format: format, rows: rows, columns: columns, bytes: b, prefill: compactForm))
+        }
+        let mapping = StableBytes(packed.bytes)   // stands in for a file mapping the matrix borrows
+        let borrowed = WeightMatrix(format: format, rows: rows, columns: columns,
+                                    bytes: UnsafeRawBufferPointer(mapping.buffer), owner: mapping, prefill: compactForm)
+        var rng = TestRandom(9)
+        let x = Tensor(shape: [m, columns], values: rng.floats(m * columns))
+        let start = rng.floats(m * rows)
+        var outputs: [[Float]] = []
+        for w in [full, compact, borrowed] {
+            let y = Tensor(shape: [m, rows], values: start)
+            KernelPath.withPath(path) { w.apply(x, rows: m, into: y, accumulate: true) }
+            outputs.append(y.toArray())
+        }
+        if KernelPath.best > .scalar && path > .scalar {   // f32 stays row-major for sgemm on scalar
+            #expect(outputs[1] == outputs[0], "\(format) as \(compactForm) panels differs from f32 panels on \(path)")
+        }
+        let worst = zip(outputs[1], outputs[0]).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst < 1e-3, "\(format) as \(compactForm): max |Δ| \(worst) against the f32 copy on \(path)")
+        #expect(outputs[2] == outputs[1], "a borrowed (mapped) matrix must give the copied one's output")
+        let held = WeightMatrix.heldBytes(format: format, rows: rows, columns: columns, prefill: compactForm)
+        #expect(compact.memoryBytes >= held.stored + held.panels && borrowed.memoryBytes == held.panels,
+                "memoryBytes \(compact.memoryBytes)/\(borrowed.memoryBytes) against planned \(held)")
+        if format != .f32 {
+            #expect(held.panels * 2 <= rows.roundedUp(to: 16) * columns * 4,
+                    "\(compactForm) panels take \(held.panels) B, not at most half of f32's")
+        }
+    }
+
+    @Test func prefillWeightsChoosesExactForms() {
+        #expect(PrefillWeights.auto.panelFormat(for: .f16) == .f16)
+        #expect(PrefillWeights.auto.panelFormat(for: .bf16) == .bf16)
+        #expect(PrefillWeights.auto.panelFormat(for: .q8_0) == .q8_0)
+        #expect(PrefillWeights.auto.panelFormat(for: .q4_1) == .f32)
+        #expect(PrefillWeights.compact.panelFormat(for: .q4_1) == .q8_1)
+        #expect(PrefillWeights.compact.panelFormat(for: .q4_0) == .q8_0)
+        #expect(PrefillWeights.f32.panelFormat(for: .q8_0) == .f32)
+    }
+}
+
+/// Bytes at a fixed address for as long as the object lives.
+private final class StableBytes {
+    let buffer: UnsafeMutableRawBufferPointer
+    init(_ bytes: [UInt8]) {
+        buffer = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        buffer.copyBytes(from: bytes)
+    }
+    deinit { buffer.deallocate() }
+}
+
+private extension Int {
+    func roundedUp(to n: Int) -> Int { (self + n - 1) / n * n }
 }

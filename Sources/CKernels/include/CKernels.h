@@ -121,3 +121,42 @@ uint64_t fkv_hash64(const void *data, size_t length, uint64_t seed);
 #ifdef __cplusplus
 }
 #endif
+
+// ---------------------------------------------------------------------------------------------
+// Compact prefill panels (gemm.c, gemm_pack.c): the prefill GEMM reads weights in a compact panel
+// form and converts them to f32 inside the micro-kernel, so no f32 copy of the weights is needed.
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// Element forms of the GEMM's 16-feature panels. The compact ones hold a stored format's own
+/// values: f16 ← F16, bf16 ← BF16, q8_0 ← Q8_0 or Q4_0, q8_1 ← Q4_1 (w = q·d + m); f32 ← any.
+typedef enum {
+    FKV_PANEL_F32 = 0,
+    FKV_PANEL_F16 = 1,
+    FKV_PANEL_BF16 = 2,
+    FKV_PANEL_Q8_0 = 3,   // per (32 k, feature): f32 scale; int8 q
+    FKV_PANEL_Q8_1 = 4,   // the same plus an f32 min
+} fkv_panel;
+
+/// Whether weights stored as `format` can be packed into `panel` without rounding.
+int fkv_gemm_panel_accepts(fkv_panel panel, fkv_format format);
+
+/// Bytes of one 16-feature panel over k steps (k a multiple of 32 for the q8 forms).
+size_t fkv_gemm_panel_stride(fkv_panel panel, size_t k);
+
+/// Bytes needed to pack W [n][k] into `panel` form (0 when k does not suit the form).
+size_t fkv_gemm_panel_bytes(fkv_panel panel, size_t n, size_t k);
+
+/// Packs W [n][k] stored as `format` (rows fkv_row_bytes apart) into panels; `scratch` holds k
+/// floats (used by the f32 form), `packed` is 64-byte aligned and fkv_gemm_panel_bytes long.
+/// Returns 0 (and writes nothing) when the pair is not accepted.
+int fkv_gemm_pack_weights(fkv_panel panel, fkv_format format, const void *w, size_t n, size_t k, float *scratch,
+                          void *packed);
+
+/// C[m][n] (+)= A[m][k] · Wᵀ with W packed by fkv_gemm_pack_weights in `panel` form (fkv_gemm_packed
+/// is the f32 case). Runs on every kernel path; the scalar one is the reference.
+void fkv_gemm_compact(fkv_panel panel, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                      const void *packed, float *c, size_t ldc, int accumulate);
+#ifdef __cplusplus
+}
+#endif
