@@ -20,8 +20,9 @@
 // claiming gives each free core the next largest: the causal triangle balances over the cores.
 //
 // Paths (chosen once per call, in the calling thread): scalar C (the reference), AVX2+FMA (6×16
-// tiles in 12 ymm accumulators), AVX-512 (6×64 tiles in 24 zmm accumulators; compiled with target
-// attributes and checked only against the scalar path under emulation, as gemm.c's).
+// tiles in 12 ymm accumulators), AVX-512 (6×64 tiles in 24 zmm accumulators, compiled with target
+// attributes; CKernelsTests run it where the CPU has AVX-512, scripts/check-avx512-emulated.sh
+// checks it under emulation where it does not).
 #include "CKernels.h"
 #include "vec_math.h"
 
