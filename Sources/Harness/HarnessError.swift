@@ -27,6 +27,7 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Setting: String, Sendable, Hashable, CaseIterable {
         case lengths, decodeContexts = "decode-contexts", configs, methods, depths, coordinator
         case requests, concurrency, maxTokens = "max-tokens", timeout, runs, decodeTokens = "decode-tokens"
+        case batchSequences = "batch-sequences", batchContext = "batch-context"
 
         public var flag: String { "--" + rawValue }
     }

@@ -81,7 +81,7 @@ public final class LlamaModel: @unchecked Sendable {
         let chunk = min(n, 1024)
         let gateUp = Tensor(shape: [chunk, 2 * c.intermediateSize])
         let act = Tensor(shape: [chunk, c.intermediateSize])
-        let scratch = Attention.Scratch(groupSize: heads / kvHeads, headDim: d, maxKeys: n)
+        let scratch = Attention.Scratch(groupSize: heads / kvHeads, headDim: d)
 
         var output = PrefillOutput(logits: nil, enteringTokenCounts: Array(repeating: 0, count: c.layerCount),
                                    propagatedPositions: nil, stoppedAfterLayer: nil)

@@ -1,27 +1,28 @@
 import CKernels
-import COpenBLAS
 
 /// Causal grouped-query attention.
 ///
-/// Prefill never materialises an N×N matrix for all heads: queries are processed in tiles of
-/// `tileRows` tokens per KV head, with the G query heads of that KV head stacked into one
-/// [G·T, d] block (so the sgemm is G times taller and every K/V row is reused G times).
-/// Scratch per thread is G·T × N floats (N = keys), e.g. 3·64·8192·4 B = 6 MiB.
+/// Prefill runs the flash-style kernel of `CKernels/prefill_attention.c`: query blocks against key
+/// blocks with an online softmax, so no N×N score matrix exists; the G query heads of a KV head
+/// share every K/V block load; blocks above the diagonal are skipped; (KV head, query block) tasks
+/// go over the compute pool largest first. Scratch is a few blocks per worker, whatever N is.
+/// Every prefill pass uses it: full, FastKV before and after the TSP layer (where the rows are the
+/// kept tokens in position order), SnapKV, GemFilter's two passes. The window scores of the
+/// selection policies (`FastKV/WindowScorer.swift`) are computed separately.
 public enum Attention {
-    public static let tileRows = 64
+    /// Tokens per query block and per key block of the prefill kernel.
+    public static let blockTokens = Int(FKV_PREFILL_BLOCK)
 
-    /// Per-thread scratch for `causalPrefill`, sized for up to `maxKeys` keys.
+    /// Per-worker scratch for `causalPrefill` (independent of the token count).
     public final class Scratch: @unchecked Sendable {
-        let scores: [Tensor]    // per worker [G·T, maxKeys]
-        let queries: [Tensor]   // per worker [G·T, d]
-        let outputs: [Tensor]   // per worker [G·T, d]
-        public let maxKeys: Int
-        public init(groupSize: Int, headDim: Int, maxKeys: Int, threads: Int = ComputePool.threadCount) {
-            let rows = groupSize * Attention.tileRows
-            self.maxKeys = maxKeys
-            scores = (0..<threads).map { _ in Tensor(shape: [rows, maxKeys]) }
-            queries = (0..<threads).map { _ in Tensor(shape: [rows, headDim]) }
-            outputs = (0..<threads).map { _ in Tensor(shape: [rows, headDim]) }
+        let buffer: Tensor
+        public let groupSize: Int, headDim: Int, threads: Int
+        public init(groupSize: Int, headDim: Int, threads: Int = ComputePool.threadCount) {
+            precondition(groupSize >= 1 && headDim >= 1 && threads >= 1)
+            self.groupSize = groupSize
+            self.headDim = headDim
+            self.threads = threads
+            buffer = Tensor(shape: [threads * fkv_prefill_attention_scratch_floats(groupSize, headDim)])
         }
     }
 
@@ -30,54 +31,19 @@ public enum Attention {
     /// out: [tokenCount, H·d]. Token i attends to tokens 0...i (row order = position order).
     public static func causalPrefill(qkv: Tensor, tokenCount n: Int, headCount: Int, kvHeadCount: Int,
                                      headDim d: Int, into out: Tensor, scratch: Scratch) {
-        precondition(n <= scratch.maxKeys, "attention scratch holds \(scratch.maxKeys) keys, need \(n)")
-        let group = headCount / kvHeadCount
+        precondition(kvHeadCount >= 1 && headCount % kvHeadCount == 0, "heads \(headCount), KV heads \(kvHeadCount)")
+        precondition(scratch.groupSize == headCount / kvHeadCount && scratch.headDim == d
+                     && scratch.threads >= ComputePool.threadCount, "attention scratch is for another shape")
         let stride = (headCount + 2 * kvHeadCount) * d
         let outStride = headCount * d
-        let tiles = (n + tileRows - 1) / tileRows
-        let scale = 1 / Float(d).squareRoot()
         precondition(qkv.count >= n * stride && out.count >= n * outStride)
-        // Each task is one (KV head, query tile) pair and runs single-threaded BLAS; the pool spreads
-        // tasks over cores. Later tiles see more keys, so hand them out first for balance.
-        BLAS.ensureSingleThreaded()
+        guard n > 0 else { return }
+        let scale = 1 / Float(d).squareRoot()
         qkv.withUnsafeMutablePointer { base in
-            out.withUnsafeMutablePointer { outBase in
-                ComputePool.run(tasks: tiles * kvHeadCount) { task, worker in
-                    let tile = tiles - 1 - task / kvHeadCount
-                    let kvHead = task % kvHeadCount
-                    let i0 = tile * tileRows, rows = min(tileRows, n - i0), keys = i0 + rows
-                    let gRows = group * rows
-                    scratch.queries[worker].withUnsafeMutablePointer { q in
-                    scratch.scores[worker].withUnsafeMutablePointer { s in
-                    scratch.outputs[worker].withUnsafeMutablePointer { o in
-                        // Stack the group's queries: row g·rows + t = query head (kvHead·G + g), token i0 + t.
-                        for g in 0..<group {
-                            let col = (kvHead * group + g) * d
-                            for t in 0..<rows {
-                                (q + (g * rows + t) * d).update(from: base + (i0 + t) * stride + col, count: d)
-                            }
-                        }
-                        let k = base + (headCount + kvHead) * d
-                        let v = base + (headCount + kvHeadCount + kvHead) * d
-                        // S = scale · Q Kᵀ over keys 0..<keys; ld = keys.
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(gRows), Int32(keys), Int32(d),
-                                    scale, q, Int32(d), k, Int32(stride), 0, s, Int32(keys))
-                        for r in 0..<gRows {
-                            let t = r % rows
-                            softmaxInPlace(s + r * keys, i0 + t + 1, total: keys)
-                        }
-                        // O = P V.
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(gRows), Int32(d), Int32(keys),
-                                    1, s, Int32(keys), v, Int32(stride), 0, o, Int32(d))
-                        for g in 0..<group {
-                            let col = (kvHead * group + g) * d
-                            for t in 0..<rows {
-                                (outBase + (i0 + t) * outStride + col).update(from: o + (g * rows + t) * d, count: d)
-                            }
-                        }
-                    }
-                    }
-                    }
+            out.withUnsafeMutablePointer { o in
+                scratch.buffer.withUnsafeMutablePointer { s in
+                    fkv_prefill_attention(n, headCount, kvHeadCount, d, base, stride, base + headCount * d, stride,
+                                          base + (headCount + kvHeadCount) * d, stride, scale, o, outStride, s)
                 }
             }
         }

@@ -3,23 +3,27 @@ import Foundation
 import Harness
 import Tensors
 
-/// `fastkv bench-engine`: prefill and decode speed of the engine with full KV, and peak RSS
-/// (`EngineBenchmark`).
+/// `fastkv bench-engine`: prefill, decode and batched decode speed of the engine with full KV, and
+/// peak RSS (`EngineBenchmark`).
 struct BenchEngineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-engine",
-        abstract: "Measure prefill and decode speed of the engine (median of several runs) and peak RSS.")
+        abstract: "Measure prefill, decode and batched decode speed of the engine (median of several runs) and peak RSS.")
 
     @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "Prompt lengths for prefill throughput.")
     var lengths: String = "512,2048,8192"
     @Option(help: "Context lengths after which decode speed is measured.")
-    var decodeContexts: String = "512,2048,4096"
+    var decodeContexts: String = "512,2048,4096,8000"
     @Option(help: "Decode steps timed per run.")
     var decodeTokens: Int = 64
     @Option(help: "Runs per figure (the median is reported).")
     var runs: Int = 3
+    @Option(help: "Concurrent sequences for batched decode throughput (one weight pass per step for all); empty skips it.")
+    var batchSequences: String = "1,4,16,64"
+    @Option(help: "Prompt tokens each batched sequence has decoded after (one shared prompt, copied).")
+    var batchContext: Int = 512
     @Option(help: "Seed of the synthetic prompt tokens.")
     var seed: UInt64 = 1
 
@@ -27,6 +31,8 @@ struct BenchEngineCommand: ParsableCommand {
         try runReportingErrors {
             let prefillLengths = try ListArgument.positiveIntegers(lengths, for: .lengths)
             let contexts = try ListArgument.positiveIntegers(decodeContexts, for: .decodeContexts)
+            let batches = batchSequences.isEmpty ? [] : try ListArgument.positiveIntegers(batchSequences, for: .batchSequences)
+            guard batchContext >= 1 else { throw HarnessError.invalid(.batchContext, "must be ≥ 1") }
             try EngineBenchmark.validate(runs: runs, decodeTokens: decodeTokens)
             let loaded = try modelOptions.load()
             let model = loaded.model, c = model.config
@@ -41,6 +47,10 @@ struct BenchEngineCommand: ParsableCommand {
             for n in prefillLengths { print(try bench.prefill(tokens: n).tableLine) }
             print("\n" + EngineBenchmark.DecodeSpeed.tableHeader)
             for context in contexts { print(try bench.decode(context: context).tableLine) }
+            if !batches.isEmpty {
+                print("\n" + EngineBenchmark.BatchedDecodeSpeed.tableHeader)
+                for b in batches { print(try bench.batchedDecode(sequences: b, context: batchContext).tableLine) }
+            }
             let weightsMB = Double(model.weights.f32WeightBytes) / 1e6
             print(String(format: "\npeak RSS: %.1f MB (checkpoint files %.1f MB, f32 weight bytes %.1f MB)",
                          Double(MachineInfo.peakRSSBytes()) / 1e6, Double(fileBytes) / 1e6, weightsMB))

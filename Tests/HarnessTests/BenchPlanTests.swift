@@ -52,7 +52,7 @@ import Testing
         #expect(HarnessError.nothingToRun.description == "nothing to run: give --coordinator or drop --no-aggregated")
         #expect(HarnessError.Setting.allCases.map(\.flag) == [
             "--lengths", "--decode-contexts", "--configs", "--methods", "--depths", "--coordinator", "--requests",
-            "--concurrency", "--max-tokens", "--timeout", "--runs", "--decode-tokens",
+            "--concurrency", "--max-tokens", "--timeout", "--runs", "--decode-tokens", "--batch-sequences", "--batch-context",
         ])
     }
 }

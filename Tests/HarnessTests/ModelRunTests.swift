@@ -55,6 +55,12 @@ extension ModelTests {
             #expect(throws: HarnessError.exceedsContext(length: context - 2, extra: 3, extraSetting: .decodeTokens, contextLength: context)) {
                 _ = try bench.decode(context: context - 2)
             }
+            let b = try bench.batchedDecode(sequences: 3, context: 16)
+            #expect(b.sequences == 3 && b.context == 16 && b.medianTokensPerSecond > 0 && b.msPerStep > 0)
+            #expect(throws: HarnessError.invalid(.batchSequences, "must be ≥ 1")) { _ = try bench.batchedDecode(sequences: 0, context: 16) }
+            #expect(throws: HarnessError.exceedsContext(length: context - 2, extra: 3, extraSetting: .decodeTokens, contextLength: context)) {
+                _ = try bench.batchedDecode(sequences: 2, context: context - 2)
+            }
         }
     }
 

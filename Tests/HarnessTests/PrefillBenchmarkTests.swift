@@ -62,6 +62,13 @@ import Testing
         #expect(header[0] == "| N | method | TTFT ms | full/method | CPU s | decode tok/s | method/full | KV kept | FLOPs skipped |")
     }
 
+    @Test func batchedDecodeSpeedIsOverAllSequences() {
+        let b = EngineBenchmark.BatchedDecodeSpeed(sequences: 16, context: 512, medianTokensPerSecond: 400)
+        #expect(b.msPerStep == 40, "16 tokens per step at 400 tok/s")
+        #expect(b.tableLine == "| 16 | 512 | 40.00 | 400.0 |")
+        #expect(EngineBenchmark.BatchedDecodeSpeed.tableHeader.hasPrefix("| batched decode sequences |"))
+    }
+
     @Test func countsAreChecked() {
         #expect(throws: HarnessError.invalid(.runs, "must be ≥ 1")) { try PrefillBenchmark.validate(rounds: 0, decodeTokens: 0) }
         #expect(throws: HarnessError.invalid(.decodeTokens, "must be ≥ 0")) { try PrefillBenchmark.validate(rounds: 1, decodeTokens: -1) }
@@ -81,6 +88,13 @@ import Testing
         let d = EngineBenchmark.DecodeSpeed(context: 2048, medianTokensPerSecond: 40, fastestStepMs: 20.123)
         #expect(d.msPerToken == 25)
         #expect(d.tableLine == "| 2048 | 25.00 | 40.0 | 20.12 |")
+    }
+
+    @Test func batchedDecodeSpeedIsOverAllSequences() {
+        let b = EngineBenchmark.BatchedDecodeSpeed(sequences: 16, context: 512, medianTokensPerSecond: 400)
+        #expect(b.msPerStep == 40, "16 tokens per step at 400 tok/s")
+        #expect(b.tableLine == "| 16 | 512 | 40.00 | 400.0 |")
+        #expect(EngineBenchmark.BatchedDecodeSpeed.tableHeader.hasPrefix("| batched decode sequences |"))
     }
 
     @Test func countsAreChecked() {

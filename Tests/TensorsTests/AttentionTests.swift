@@ -11,7 +11,7 @@ struct AttentionTests {
         var rng = TestRandom(UInt64(n))
         let qkv = Tensor(shape: [n, stride], values: rng.floats(n * stride, 2))
         let out = Tensor(shape: [n, heads * d])
-        let scratch = Attention.Scratch(groupSize: heads / kvHeads, headDim: d, maxKeys: n)
+        let scratch = Attention.Scratch(groupSize: heads / kvHeads, headDim: d)
         Attention.causalPrefill(qkv: qkv, tokenCount: n, headCount: heads, kvHeadCount: kvHeads, headDim: d,
                                 into: out, scratch: scratch)
         let rows = (0..<n).map { qkv.row($0) }

@@ -157,6 +157,26 @@ int fkv_gemm_pack_weights(fkv_panel panel, fkv_format format, const void *w, siz
 /// is the f32 case). Runs on every kernel path; the scalar one is the reference.
 void fkv_gemm_compact(fkv_panel panel, size_t m, size_t n, size_t k, const float *a, size_t lda,
                       const void *packed, float *c, size_t ldc, int accumulate);
+
+// ---------------------------------------------------------------------------------------------
+// Flash-style prefill attention (prefill_attention.c).
+/// Tokens per query block and per key block of fkv_prefill_attention.
+#define FKV_PREFILL_BLOCK 64
+
+/// Floats of scratch one worker of fkv_prefill_attention needs for G = `group` query heads per KV
+/// head and head size d (independent of the token count: a few blocks).
+size_t fkv_prefill_attention_scratch_floats(size_t group, size_t d);
+
+/// Causal grouped-query attention over n tokens (prefill), flash-style: query blocks against key
+/// blocks with an online softmax, blocks above the diagonal skipped, parallel over (KV head, query
+/// block) tasks. Token i attends to tokens 0 … i (row order is position order).
+/// q: rows ldq floats apart, query head h of token i at q[i·ldq + h·d]; k, v likewise with KV head
+/// kh at k[i·ldk + kh·d], v[i·ldv + kh·d]; out[i·ldo + h·d …] = softmax(q_h·Kᵀ·scale)·V of KV head
+/// h / (heads / kv_heads). heads must be a multiple of kv_heads. scratch: 64-byte aligned,
+/// fkv_get_threads() × fkv_prefill_attention_scratch_floats(heads / kv_heads, d) floats.
+void fkv_prefill_attention(size_t n, size_t heads, size_t kv_heads, size_t d, const float *q, size_t ldq,
+                           const float *k, size_t ldk, const float *v, size_t ldv, float scale, float *out,
+                           size_t ldo, float *scratch);
 #ifdef __cplusplus
 }
 #endif
