@@ -1,6 +1,8 @@
 import Checkpoints
+import FastKV
 import Foundation
 import Llama
+import RequestVocabulary
 import Tokenization
 
 /// A model ready to serve: weights, tokenizer, chat format and a fingerprint of all three.
@@ -15,13 +17,19 @@ public final class LoadedModel: @unchecked Sendable {
     /// Identifies architecture, dimensions and weights; two processes that disagree on it must not
     /// exchange KV.
     public let fingerprint: String
+    /// Head-importance scores for HeadKV: from `--head-scores` when given, else the file shipped for
+    /// this fingerprint (`ShippedHeadScores`), else nil (`headkv` is then refused).
+    public let headImportance: HeadImportance?
 
     public var config: ModelConfig { model.config }
 
     /// Opens a GGUF file or an HF directory.
-    /// - Parameter forPrefill: keep the f32 copies of the weights that make prefill fast; a process
-    ///   that only tokenizes and routes (the coordinator) passes false and holds ~5× less memory.
-    public static func load(path: String, forPrefill: Bool = true) throws -> LoadedModel {
+    /// - Parameters:
+    ///   - forPrefill: keep the f32 copies of the weights that make prefill fast; a process
+    ///     that only tokenizes and routes (the coordinator) passes false and holds ~5× less memory.
+    ///   - headScoresPath: a `fastkv headscores` file to use instead of the shipped one; it must have
+    ///     been measured on this model (same fingerprint).
+    public static func load(path: String, forPrefill: Bool = true, headScoresPath: String? = nil) throws -> LoadedModel {
         let url = URL(fileURLWithPath: path)
         let checkpoint = try openCheckpoint(at: url)
         let model = try LlamaModel(checkpoint: checkpoint, prefillCopies: forPrefill)
@@ -44,14 +52,25 @@ public final class LoadedModel: @unchecked Sendable {
                 "tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(model.config.vocabularySize)")
         }
         let fingerprint = Fingerprint.of(config: model.config, weights: model.weights)
+        let c = model.config
+        let scores: HeadImportance?
+        if let headScoresPath {
+            let file = try HeadImportance.load(path: headScoresPath)
+            try file.check(fingerprint: fingerprint, layerCount: c.layerCount, headCount: c.headCount,
+                           kvHeadCount: c.kvHeadCount, source: headScoresPath)
+            scores = file
+        } else {
+            scores = try ShippedHeadScores.find(fingerprint: fingerprint)
+        }
         return LoadedModel(path: url, model: model, tokenizer: tokenizer,
                            chatFormat: ChatFormat.detect(fromTemplate: checkpoint.chatTemplate),
                            defaultSystemPrompt: ChatFormat.defaultSystemPrompt(fromTemplate: checkpoint.chatTemplate),
-                           fingerprint: fingerprint)
+                           fingerprint: fingerprint, headImportance: scores)
     }
 
     init(path: URL, model: LlamaModel, tokenizer: Tokenizer, chatFormat: ChatFormat?, defaultSystemPrompt: String?,
-         fingerprint: String) {
+         fingerprint: String, headImportance: HeadImportance? = nil) {
+        self.headImportance = headImportance
         self.defaultSystemPrompt = defaultSystemPrompt
         self.path = path
         self.model = model
@@ -78,6 +97,14 @@ public final class LoadedModel: @unchecked Sendable {
         guard !messages.isEmpty else { throw EngineError.invalidRequest("a chat needs at least one message") }
         let text = format.render(messages, addGenerationPrompt: true, defaultSystemPrompt: defaultSystemPrompt)
         return withBOS(tokenizer.encode(text))
+    }
+
+    /// The head scores a prefill under `config` needs: nil for every method but `headkv`, which
+    /// requires them (a clear error naming this model when there are none).
+    public func headImportance(for config: CompressionConfig) throws(HeadScoresError) -> HeadImportance? {
+        guard config.method == .headKV else { return nil }
+        guard let headImportance else { throw .missing(fingerprint: fingerprint) }
+        return headImportance
     }
 
     private func withBOS(_ encoded: [Int32]) -> [Int32] {
