@@ -6,7 +6,9 @@ import Foundation
 /// them without a resource directory beside the executable. A model is matched by fingerprint.
 enum ShippedHeadScores {
     /// (file name, contents) of every shipped file.
-    static let files: [(name: String, bytes: [UInt8])] = []
+    static let files: [(name: String, bytes: [UInt8])] = [
+        ("SmolLM2-135M-Instruct.Q4_1.json", PackageResources.SmolLM2_135M_Instruct_Q4_1_json),
+    ]
 
     /// The shipped scores measured on this model, if any; a shipped file that does not parse is a
     /// build defect and is reported as such.

@@ -1,3 +1,4 @@
+import Checkpoints
 import Engine
 import FastKV
 import Foundation
@@ -11,13 +12,16 @@ import Testing
 @Suite(.serialized) struct HeadScoreDetectionTests {
     static let tiny: Result<(LoadedModel, TemporaryDirectory), Error> = Result {
         let dir = try TemporaryDirectory()
-        try TinyLlama(seed: 5).writeHF(to: dir.file("hf"))
+        // The toy vocabulary has no merges, so a passkey prompt is ~300 tokens: a longer context.
+        var config = TinyLlama.defaultConfig
+        config.contextLength = 1024
+        try TinyLlama(config: config, seed: 5).writeHF(to: dir.file("hf"))
         return (try LoadedModel.load(path: dir.file("hf").path), dir)
     }
 
     @Test func tinyModelGivesAValidDeterministicFile() throws {
         let (loaded, dir) = try Self.tiny.get()
-        let detection = try HeadScoreDetection(model: loaded, lengths: [128, 64], depthCount: 2, seed: 3, scoreAllTrials: true)
+        let detection = try HeadScoreDetection(model: loaded, lengths: [400, 300], depthCount: 2, seed: 3, scoreAllTrials: true)
         let first = try detection.run()
         let second = try detection.run()
         #expect(first.encoded() == second.encoded(), "the same trials must give the same bytes")
@@ -25,7 +29,7 @@ import Testing
         #expect(first.fingerprint == loaded.fingerprint)
         #expect(first.layerCount == c.layerCount && first.headCount == c.headCount && first.kvHeadCount == c.kvHeadCount)
         #expect(first.scores.count == c.layerCount && first.scores.allSatisfy { $0.count == c.headCount })
-        #expect(first.trials.lengths == [64, 128] && first.trials.attempted == 4 && first.trials.accepted == 4)
+        #expect(first.trials.lengths == [300, 400] && first.trials.attempted == 4 && first.trials.accepted == 4)
         #expect(first.scores.joined().allSatisfy { $0 >= 0 } && first.scores.joined().contains { $0 > 0 },
                 "some head must attend inside the needle span: \(first.scores)")
         // The file round-trips and is what `--head-scores` loads for this model.
@@ -35,7 +39,7 @@ import Testing
         let withScores = try LoadedModel.load(path: loaded.path.path, headScoresPath: path)
         #expect(withScores.headImportance == first)
         // A different seed moves the needles, so the scores change.
-        let other = try HeadScoreDetection(model: loaded, lengths: [64, 128], depthCount: 2, seed: 4, scoreAllTrials: true).run()
+        let other = try HeadScoreDetection(model: loaded, lengths: [300, 400], depthCount: 2, seed: 4, scoreAllTrials: true).run()
         #expect(other.scores != first.scores)
     }
 
@@ -51,20 +55,20 @@ import Testing
             try HeadScoreDetection(model: loaded, lengths: [64, 64])
         }
         #expect(throws: HarnessError.invalid(.depths, "must be in 1...64")) {
-            try HeadScoreDetection(model: loaded, lengths: [64], depthCount: 0)
+            try HeadScoreDetection(model: loaded, lengths: [300], depthCount: 0)
         }
-        #expect(throws: HarnessError.exceedsContext(length: 4096, extra: 16, extraSetting: nil, contextLength: 256)) {
+        #expect(throws: HarnessError.exceedsContext(length: 4096, extra: 16, extraSetting: nil, contextLength: 1024)) {
             try HeadScoreDetection(model: loaded, lengths: [4096])
         }
         // The reference rule: only trials answered right count; the random model answers none.
         #expect(throws: HarnessError.noTrialAnswered(attempted: 1)) {
-            try HeadScoreDetection(model: loaded, lengths: [64], depthCount: 1).run()
+            try HeadScoreDetection(model: loaded, lengths: [300], depthCount: 1).run()
         }
     }
 
     @Test func filesForOtherModelsAndMissingScoresAreClearErrors() throws {
         let (loaded, dir) = try Self.tiny.get()
-        var h = try HeadScoreDetection(model: loaded, lengths: [64], depthCount: 1, scoreAllTrials: true).run()
+        var h = try HeadScoreDetection(model: loaded, lengths: [300], depthCount: 1, scoreAllTrials: true).run()
         h.fingerprint = "llama-0x0-other"
         let path = dir.file("other.json").path
         try h.encoded().write(to: URL(fileURLWithPath: path))
