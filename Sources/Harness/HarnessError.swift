@@ -29,7 +29,6 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Setting: String, Sendable, Hashable, CaseIterable {
         case lengths, decodeContexts = "decode-contexts", configs, methods, depths, coordinator
         case requests, concurrency, maxTokens = "max-tokens", timeout, runs, decodeTokens = "decode-tokens"
-        case out
 
         public var flag: String { "--" + rawValue }
     }
