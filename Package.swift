@@ -64,7 +64,9 @@ let package = Package(
         // FastKV: window scoring, GQA-aware selection, TSP; SnapKV, StreamingLLM, GemFilter beside it.
         .target(name: "FastKV", dependencies: ["RequestVocabulary", "Llama", "Tensors", "Checkpoints"], swiftSettings: vectorSwift),
         // Loading a model + tokenizer, sampling, the generate loop.
+        // HeadScores/: the head-importance files `fastkv headscores` wrote, embedded in the binary.
         .target(name: "Engine", dependencies: ["RequestVocabulary", "Llama", "FastKV", "Tokenization", "Checkpoints", "Tensors"],
+                resources: [.embedInCode("HeadScores/SmolLM2-135M-Instruct.Q4_1.json")],
                 swiftSettings: vectorSwift),
         // The benchmark and eval harnesses: config lists, samples and statistics, results files, the
         // bench sweep (aggregated and through `fastkv submit`), bench-prefill, bench-engine, retrieval.
@@ -112,7 +114,7 @@ let package = Package(
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Tensors", "Checkpoints", "TestSupport"],
                     swiftSettings: vectorSwift),
         .testTarget(name: "FastKVTests", dependencies: ["RequestVocabulary", "FastKV", "Llama", "Tensors", "Checkpoints", "TestSupport"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "RequestVocabulary", "Engine", "TestSupport"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "RequestVocabulary", "Engine", "FastKV", "Checkpoints", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "TestSupport"]),
 
         // Wire format and transport (Proto/fastkv.proto). Each C library is imported by one Swift target:

@@ -153,7 +153,7 @@ public final class PrefillWorker: @unchecked Sendable {
     static func code(for error: any Error) -> ErrorCode {
         switch error {
         case ClusterError.deadlineExceeded: return .deadlineExceeded
-        case ClusterError.badRequest, is RequestError: return .badRequest
+        case ClusterError.badRequest, is RequestError, is HeadScoresError: return .badRequest
         case TransportError.timedOut, TransportError.peerUnreachable: return .workerLost
         default: return .internal
         }
@@ -177,8 +177,9 @@ public final class PrefillWorker: @unchecked Sendable {
         try config.validate(layerCount: c.layerCount)
         let n = a.tokenIDs.count
         guard n > 0 else { throw ClusterError.badRequest("empty prompt") }
+        let headImportance = try loaded.headImportance(for: config)
         let plan = KVPlan.entryCounts(config: config, promptLength: n, layerCount: c.layerCount,
-                                      kvHeadCount: c.kvHeadCount)
+                                      kvHeadCount: c.kvHeadCount, headImportance: headImportance)
         let begin = KVBegin(requestID: a.requestID, model: shape, wireDType: a.wireDType, promptLength: n,
                             entryCounts: plan, sampling: a.sampling, compression: a.compression,
                             deadlineUnixMillis: a.deadlineUnixMillis, prefillWorkerID: workerID, stream: a.stream,
@@ -229,7 +230,7 @@ public final class PrefillWorker: @unchecked Sendable {
         // StageTimes (KV encode *after* prefill is ~0); the summed per-layer time goes to the log.
         var encodeTime = Duration.zero
         let result = try CompressedPrefill.run(model: loaded.model, tokens: a.tokenIDs, config: config,
-                                               decodeReserve: 0) { index, layer in
+                                               decodeReserve: 0, headImportance: headImportance) { index, layer in
             try checkStillWanted()
             try sendBeginOnce()
             guard layer.entryCount == plan[index] else {

@@ -51,7 +51,8 @@ public struct Generator {
         let clock = ContinuousClock()
         let start = clock.now
         let prefill = try CompressedPrefill.run(model: model, tokens: promptTokens, config: compression,
-                                                decodeReserve: sampling.maxTokens)
+                                                decodeReserve: sampling.maxTokens,
+                                                headImportance: loaded.headImportance(for: compression))
         let cache = prefill.cache, logits = prefill.logits
         let prefillEnd = clock.now
         var sequence = SequenceDecoder(tokenizer: loaded.tokenizer, parameters: sampling)

@@ -1,6 +1,8 @@
 import Checkpoints
+import FastKV
 import Foundation
 import Llama
+import RequestVocabulary
 import Tensors
 import Tokenization
 
@@ -16,6 +18,9 @@ public final class LoadedModel: @unchecked Sendable {
     /// Identifies architecture, dimensions and weights; two processes that disagree on it must not
     /// exchange KV.
     public let fingerprint: String
+    /// Head-importance scores for HeadKV: from `--head-scores` when given, else the file shipped for
+    /// this fingerprint (`ShippedHeadScores`), else nil (`headkv` is then refused).
+    public let headImportance: HeadImportance?
 
     public var config: ModelConfig { model.config }
     /// The memory plan the load was checked against.
@@ -35,9 +40,12 @@ public final class LoadedModel: @unchecked Sendable {
         public var decodeSequences: Int
         /// Overrides the available memory (tests); nil reads `AvailableMemory.current()`.
         public var availableMemory: AvailableMemory?
+        /// A `fastkv headscores` file for HeadKV instead of the one shipped for this model.
+        public var headScoresPath: String?
 
         public init(prefillWeights: PrefillWeights? = .auto, contextLimit: Int? = nil, kvBudgetBytes: Int? = nil,
-                    decodeSequences: Int = 1, availableMemory: AvailableMemory? = nil) {
+                    decodeSequences: Int = 1, availableMemory: AvailableMemory? = nil, headScoresPath: String? = nil) {
+            self.headScoresPath = headScoresPath
             self.prefillWeights = prefillWeights
             self.contextLimit = contextLimit
             self.kvBudgetBytes = kvBudgetBytes
@@ -47,10 +55,15 @@ public final class LoadedModel: @unchecked Sendable {
     }
 
     /// Opens a GGUF file or an HF directory.
-    /// - Parameter forPrefill: keep the panels that make prefill fast; a process that only
-    ///   tokenizes and routes (the coordinator) passes false, holds no panels and plans no KV.
-    public static func load(path: String, forPrefill: Bool = true) throws -> LoadedModel {
-        try load(path: path, options: forPrefill ? Options() : Options(prefillWeights: nil, kvBudgetBytes: 0))
+    /// - Parameters:
+    ///   - forPrefill: keep the panels that make prefill fast; a process that only tokenizes and
+    ///     routes (the coordinator) passes false, holds no panels and plans no KV.
+    ///   - headScoresPath: a `fastkv headscores` file to use instead of the shipped one; it must have
+    ///     been measured on this model (same fingerprint).
+    public static func load(path: String, forPrefill: Bool = true, headScoresPath: String? = nil) throws -> LoadedModel {
+        var options = forPrefill ? Options() : Options(prefillWeights: nil, kvBudgetBytes: 0)
+        options.headScoresPath = headScoresPath
+        return try load(path: path, options: options)
     }
 
     /// The memory plan of loading `checkpoint` with `options` (nothing is allocated).
@@ -100,16 +113,27 @@ public final class LoadedModel: @unchecked Sendable {
                 "tokenizer has \(tokenizer.vocabularySize) tokens but the model only \(model.config.vocabularySize)")
         }
         let fingerprint = Fingerprint.of(config: model.config, weights: model.weights)
+        let c = model.config
+        let scores: HeadImportance?
+        if let headScoresPath = options.headScoresPath {
+            let file = try HeadImportance.load(path: headScoresPath)
+            try file.check(fingerprint: fingerprint, layerCount: c.layerCount, headCount: c.headCount,
+                           kvHeadCount: c.kvHeadCount, source: headScoresPath)
+            scores = file
+        } else {
+            scores = try ShippedHeadScores.find(fingerprint: fingerprint)
+        }
         let loaded = LoadedModel(path: url, model: model, tokenizer: tokenizer,
                                  chatFormat: ChatFormat.detect(fromTemplate: checkpoint.chatTemplate),
                                  defaultSystemPrompt: ChatFormat.defaultSystemPrompt(fromTemplate: checkpoint.chatTemplate),
-                                 fingerprint: fingerprint)
+                                 fingerprint: fingerprint, headImportance: scores)
         loaded.memoryPlan = plan
         return loaded
     }
 
     init(path: URL, model: LlamaModel, tokenizer: Tokenizer, chatFormat: ChatFormat?, defaultSystemPrompt: String?,
-         fingerprint: String) {
+         fingerprint: String, headImportance: HeadImportance? = nil) {
+        self.headImportance = headImportance
         self.defaultSystemPrompt = defaultSystemPrompt
         self.path = path
         self.model = model
@@ -136,6 +160,14 @@ public final class LoadedModel: @unchecked Sendable {
         guard !messages.isEmpty else { throw EngineError.invalidRequest("a chat needs at least one message") }
         let text = format.render(messages, addGenerationPrompt: true, defaultSystemPrompt: defaultSystemPrompt)
         return withBOS(tokenizer.encode(text))
+    }
+
+    /// The head scores a prefill under `config` needs: nil for every method but `headkv`, which
+    /// requires them (a clear error naming this model when there are none).
+    public func headImportance(for config: CompressionConfig) throws(HeadScoresError) -> HeadImportance? {
+        guard config.method == .headKV else { return nil }
+        guard let headImportance else { throw .missing(fingerprint: fingerprint) }
+        return headImportance
     }
 
     private func withBOS(_ encoded: [Int32]) -> [Int32] {

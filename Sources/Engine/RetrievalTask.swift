@@ -10,9 +10,9 @@ import Foundation
 public struct RetrievalTask: Sendable {
     public static let defaultPasskeyFiller =
         "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again. "
-    static let passkeyIntro =
+    public static let passkeyIntro =
         "There is an important piece of information hidden inside a lot of irrelevant text. Find it and memorize it.\n"
-    static let passkeyQuestion = "\nWhat is the pass key? The pass key is"
+    public static let passkeyQuestion = "\nWhat is the pass key? The pass key is"
 
     /// One prompt and what counts as a correct answer.
     public struct Case: Sendable {
@@ -20,6 +20,12 @@ public struct RetrievalTask: Sendable {
         public var expected: String
         public var depth: Double
         public var targetTokens: Int
+    }
+
+    /// The seeded 5-digit key of a passkey prompt.
+    public static func passkeyKey(seed: UInt64) -> String {
+        var rng = Xoshiro256(seed: seed)
+        return String(10000 + Int(rng.next() % 90000))
     }
 
     /// `depthCount` depths spread evenly through the context: (i + 0.5) / count.
@@ -30,8 +36,7 @@ public struct RetrievalTask: Sendable {
     public static func passkey(tokens: Int, depth: Double, seed: UInt64, filler: String = defaultPasskeyFiller,
                                countTokens: (String) -> Int) throws -> Case {
         guard !filler.isEmpty else { throw EngineError.invalidRequest("the filler text is empty") }
-        var rng = Xoshiro256(seed: seed)
-        let key = String(10000 + Int(rng.next() % 90000))
+        let key = passkeyKey(seed: seed)
         let needle = " The pass key is \(key). Remember it. \(key) is the pass key. "
         let fixed = countTokens(passkeyIntro + needle + passkeyQuestion)
         let perUnit = max(1, countTokens(filler))

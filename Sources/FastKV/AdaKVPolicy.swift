@@ -8,7 +8,8 @@ import Llama
 ///
 /// Per layer, with B = clamp(C − w, 0, n − w) non-window entries per head (C = ⌊n·r⌋ or the constant
 /// budget, the clamps of `LayerBudget`) and S[kv] the GQA-summed pooled window scores of FastKV:
-/// 1. floor: every head keeps its own top f = ⌊α·B⌋ entries (α = 0.2, the authors' runs);
+/// 1. floor: every head keeps its own top f = ⌊α·B⌋ entries (α = `ada_alpha`, default 0.2 as in
+///    the authors' runs);
 /// 2. the remaining Hk·(B − f) entries are the top scores pooled across all heads' not-yet-kept
 ///    entries (ties: higher score, then lower head, then lower index);
 /// 3. each head keeps its picks plus the whole window, so head h stores f + r_h + w entries and the
@@ -25,8 +26,6 @@ import Llama
 /// to H heads, each query head its own share of H·B), which caches G times more entries for the same
 /// budget; the reference's `gqa_support` mode averages the group's scores before pooling instead.
 public struct AdaKVPolicy: KVSelectionPolicy {
-    /// α: the share of each head's budget it keeps whatever the other heads' scores.
-    public static let floorAlpha = 0.2
     public let config: CompressionConfig
 
     public init(config: CompressionConfig) { self.config = config }
@@ -37,7 +36,7 @@ public struct AdaKVPolicy: KVSelectionPolicy {
                                  windowSize: w)
         guard !budget.storesAll else { return .keepAll }
         let scores = WindowScorer.scores(a, windowSize: w, kernelSize: config.kernelSize, pooling: config.pooling)
-        let counts = Self.headShares(scores, perHeadBudget: budget.selectCount, floorAlpha: Self.floorAlpha)
+        let counts = Self.headShares(scores, perHeadBudget: budget.selectCount, floorAlpha: config.adaAlpha)
         let window = Array((n - w)..<n)
         return LayerSelection(keptRows: zip(scores, counts).map { TopK.select($0, count: $1) + window })
     }

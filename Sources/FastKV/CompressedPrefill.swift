@@ -18,17 +18,20 @@ public enum CompressedPrefill {
     /// - Parameters:
     ///   - decodeReserve: decode steps to reserve room for in every layer.
     ///   - onLayerStored: called as each layer's final cache entries are ready (pipelined transfer).
+    ///   - headImportance: the model's head scores; required by `headkv` (`HeadScoresError.missing`).
     public static func run(model: LlamaModel, tokens: [Int32], config: CompressionConfig,
-                           decodeReserve: Int = 0,
+                           decodeReserve: Int = 0, headImportance: HeadImportance? = nil,
                            onLayerStored: ((Int, LayerKV) throws -> Void)? = nil) throws -> CompressedPrefillResult {
         let c = model.config
         try config.validate(layerCount: c.layerCount)
         let n = tokens.count
         let fullFlops = PrefillFlops.estimate(config: c, enteringTokens: Array(repeating: n, count: c.layerCount))
         switch config.method {
-        case .full, .fastKV, .snapKV, .streamingLLM, .adaKV, .h2o, .pyramidInfer:
+        case .full, .fastKV, .snapKV, .streamingLLM, .adaKV, .headKV, .h2o, .pyramidInfer:
+            if config.method == .headKV && headImportance == nil { throw HeadScoresError.missing(fingerprint: nil) }
             // Reserve what the method will keep (its budgets are known before the pass), not N.
-            let planned = KVPlan.perHeadEntryCounts(config: config, promptLength: n, layerCount: c.layerCount).max() ?? n
+            let planned = KVPlan.largestHeadEntryCount(config: config, promptLength: n, layerCount: c.layerCount,
+                                                       headImportance: headImportance) ?? n
             let cache = model.makeCache(capacity: planned + decodeReserve)
             let output: LlamaModel.PrefillOutput
             switch config.method {
@@ -40,6 +43,9 @@ public enum CompressedPrefill {
                 output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             case .adaKV:
                 var policy = AdaKVPolicy(config: config)
+                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
+            case .headKV:
+                var policy = HeadKVPolicy(config: config, importance: headImportance!)
                 output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             case .h2o:
                 var policy = H2OPolicy(config: config)

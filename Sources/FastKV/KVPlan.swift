@@ -14,9 +14,25 @@ import RequestVocabulary
 /// ragged layers too. The per-head counts travel with each layer (`KVLayerHeader.headEntryCounts`).
 public enum KVPlan {
     /// Entries each layer will store, summed over its `kvHeadCount` KV heads.
+    ///
+    /// HeadKV's counts come from the head scores: with them (the prefill worker, the engine) they are
+    /// exact; without them (the coordinator, which has no model) every head gets the mean share,
+    /// whose model-wide total is exact unless heads clamp at n − w, and then an upper bound.
     public static func entryCounts(config c: CompressionConfig, promptLength N: Int, layerCount L: Int,
-                                   kvHeadCount: Int) -> [Int] {
-        perHeadEntryCounts(config: c, promptLength: N, layerCount: L).map { $0 * kvHeadCount }
+                                   kvHeadCount: Int, headImportance: HeadImportance? = nil) -> [Int] {
+        if c.method == .headKV, let headImportance {
+            return HeadKVPolicy.storedCounts(config: c, importance: headImportance, promptLength: N).map { $0.reduce(0, +) }
+        }
+        return perHeadEntryCounts(config: c, promptLength: N, layerCount: L).map { $0 * kvHeadCount }
+    }
+
+    /// The most entries any one head will store (the cache's per-head capacity before decode).
+    static func largestHeadEntryCount(config c: CompressionConfig, promptLength N: Int, layerCount L: Int,
+                                      headImportance: HeadImportance?) -> Int? {
+        if c.method == .headKV, let headImportance {
+            return HeadKVPolicy.storedCounts(config: c, importance: headImportance, promptLength: N).joined().max()
+        }
+        return perHeadEntryCounts(config: c, promptLength: N, layerCount: L).max()
     }
 
     /// Entries per KV head for the methods whose heads all keep the same count (every method but the
@@ -29,8 +45,9 @@ public enum KVPlan {
             return Array(repeating: min(StreamingLLMPolicy.capacity(config: c, tokenCount: N), N), count: L)
         case .gemFilter:
             return Array(repeating: GemFilterPolicy.keptCount(config: c, promptLength: N), count: L)
-        case .h2o, .adaKV:
-            // One uniform budget on the full context (AdaKV: the mean share; its layer total is exact).
+        case .h2o, .adaKV, .headKV:
+            // One uniform budget on the full context (AdaKV: the mean share, its layer total is exact;
+            // HeadKV without scores: the mean share, see `entryCounts`).
             return Array(repeating: LayerBudget(enteringTokens: N, rate: c.retainRate, constantBudget: c.kvBudget,
                                                 windowSize: c.windowSize)
                 .storedEntries(enteringTokens: N, windowSize: c.windowSize), count: L)
@@ -60,7 +77,7 @@ public enum KVPlan {
     /// pass over renumbered tokens is not one count per layer.
     public static func enteringTokenCounts(config c: CompressionConfig, promptLength N: Int, layerCount L: Int) -> [Int]? {
         switch c.method {
-        case .full, .streamingLLM, .adaKV, .h2o, .pyramidInfer:
+        case .full, .streamingLLM, .adaKV, .headKV, .h2o, .pyramidInfer:
             return Array(repeating: N, count: L)   // they choose what to store; every layer sees all N
         case .gemFilter:
             return nil

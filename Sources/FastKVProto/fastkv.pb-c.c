@@ -1241,7 +1241,7 @@ const ProtobufCMessageDescriptor fastkv__sampling__descriptor =
   (ProtobufCMessageInit) fastkv__sampling__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__compression__field_descriptors[9] =
+static const ProtobufCFieldDescriptor fastkv__compression__field_descriptors[12] =
 {
   {
     "method",
@@ -1351,8 +1351,47 @@ static const ProtobufCFieldDescriptor fastkv__compression__field_descriptors[9] 
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ada_alpha",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Fastkv__Compression, ada_alpha_presence_case),
+    offsetof(Fastkv__Compression, ada_alpha),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "headkv_beta",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Compression, headkv_beta),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "headkv_temperature",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Compression, headkv_temperature),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__compression__field_indices_by_name[] = {
+  9,   /* field[9] = ada_alpha */
+  10,   /* field[10] = headkv_beta */
+  11,   /* field[11] = headkv_temperature */
   4,   /* field[4] = kernel */
   1,   /* field[1] = kv_budget */
   6,   /* field[6] = kv_rate */
@@ -1369,7 +1408,7 @@ static const ProtobufCIntRange fastkv__compression__number_ranges[4 + 1] =
   { 3, 1 },
   { 5, 2 },
   { 7, 3 },
-  { 0, 9 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor fastkv__compression__descriptor =
 {
@@ -1379,7 +1418,7 @@ const ProtobufCMessageDescriptor fastkv__compression__descriptor =
   "Fastkv__Compression",
   "fastkv",
   sizeof(Fastkv__Compression),
-  9,
+  12,
   fastkv__compression__field_descriptors,
   fastkv__compression__field_indices_by_name,
   4,  fastkv__compression__number_ranges,

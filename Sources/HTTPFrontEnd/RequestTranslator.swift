@@ -30,6 +30,7 @@ public struct RequestTranslator: Sendable {
     /// The keys `kv_compression` accepts: `CompressionConfig`'s JSON keys plus the wire dtype.
     public static let compressionKeys: Set<String> = [
         "method", "kv_rate", "kv_budget", "tsp_rate", "tsp_len", "tsp_layer", "window", "kernel", "pooling", "wire_dtype",
+        "ada_alpha", "headkv_beta", "headkv_temperature",
     ]
 
     public let servedModel: String

@@ -15,7 +15,9 @@ public struct BenchConfig: Sendable, Hashable {
     public var method: CompressionMethod { compression.method }
 
     /// Parses one entry; errors name the entry and what was wrong with it.
-    public init(parsing text: String) throws(HarnessError) {
+    /// - Parameter knobs: the per-method knobs every entry takes from the command's flags (AdaKV's α,
+    ///   HeadKV's β and temperature); its method and rates are ignored.
+    public init(parsing text: String, knobs: CompressionConfig = .full) throws(HarnessError) {
         let entry = text.trimmingCharacters(in: .whitespaces)
         let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard (1...3).contains(parts.count), let method = CompressionMethod(rawValue: parts[0].lowercased()) else {
@@ -32,15 +34,17 @@ public struct BenchConfig: Sendable, Hashable {
         label = ([method.rawValue] + parts.dropFirst()).joined(separator: ":")
         do throws(RequestError) {
             compression = try CompressionConfig(method: method, retainRate: kvRate ?? CompressionConfig.Defaults.retainRate,
-                                                tspRate: tspRate ?? CompressionConfig.Defaults.tspRate)
+                                                tspRate: tspRate ?? CompressionConfig.Defaults.tspRate,
+                                                adaAlpha: knobs.adaAlpha, headKVBeta: knobs.headKVBeta,
+                                                headKVTemperature: knobs.headKVTemperature)
         } catch { throw .invalidConfigEntry(entry: entry, .knob(error)) }
     }
 
     /// A `--configs` value: entries separated by commas, none twice.
-    public static func parseList(_ text: String) throws(HarnessError) -> [BenchConfig] {
+    public static func parseList(_ text: String, knobs: CompressionConfig = .full) throws(HarnessError) -> [BenchConfig] {
         var list: [BenchConfig] = []
         for entry in text.split(separator: ",") {
-            let config = try BenchConfig(parsing: String(entry))
+            let config = try BenchConfig(parsing: String(entry), knobs: knobs)
             guard !list.contains(where: { $0.label == config.label }) else {
                 throw .invalid(.configs, "lists \(config.label) twice")
             }
@@ -55,6 +59,11 @@ public struct BenchConfig: Sendable, Hashable {
         var args = ["--method", method.rawValue]
         if method != .full { args += ["--kv-rate", String(compression.retainRate)] }
         if method == .fastKV { args += ["--tsp-rate", String(compression.tspRate)] }
+        if method == .adaKV { args += ["--ada-alpha", String(compression.adaAlpha)] }
+        if method == .headKV {
+            args += ["--headkv-beta", String(compression.headKVBeta),
+                     "--headkv-temperature", String(compression.headKVTemperature)]
+        }
         return args
     }
 }

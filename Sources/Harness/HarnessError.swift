@@ -22,6 +22,8 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotStart(executable: String, reason: String)
     /// The cluster failed the one small warm-up request of a config, so it is not usable.
     case warmUpFailed(config: String, reason: String)
+    /// `fastkv headscores`: no needle trial was answered right, so no head has evidence.
+    case noTrialAnswered(attempted: Int)
 
     /// The harness settings, spelled as their flags.
     public enum Setting: String, Sendable, Hashable, CaseIterable {
@@ -67,6 +69,9 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .submitFailed(status, stderr): "fastkv submit exited with status \(status): \(stderr)"
         case let .cannotStart(executable, reason): "cannot start \(executable): \(reason)"
         case let .warmUpFailed(config, reason): "warm-up request for \(config) failed: \(reason)"
+        case let .noTrialAnswered(attempted):
+            "none of the \(attempted) needle trials was answered correctly, so no head has evidence; "
+                + "try other --lengths, or --score-all-trials for a model that cannot retrieve"
         }
     }
 }

@@ -103,7 +103,8 @@ public struct PrefillBenchmark {
         for _ in 0..<rounds {
             for (m, config) in configs.enumerated() {
                 let t0 = ContinuousClock.now, c0 = MachineInfo.processCPUSeconds()
-                let r = try CompressedPrefill.run(model: model, tokens: tokens, config: config, decodeReserve: decodeTokens)
+                let r = try CompressedPrefill.run(model: model, tokens: tokens, config: config, decodeReserve: decodeTokens,
+                                                  headImportance: loaded.headImportance(for: config))
                 var token = Sampler.argmax(r.logits)
                 samples[m].ttftMs.append((ContinuousClock.now - t0).milliseconds)
                 samples[m].cpuSeconds.append(MachineInfo.processCPUSeconds() - c0)

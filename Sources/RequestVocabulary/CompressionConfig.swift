@@ -12,6 +12,14 @@ public struct CompressionConfig: Sendable, Hashable {
         public static let windowSize = 8
         public static let kernelSize = 7
         public static let pooling = Pooling.max
+        /// AdaKV's α: the share of each head's budget it keeps whatever the other heads' scores
+        /// (0.2 in the Ada-KV authors' runs).
+        public static let adaAlpha = 0.2
+        /// HeadKV's β: ⌊B/β⌋ of every head's budget B goes to the shared pool (1.2, the HeadKV runs).
+        public static let headKVBeta = 1.2
+        /// HeadKV's temperature τ on the head scores before the pool is split (1 = the scores as
+        /// detected; larger sharpens, smaller flattens).
+        public static let headKVTemperature = 1.0
     }
 
     public let method: CompressionMethod
@@ -30,12 +38,20 @@ public struct CompressionConfig: Sendable, Hashable {
     /// Pooling kernel k_s (odd, spec §7.5).
     public let kernelSize: Int
     public let pooling: Pooling
+    /// AdaKV's α floor in [0, 1] (method `adakv` only).
+    public let adaAlpha: Double
+    /// HeadKV's β ≥ 1 (method `headkv` only): β = 1 pools every entry, large β pools almost none.
+    public let headKVBeta: Double
+    /// HeadKV's temperature τ > 0 on the head scores (method `headkv` only).
+    public let headKVTemperature: Double
 
     /// Checks every rule that does not depend on the model; messages name the knob.
     public init(method: CompressionMethod = .full, retainRate: Double = Defaults.retainRate, kvBudget: Int? = nil,
                 tspRate: Double = Defaults.tspRate, tspLength: Int? = nil, tspLayer: Int? = nil,
                 windowSize: Int = Defaults.windowSize, kernelSize: Int = Defaults.kernelSize,
-                pooling: Pooling = Defaults.pooling) throws(RequestError) {
+                pooling: Pooling = Defaults.pooling, adaAlpha: Double = Defaults.adaAlpha,
+                headKVBeta: Double = Defaults.headKVBeta,
+                headKVTemperature: Double = Defaults.headKVTemperature) throws(RequestError) {
         guard retainRate.isFinite, retainRate > 0, retainRate <= 1 else {
             throw .invalid(.kvRate, "must be in (0, 1], got \(retainRate)")
         }
@@ -49,6 +65,15 @@ public struct CompressionConfig: Sendable, Hashable {
         guard kernelSize >= 1, kernelSize % 2 == 1 else {
             throw .invalid(.kernel, "must be a positive odd number, got \(kernelSize)")
         }
+        guard adaAlpha.isFinite, adaAlpha >= 0, adaAlpha <= 1 else {
+            throw .invalid(.adaAlpha, "must be in [0, 1], got \(adaAlpha)")
+        }
+        guard headKVBeta.isFinite, headKVBeta >= 1, headKVBeta <= 1e6 else {
+            throw .invalid(.headkvBeta, "must be in [1, 1e6] (each head's minimum share is B − ⌊B/β⌋), got \(headKVBeta)")
+        }
+        guard headKVTemperature.isFinite, headKVTemperature > 0, headKVTemperature <= 100 else {
+            throw .invalid(.headkvTemperature, "must be in (0, 100], got \(headKVTemperature)")
+        }
         self.method = method
         self.retainRate = retainRate
         self.kvBudget = kvBudget
@@ -58,6 +83,9 @@ public struct CompressionConfig: Sendable, Hashable {
         self.windowSize = windowSize
         self.kernelSize = kernelSize
         self.pooling = pooling
+        self.adaAlpha = adaAlpha
+        self.headKVBeta = headKVBeta
+        self.headKVTemperature = headKVTemperature
     }
 
     /// No compression: the whole prompt's KV.
@@ -68,7 +96,8 @@ public struct CompressionConfig: Sendable, Hashable {
         // Every knob was already checked and none of the checks depends on the method.
         try! CompressionConfig(method: method, retainRate: retainRate, kvBudget: kvBudget, tspRate: tspRate,
                                tspLength: tspLength, tspLayer: tspLayer, windowSize: windowSize,
-                               kernelSize: kernelSize, pooling: pooling)
+                               kernelSize: kernelSize, pooling: pooling, adaAlpha: adaAlpha,
+                               headKVBeta: headKVBeta, headKVTemperature: headKVTemperature)
     }
 
     /// The rules that need the model: ℓ_T inside the model, and FastKV leaving a layer after it.
@@ -89,6 +118,7 @@ extension CompressionConfig: Codable {
     enum CodingKeys: String, CodingKey {
         case method, retainRate = "kv_rate", kvBudget = "kv_budget", tspRate = "tsp_rate", tspLength = "tsp_len"
         case tspLayer = "tsp_layer", windowSize = "window", kernelSize = "kernel", pooling
+        case adaAlpha = "ada_alpha", headKVBeta = "headkv_beta", headKVTemperature = "headkv_temperature"
     }
 
     /// Absent keys take the defaults; present ones go through the same checks as the initializer.
@@ -102,7 +132,11 @@ extension CompressionConfig: Codable {
                       tspLayer: c.decodeIfPresent(Int.self, forKey: .tspLayer),
                       windowSize: c.decodeIfPresent(Int.self, forKey: .windowSize) ?? Defaults.windowSize,
                       kernelSize: c.decodeIfPresent(Int.self, forKey: .kernelSize) ?? Defaults.kernelSize,
-                      pooling: c.decodeIfPresent(Pooling.self, forKey: .pooling) ?? Defaults.pooling)
+                      pooling: c.decodeIfPresent(Pooling.self, forKey: .pooling) ?? Defaults.pooling,
+                      adaAlpha: c.decodeIfPresent(Double.self, forKey: .adaAlpha) ?? Defaults.adaAlpha,
+                      headKVBeta: c.decodeIfPresent(Double.self, forKey: .headKVBeta) ?? Defaults.headKVBeta,
+                      headKVTemperature: c.decodeIfPresent(Double.self, forKey: .headKVTemperature)
+                          ?? Defaults.headKVTemperature)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -116,5 +150,8 @@ extension CompressionConfig: Codable {
         try c.encode(windowSize, forKey: .windowSize)
         try c.encode(kernelSize, forKey: .kernelSize)
         try c.encode(pooling, forKey: .pooling)
+        try c.encode(adaAlpha, forKey: .adaAlpha)
+        try c.encode(headKVBeta, forKey: .headKVBeta)
+        try c.encode(headKVTemperature, forKey: .headKVTemperature)
     }
 }

@@ -14,6 +14,9 @@ public enum CompressionMethod: String, Sendable, Hashable, Codable, CaseIterable
     /// Ada-KV: SnapKV scores, each layer's budget split between its KV heads by the pooled top scores
     /// (α = 0.2 floor per head); heads keep different counts (arXiv 2407.11550).
     case adaKV = "adakv"
+    /// HeadKV (retrieval-reasoning variant): fixed per-head budgets from offline head-importance
+    /// scores (`fastkv headscores`), SnapKV selection inside each head (arXiv 2410.19258).
+    case headKV = "headkv"
     /// Heavy hitters by accumulated causal attention of all prompt queries, plus the recent window
     /// (arXiv 2306.14048, as the FastKV repo's baselines use it).
     case h2o = "h2o"
@@ -28,7 +31,7 @@ public enum CompressionMethod: String, Sendable, Hashable, Codable, CaseIterable
     public var changesPrefill: Bool { self == .fastKV || self == .gemFilter }
 
     /// Whether a layer's KV heads may keep different numbers of entries (a ragged layer).
-    public var hasPerHeadBudgets: Bool { self == .adaKV }
+    public var hasPerHeadBudgets: Bool { self == .adaKV || self == .headKV }
 }
 
 /// Pooling of observation-window attention scores before top-k selection (spec §1.2 step 3).

@@ -7,6 +7,7 @@ public enum RequestError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Knob: String, Sendable, Hashable, CaseIterable {
         case method, kvRate = "kv_rate", kvBudget = "kv_budget", tspRate = "tsp_rate", tspLength = "tsp_len"
         case tspLayer = "tsp_layer", window, kernel, pooling
+        case adaAlpha = "ada_alpha", headkvBeta = "headkv_beta", headkvTemperature = "headkv_temperature"
         case temperature, topK = "top_k", topP = "top_p", seed, maxTokens = "max_tokens", stop
         case wireDType = "wire_dtype", prompt, timeout
 

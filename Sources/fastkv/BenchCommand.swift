@@ -16,7 +16,15 @@ struct BenchCommand: ParsableCommand {
     var coordinator: String?
     @Option(help: "Prompt lengths in tokens.") var lengths: String = "1000,2000,4000,8000"
     @Option(help: "KV configs, method[:kv_rate[:tsp_rate]] each.")
-    var configs: String = "full,fastkv:0.1:0.2,fastkv:0.2:0.2,snapkv:0.1,gemfilter:0.1,adakv:0.1,h2o:0.1,pyramidinfer:0.1"
+    var configs: String = "full,fastkv:0.1:0.2,fastkv:0.2:0.2,snapkv:0.1,gemfilter:0.1,adakv:0.1,headkv:0.1,h2o:0.1,pyramidinfer:0.1"
+    @Option(help: "AdaKV's α for the adakv entries (default \(CompressionConfig.Defaults.adaAlpha)).")
+    var adaAlpha: Double = CompressionConfig.Defaults.adaAlpha
+    @Option(help: "HeadKV's β for the headkv entries (default \(CompressionConfig.Defaults.headKVBeta)).")
+    var headkvBeta: Double = CompressionConfig.Defaults.headKVBeta
+    @Option(help: "HeadKV's temperature for the headkv entries (default \(CompressionConfig.Defaults.headKVTemperature)).")
+    var headkvTemperature: Double = CompressionConfig.Defaults.headKVTemperature
+    @Option(help: "Head-importance file for the aggregated baseline's headkv (default: the shipped one).")
+    var headScores: String?
     @Option(help: "Requests per config and length.") var requests: Int = 3
     @Option(help: "Cluster requests in flight at once (submit processes).") var concurrency: Int = 1
     @Option(help: "Tokens generated per request.") var maxTokens: Int = 32
@@ -45,7 +53,7 @@ struct BenchCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: aggregatedModel) else {
                 throw EngineError.modelLoad(path: aggregatedModel, reason: "no such file (the bench tokenizes with it; run scripts/fetch-model.sh)")
             }
-            let sweep = try BenchSweep(plan: plan, model: try LoadedModel.load(path: aggregatedModel))
+            let sweep = try BenchSweep(plan: plan, model: try LoadedModel.load(path: aggregatedModel, headScoresPath: headScores))
             let progress = BenchProgress()
             let (results, charts) = try sweep.run(onEvent: progress.show)
             print(BenchReport.markdownTable(results.rows))
@@ -56,11 +64,18 @@ struct BenchCommand: ParsableCommand {
 
     private func plan() throws(HarnessError) -> BenchPlan {
         try BenchPlan(coordinator: coordinator, lengths: ListArgument.positiveIntegers(lengths, for: .lengths),
-                      configs: BenchConfig.parseList(configs), requests: requests, concurrency: concurrency,
+                      configs: BenchConfig.parseList(configs, knobs: knobs()), requests: requests, concurrency: concurrency,
                       maxTokens: maxTokens, wireDType: wireDType, timeoutSeconds: timeout,
                       outputDirectory: URL(fileURLWithPath: out), promptFile: promptFile, modelPath: aggregatedModel,
                       runsAggregated: !noAggregated, submitExecutable: coordinator == nil ? nil : submitBinary(),
                       chartScript: chartScript)
+    }
+
+    /// The per-method knobs, checked like every other entry point's (`CompressionConfig`).
+    private func knobs() throws(HarnessError) -> CompressionConfig {
+        do throws(RequestError) {
+            return try CompressionConfig(adaAlpha: adaAlpha, headKVBeta: headkvBeta, headKVTemperature: headkvTemperature)
+        } catch { throw .invalidConfigEntry(entry: "--ada-alpha/--headkv-*", .knob(error)) }
     }
 
     private func submitBinary() -> String {

@@ -13,7 +13,7 @@ struct BenchPrefillCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Prompt lengths in tokens.") var lengths: String = "2048,4096,8192"
     @Option(help: "Methods to compare (full is always measured for the ratios).")
-    var methods: String = "full,fastkv,gemfilter,snapkv,adakv,h2o,pyramidinfer"
+    var methods: String = "full,fastkv,gemfilter,snapkv,adakv,headkv,h2o,pyramidinfer"
     @Option(help: "Rounds; each round runs every method once, interleaved (medians are reported).") var runs: Int = 3
     @Option(help: "Decode steps timed after each prefill (0 = skip decode).") var decodeTokens: Int = 32
     @OptionGroup var compression: CompressionOptions

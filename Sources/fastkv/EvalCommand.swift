@@ -15,7 +15,7 @@ struct EvalCommand: ParsableCommand {
 struct RetrievalOptions: ParsableArguments {
     @Option(help: "Context lengths in tokens.") var lengths: String = "2000,4000,8000"
     @Option(help: "Needle depths per length, spread evenly.") var depths: Int = 8
-    @Option(help: "Methods to compare.") var methods: String = "full,fastkv,snapkv,streamingllm,gemfilter,adakv,h2o,pyramidinfer"
+    @Option(help: "Methods to compare.") var methods: String = "full,fastkv,snapkv,streamingllm,gemfilter,adakv,headkv,h2o,pyramidinfer"
     @Option(help: "Seed for keys.") var seed: UInt64 = 1
     @Option(help: "Write every case and the summary as JSON.") var json: String?
 

@@ -10,7 +10,7 @@ struct FastKVCommand: ParsableCommand {
         subcommands: [GenerateCommand.self, TokenizeCommand.self, CoordinatorCommand.self, PrefillWorkerCommand.self,
                       DecodeWorkerCommand.self, SubmitCommand.self, ClusterStatusCommand.self, BenchEngineCommand.self,
                       BenchPrefillCommand.self, EvalCommand.self, BenchCommand.self, LoadCommand.self,
-                      KeysCommand.self])
+                      KeysCommand.self, HeadScoresCommand.self])
 }
 
 /// Runs a command body, turning thrown errors into a one-line message on stderr and exit code 1.

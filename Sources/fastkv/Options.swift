@@ -19,6 +19,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Serve at most this many positions (default: the model's context length); KV and scratch are planned for it.")
     var maxContext: Int?
 
+    @Option(help: "Head-importance scores for --method headkv (a `fastkv headscores` file); default: the file shipped for this model, if any.")
+    var headScores: String?
+
     func validate() throws {
         if let threads, threads < 1 || threads > 64 { throw ValidationError("--threads must be in 1...64") }
         if let maxContext, maxContext < 1 { throw ValidationError("--max-context must be ≥ 1") }
@@ -36,7 +39,8 @@ struct ModelOptions: ParsableArguments {
                 "no such file or directory (run scripts/fetch-model.sh for the default model)")
         }
         let options = LoadedModel.Options(prefillWeights: forPrefill ? prefillWeights : nil, contextLimit: maxContext,
-                                          kvBudgetBytes: kvBudgetBytes, decodeSequences: decodeSequences)
+                                          kvBudgetBytes: kvBudgetBytes, decodeSequences: decodeSequences,
+                                          headScoresPath: headScores)
         return try LoadedModel.load(path: model, options: options)
     }
 }
@@ -118,6 +122,12 @@ struct CompressionOptions: ParsableArguments {
     var kernel: Int = CompressionConfig.Defaults.kernelSize
     @Option(help: "Pooling of the window scores.")
     var pooling: Pooling = CompressionConfig.Defaults.pooling
+    @Option(help: "AdaKV's α: the share of each head's budget kept whatever the other heads' scores (default \(CompressionConfig.Defaults.adaAlpha)).")
+    var adaAlpha: Double?
+    @Option(help: "HeadKV's β: ⌊B/β⌋ of each head's budget B goes to the pool shared by head importance (default \(CompressionConfig.Defaults.headKVBeta)).")
+    var headkvBeta: Double?
+    @Option(help: "HeadKV's temperature on the head scores (default \(CompressionConfig.Defaults.headKVTemperature)).")
+    var headkvTemperature: Double?
 
     /// The knobs for `--method`, with the checks that only make sense for one method.
     func config() throws -> CompressionConfig {
@@ -126,6 +136,10 @@ struct CompressionOptions: ParsableArguments {
         }
         if method != .fastKV && (tspRate != nil || tspLen != nil) {
             throw ValidationError("--tsp-rate/--tsp-len apply to --method fastkv only")
+        }
+        if method != .adaKV && adaAlpha != nil { throw ValidationError("--ada-alpha applies to --method adakv only") }
+        if method != .headKV && (headkvBeta != nil || headkvTemperature != nil) {
+            throw ValidationError("--headkv-beta/--headkv-temperature apply to --method headkv only")
         }
         return try config(for: method)
     }
@@ -138,7 +152,10 @@ struct CompressionOptions: ParsableArguments {
             return try CompressionConfig(method: m, retainRate: kvRate ?? CompressionConfig.Defaults.retainRate,
                                          kvBudget: kvBudget, tspRate: tspRate ?? CompressionConfig.Defaults.tspRate,
                                          tspLength: tspLen, tspLayer: tspLayer, windowSize: window,
-                                         kernelSize: kernel, pooling: pooling)
+                                         kernelSize: kernel, pooling: pooling,
+                                         adaAlpha: adaAlpha ?? CompressionConfig.Defaults.adaAlpha,
+                                         headKVBeta: headkvBeta ?? CompressionConfig.Defaults.headKVBeta,
+                                         headKVTemperature: headkvTemperature ?? CompressionConfig.Defaults.headKVTemperature)
         } catch { throw ValidationError("\(error)") }
     }
 

@@ -38,7 +38,11 @@ struct ClusterEndToEndTests {
         defer { cluster.stop() }
         let text = try paragraph()
         let methods = [["--method", "full"], ["--method", "fastkv", "--kv-rate", "0.1", "--tsp-rate", "0.2"],
-                       ["--method", "adakv", "--kv-rate", "0.1"], ["--method", "h2o", "--kv-rate", "0.1"],
+                       ["--method", "adakv", "--kv-rate", "0.1", "--ada-alpha", "0.3"],
+                       // A β other than the default: the wire bytes check below fails unless the knob
+                       // reaches the prefill worker (β moves the per-layer totals).
+                       ["--method", "headkv", "--kv-rate", "0.1", "--headkv-beta", "1.5"],
+                       ["--method", "h2o", "--kv-rate", "0.1"],
                        ["--method", "pyramidinfer", "--kv-rate", "0.1"]]
         for method in methods {
             let knobs = ["--prompt", text, "--max-tokens", "16"] + method
@@ -61,8 +65,8 @@ struct ClusterEndToEndTests {
             if method[1] != "full" {
                 #expect(counts.allSatisfy { $0 < kvHeads * n }, "\(method[1]) must really compress: \(counts)")
             }
-            if method[1] == "adakv" {
-                #expect(headCounts.contains { Set($0).count > 1 }, "AdaKV should give heads different counts: \(headCounts)")
+            if method[1] == "adakv" || method[1] == "headkv" {
+                #expect(headCounts.contains { Set($0).count > 1 }, "\(method[1]) should give heads different counts: \(headCounts)")
             }
             let payload = counts.reduce(0) { $0 + 2 * $1 * headDim * 4 }
             let header = int(json, "header_bytes")

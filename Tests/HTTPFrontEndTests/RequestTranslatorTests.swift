@@ -106,6 +106,10 @@ func refusal(_ json: String, _ endpoint: Endpoint = .completions) throws -> Gate
         #expect(t.compression.pooling == .avg && t.compression.tspLayer == 10 && t.wireDType == .f32)
         #expect(t.generation.compression == t.compression && t.generation.wireDType == .f32)
         #expect(try translate(#"{"model":"smol","prompt":"x"}"#, defaults: defaults).compression.method == .fastKV)
+        let head = try translate(#"{"model":"smol","prompt":"x","kv_compression":{"method":"headkv","headkv_beta":2,"headkv_temperature":0.5}}"#, defaults: defaults)
+        #expect(head.compression.method == .headKV && head.compression.headKVBeta == 2 && head.compression.headKVTemperature == 0.5)
+        let ada = try translate(#"{"model":"smol","prompt":"x","kv_compression":{"method":"adakv","ada_alpha":0}}"#, defaults: defaults)
+        #expect(ada.compression.method == .adaKV && ada.compression.adaAlpha == 0)
 
         let cases: [(String, String)] = [
             (#"{"kv_rate":2}"#, "kv_compression.kv_rate must be in (0, 1], got 2.0"),
@@ -116,6 +120,9 @@ func refusal(_ json: String, _ endpoint: Endpoint = .completions) throws -> Gate
             (#"{"method":"fastkv","tsp_layer":29}"#, "must leave at least one layer after it"),
             (#"{"wire_dtype":"f8"}"#, "kv_compression.wire_dtype must be one of f16, f32"),
             (#"{"window":"big"}"#, "kv_compression.window has the wrong type"),
+            (#"{"method":"adakv","ada_alpha":1.5}"#, "kv_compression.ada_alpha must be in [0, 1], got 1.5"),
+            (#"{"method":"headkv","headkv_beta":0.5}"#, "kv_compression.headkv_beta must be in [1, 1e6]"),
+            (#"{"method":"headkv","headkv_temperature":0}"#, "kv_compression.headkv_temperature must be in (0, 100]"),
         ]
         for (knobs, message) in cases {
             let e = try refusal(#"{"model":"smol","prompt":"x","kv_compression":\#(knobs)}"#)

@@ -17,6 +17,12 @@ struct CompressionConfigTests {
         ({ _ = try CompressionConfig(method: .fastKV, windowSize: 0) }, .window),
         ({ _ = try CompressionConfig(method: .fastKV, kernelSize: 6) }, .kernel),
         ({ _ = try CompressionConfig(method: .fastKV, kernelSize: -1) }, .kernel),
+        ({ _ = try CompressionConfig(method: .adaKV, adaAlpha: -0.1) }, .adaAlpha),
+        ({ _ = try CompressionConfig(method: .adaKV, adaAlpha: 1.5) }, .adaAlpha),
+        ({ _ = try CompressionConfig(method: .headKV, headKVBeta: 0.9) }, .headkvBeta),
+        ({ _ = try CompressionConfig(method: .headKV, headKVBeta: .nan) }, .headkvBeta),
+        ({ _ = try CompressionConfig(method: .headKV, headKVTemperature: 0) }, .headkvTemperature),
+        ({ _ = try CompressionConfig(method: .headKV, headKVTemperature: .infinity) }, .headkvTemperature),
         ] as [(() throws -> Void, RequestError.Knob)] {
             #expect {
                 try make()
@@ -49,16 +55,19 @@ struct CompressionConfigTests {
         let c = try CompressionConfig(method: .fastKV)
         #expect(c.retainRate == 0.1 && c.tspRate == 0.2 && c.windowSize == 8 && c.kernelSize == 7)
         #expect(c.pooling == .max && c.kvBudget == nil && c.tspLength == nil && c.tspLayer == nil)
+        #expect(c.adaAlpha == 0.2 && c.headKVBeta == 1.2 && c.headKVTemperature == 1)
         #expect(CompressionConfig.full.method == .full)
     }
 
     @Test func withMethodKeepsEveryKnob() throws {
         let c = try CompressionConfig(method: .fastKV, retainRate: 0.3, kvBudget: 64, tspRate: 0.4, tspLength: 99,
-                                      tspLayer: 5, windowSize: 4, kernelSize: 3, pooling: .avg)
+                                      tspLayer: 5, windowSize: 4, kernelSize: 3, pooling: .avg, adaAlpha: 0.4,
+                                      headKVBeta: 3, headKVTemperature: 2)
         let s = c.with(method: .snapKV)
         #expect(s.method == .snapKV)
         #expect(try s == CompressionConfig(method: .snapKV, retainRate: 0.3, kvBudget: 64, tspRate: 0.4, tspLength: 99,
-                                           tspLayer: 5, windowSize: 4, kernelSize: 3, pooling: .avg))
+                                           tspLayer: 5, windowSize: 4, kernelSize: 3, pooling: .avg, adaAlpha: 0.4,
+                                           headKVBeta: 3, headKVTemperature: 2))
     }
 
     /// JSON (the HTTP extension field, bench reports) goes through the same checks.
@@ -66,6 +75,14 @@ struct CompressionConfigTests {
         let c = try CompressionConfig(method: .fastKV, retainRate: 0.05, tspLayer: 9, pooling: .avg)
         let data = try JSONEncoder().encode(c)
         #expect(try JSONDecoder().decode(CompressionConfig.self, from: data) == c)
+        let knobs = try CompressionConfig(method: .headKV, adaAlpha: 0, headKVBeta: 2, headKVTemperature: 0.5)
+        #expect(try JSONDecoder().decode(CompressionConfig.self, from: JSONEncoder().encode(knobs)) == knobs)
+        let named = try JSONDecoder().decode(CompressionConfig.self, from: Data(
+            #"{"method":"headkv","ada_alpha":0.5,"headkv_beta":1.5,"headkv_temperature":3}"#.utf8))
+        #expect(named.adaAlpha == 0.5 && named.headKVBeta == 1.5 && named.headKVTemperature == 3)
+        #expect(throws: RequestError.invalid(.headkvBeta, "must be in [1, 1e6] (each head's minimum share is B − ⌊B/β⌋), got 0.5")) {
+            try JSONDecoder().decode(CompressionConfig.self, from: Data(#"{"method":"headkv","headkv_beta":0.5}"#.utf8))
+        }
         let partial = try JSONDecoder().decode(CompressionConfig.self, from: Data(#"{"method":"snapkv","kv_budget":128}"#.utf8))
         #expect(partial.method == .snapKV && partial.kvBudget == 128 && partial.retainRate == 0.1)
         #expect(throws: RequestError.self) {
@@ -77,8 +94,8 @@ struct CompressionConfigTests {
     }
 
     @Test func methodNamesAreTheUsersSpelling() {
-        #expect(CompressionMethod.allCases.map(\.rawValue) == ["full", "fastkv", "snapkv", "streamingllm", "gemfilter", "adakv", "h2o", "pyramidinfer"])
-        #expect(CompressionMethod.choices == "full, fastkv, snapkv, streamingllm, gemfilter, adakv, h2o, pyramidinfer")
+        #expect(CompressionMethod.allCases.map(\.rawValue) == ["full", "fastkv", "snapkv", "streamingllm", "gemfilter", "adakv", "headkv", "h2o", "pyramidinfer"])
+        #expect(CompressionMethod.choices == "full, fastkv, snapkv, streamingllm, gemfilter, adakv, headkv, h2o, pyramidinfer")
         #expect(CompressionMethod.fastKV.changesPrefill && CompressionMethod.gemFilter.changesPrefill)
         #expect(!CompressionMethod.snapKV.changesPrefill)
     }

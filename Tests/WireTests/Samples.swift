@@ -11,7 +11,7 @@ enum Samples {
 
     static let compression = try! CompressionConfig(method: .fastKV, retainRate: 0.1, kvBudget: 512, tspRate: 0.2,
                                                tspLength: 2048, tspLayer: 15, windowSize: 8, kernelSize: 7,
-                                               pooling: .max)
+                                               pooling: .max, adaAlpha: 0, headKVBeta: 1.5, headKVTemperature: 2)
 
     static let stages = StageTimes(receivedUnixMicros: 1_700_000_000_000_001, assignedUnixMicros: 1_700_000_000_000_002,
                                    prefillStartUnixMicros: 1_700_000_000_000_003, prefillEndUnixMicros: 1_700_000_000_000_004,

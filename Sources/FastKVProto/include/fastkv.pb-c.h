@@ -201,6 +201,12 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FASTKV__COMPRESSION__TSP_LAYER_PRESENCE__CASE)
 } Fastkv__Compression__TspLayerPresenceCase;
 
+typedef enum {
+  FASTKV__COMPRESSION__ADA_ALPHA_PRESENCE__NOT_SET = 0,
+  FASTKV__COMPRESSION__ADA_ALPHA_PRESENCE_ADA_ALPHA = 13
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FASTKV__COMPRESSION__ADA_ALPHA_PRESENCE__CASE)
+} Fastkv__Compression__AdaAlphaPresenceCase;
+
 /*
  * Per-request KV compression knobs, named as in the FastKV paper and its reference code.
  * Protocol version 2: rates are doubles (the value the user typed, exactly: budgets ⌊n·r⌋ must
@@ -241,6 +247,14 @@ struct  Fastkv__Compression
    * fraction of tokens propagated after the TSP layer, in (0, 1]; 0 = 0.2
    */
   double tsp_rate;
+  /*
+   * HeadKV's pool divisor β ≥ 1; 0 = 1.2
+   */
+  double headkv_beta;
+  /*
+   * HeadKV's temperature on the head scores, > 0; 0 = 1
+   */
+  double headkv_temperature;
   Fastkv__Compression__TspLayerPresenceCase tsp_layer_presence_case;
   union {
     /*
@@ -248,10 +262,17 @@ struct  Fastkv__Compression
      */
     uint32_t tsp_layer;
   };
+  Fastkv__Compression__AdaAlphaPresenceCase ada_alpha_presence_case;
+  union {
+    /*
+     * AdaKV's per-head floor share, in [0, 1]; absent = 0.2
+     */
+    double ada_alpha;
+  };
 };
 #define FASTKV__COMPRESSION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__compression__descriptor) \
-    , FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_UNSPECIFIED, 0, 0, 0, 0, FASTKV__POOLING__POOLING_UNSPECIFIED, 0, 0, FASTKV__COMPRESSION__TSP_LAYER_PRESENCE__NOT_SET, {0} }
+    , FASTKV__COMPRESSION_METHOD__COMPRESSION_METHOD_UNSPECIFIED, 0, 0, 0, 0, FASTKV__POOLING__POOLING_UNSPECIFIED, 0, 0, 0, 0, FASTKV__COMPRESSION__TSP_LAYER_PRESENCE__NOT_SET, {0}, FASTKV__COMPRESSION__ADA_ALPHA_PRESENCE__NOT_SET, {0} }
 
 
 /*

@@ -144,13 +144,15 @@ extension SamplingParameters {
 
 extension CompressionConfig {
     /// proto3 cannot tell 0 from absent, so 0 (or UNSPECIFIED) means the vocabulary's default for
-    /// the rates, window, kernel and pooling; the method is required.
+    /// the rates, window, kernel, pooling and HeadKV's β and temperature (AdaKV's α, for which 0 is a
+    /// value, has a presence case); the method is required.
     init(proto p: UnsafeMutablePointer<Fastkv__Compression>?, field: String) throws(WireError) {
         let c = try protoPresent(p, field)
         let method = try requiredEnum(CompressionMethod.fromProto(c.method, field: "Compression.method"),
                                       "Compression.method")
         let pooling = try Pooling.fromProto(c.pooling, field: "Compression.pooling") ?? Defaults.pooling
         let hasLayer = c.tsp_layer_presence_case == FASTKV__COMPRESSION__TSP_LAYER_PRESENCE_TSP_LAYER
+        let hasAlpha = c.ada_alpha_presence_case == FASTKV__COMPRESSION__ADA_ALPHA_PRESENCE_ADA_ALPHA
         do {
             try self.init(method: method, retainRate: c.kv_rate == 0 ? Defaults.retainRate : c.kv_rate,
                           kvBudget: c.kv_budget == 0 ? nil : Int(c.kv_budget),
@@ -158,7 +160,10 @@ extension CompressionConfig {
                           tspLength: c.tsp_len == 0 ? nil : Int(c.tsp_len),
                           tspLayer: hasLayer ? Int(c.tsp_layer) : nil,
                           windowSize: c.window == 0 ? Defaults.windowSize : Int(c.window),
-                          kernelSize: c.kernel == 0 ? Defaults.kernelSize : Int(c.kernel), pooling: pooling)
+                          kernelSize: c.kernel == 0 ? Defaults.kernelSize : Int(c.kernel), pooling: pooling,
+                          adaAlpha: hasAlpha ? c.ada_alpha : Defaults.adaAlpha,
+                          headKVBeta: c.headkv_beta == 0 ? Defaults.headKVBeta : c.headkv_beta,
+                          headKVTemperature: c.headkv_temperature == 0 ? Defaults.headKVTemperature : c.headkv_temperature)
         } catch { throw invalidKnob("Compression", error) }
     }
 }

@@ -128,6 +128,10 @@ extension CompressionConfig {
         p.pointee.window = try WireCheck.uint32("Compression.window", windowSize)
         p.pointee.kernel = try WireCheck.uint32("Compression.kernel", kernelSize)
         p.pointee.pooling = pooling.proto
+        p.pointee.ada_alpha_presence_case = FASTKV__COMPRESSION__ADA_ALPHA_PRESENCE_ADA_ALPHA
+        p.pointee.ada_alpha = adaAlpha
+        p.pointee.headkv_beta = headKVBeta
+        p.pointee.headkv_temperature = headKVTemperature
         return p
     }
 }
