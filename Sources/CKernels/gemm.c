@@ -248,10 +248,11 @@ static void kernel_avx2_##F##_##R(const float *a, size_t lda, const unsigned cha
 FKV_AVX512 static void kernel_avx512_##F##_##R(const float *a, size_t lda, const unsigned char *const b[4], \
                                                size_t kc, float *c, size_t ldc, int load_c,                \
                                                const __mmask16 mask[4]) {                                  \
+    /* Blocked summation, as the AVX2 kernel: the block's sum starts from 0 and is added to C at the */ \
+    /* end, so both paths round alike (and meet the fixtures' tolerances). */                             \
     __m512 acc[R][4];                                                                                      \
     for (int i = 0; i < R; i++)                                                                            \
-        for (int j = 0; j < 4; j++)                                                                        \
-            acc[i][j] = load_c ? _mm512_maskz_loadu_ps(mask[j], c + i * ldc + 16 * j) : _mm512_setzero_ps(); \
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();                                       \
     for (size_t p = 0; p < kc; p++) {                                                                      \
         __m512 b0, b1, b2, b3;                                                                             \
         LOAD_##F##_1(b[0], p, b0); LOAD_##F##_1(b[1], p, b1);                                              \
@@ -265,7 +266,10 @@ FKV_AVX512 static void kernel_avx512_##F##_##R(const float *a, size_t lda, const
         }                                                                                                  \
     }                                                                                                      \
     for (int i = 0; i < R; i++)                                                                            \
-        for (int j = 0; j < 4; j++) _mm512_mask_storeu_ps(c + i * ldc + 16 * j, mask[j], acc[i][j]);      \
+        for (int j = 0; j < 4; j++) {                                                                      \
+            if (load_c) acc[i][j] = _mm512_add_ps(_mm512_maskz_loadu_ps(mask[j], c + i * ldc + 16 * j), acc[i][j]); \
+            _mm512_mask_storeu_ps(c + i * ldc + 16 * j, mask[j], acc[i][j]);                               \
+        }                                                                                                  \
 }
 
 // One micro-kernel per (panel format, rows 1..6), and the task loops that pick among them.
@@ -325,8 +329,12 @@ FKV_AVX512 static void gemm_task_avx512_##F(void *ctx, size_t task, size_t worke
         const size_t pj = q * GROUP + j <= last ? q * GROUP + j : last;                                    \
         panel[j] = g->packed + pj * g->stride;                                                             \
     }                                                                                                      \
-    for (size_t k0 = 0; k0 < g->k; k0 += KC) {   /* KC is a multiple of 32, as the q8 forms need */        \
-        const size_t kc = g->k - k0 < KC ? g->k - k0 : KC, o = step_offset(g->format, k0);                 \
+    /* The same k blocks as the AVX2 path (equal blocks of at most KC, whole scale blocks for q8). */    \
+    const size_t kblocks = (g->k + KC - 1) / KC;                                                           \
+    size_t kstep = (g->k + kblocks - 1) / kblocks;                                                         \
+    if (g->format == FKV_PANEL_Q8_0 || g->format == FKV_PANEL_Q8_1) kstep = (kstep + 31) / 32 * 32;        \
+    for (size_t k0 = 0; k0 < g->k; k0 += kstep) {                                                          \
+        const size_t kc = g->k - k0 < kstep ? g->k - k0 : kstep, o = step_offset(g->format, k0);           \
         const int load_c = k0 > 0 || g->accumulate;                                                        \
         const unsigned char *const b[4] = {panel[0] + o, panel[1] + o, panel[2] + o, panel[3] + o};        \
         for (size_t r = r0; r < r1; r += MR) {                                                             \

@@ -33,7 +33,7 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
         let qkvWidth = (c.headCount + 2 * c.kvHeadCount) * c.headDim
         let chunk = min(n, 1024)
         let activations = n * (2 * c.hiddenSize + qkvWidth + c.headCount * c.headDim) + chunk * 3 * c.intermediateSize
-        let attention = threads * (c.headCount / c.kvHeadCount) * Attention.tileRows * (n + 2 * c.headDim)
+        let attention = Attention.scratchFloats(groupSize: c.headCount / c.kvHeadCount, headDim: c.headDim, threads: threads)
         return 4 * (activations + attention + 2 * c.vocabularySize)
     }
 

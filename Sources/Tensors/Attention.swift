@@ -13,6 +13,12 @@ public enum Attention {
     /// Tokens per query block and per key block of the prefill kernel.
     public static let blockTokens = Int(FKV_PREFILL_BLOCK)
 
+    /// Floats of `Scratch` for G query heads per KV head and head size d, all workers together
+    /// (the memory plan sums it before anything is allocated).
+    public static func scratchFloats(groupSize: Int, headDim: Int, threads: Int) -> Int {
+        threads * fkv_prefill_attention_scratch_floats(groupSize, headDim)
+    }
+
     /// Per-worker scratch for `causalPrefill` (independent of the token count).
     public final class Scratch: @unchecked Sendable {
         let buffer: Tensor
@@ -22,7 +28,7 @@ public enum Attention {
             self.groupSize = groupSize
             self.headDim = headDim
             self.threads = threads
-            buffer = Tensor(shape: [threads * fkv_prefill_attention_scratch_floats(groupSize, headDim)])
+            buffer = Tensor(shape: [Attention.scratchFloats(groupSize: groupSize, headDim: headDim, threads: threads)])
         }
     }
 
