@@ -13,7 +13,7 @@ latency, errors, requests/s and generated tokens/s. With `--coordinator` it also
 HTTP with `fastkv submit` for the same prompt, sequentially, and times /metrics scrapes.
 Writes results.json, results.csv, README.md and gnuplot charts (PNG) into --out.
 """
-import argparse, asyncio, json, os, platform, random, shutil, statistics, subprocess, sys, time
+import argparse, asyncio, json, os, platform, random, shutil, socket, statistics, subprocess, sys, time, urllib.parse
 
 import httpx
 
@@ -135,10 +135,41 @@ def summarize(kind, level, config, results, wall):
             "kv_full_bytes_mean": statistics.mean(full) if full else None}
 
 
+def raw_socket_ttft(model):
+    """TTFT of one streamed request sent over a plain socket (no HTTP client library), so the figure
+    is the gateway's path and not the Python client's: request written → first chunk with text read."""
+    u = urllib.parse.urlparse(args.url)
+    body = json.dumps({"model": model, "prompt": PROMPT, "max_tokens": args.max_tokens, "temperature": 0, "stream": True,
+                       "ignore_eos": True, "kv_compression": compression("full")}).encode()
+    head = (f"POST /v1/completions HTTP/1.1\r\nHost: {u.hostname}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection((u.hostname, u.port or 80), timeout=args.timeout) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        t0 = time.perf_counter()
+        s.sendall(head + body)
+        buf, first = b"", None
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+            if first is None:
+                for line in buf.split(b"\n"):
+                    if line.startswith(b"data: {"):
+                        j = json.loads(line[6:])
+                        if j.get("choices") and j["choices"][0].get("text"):
+                            first = time.perf_counter()
+                            break
+    if first is None:
+        raise RuntimeError(f"no text chunk in the raw-socket response: {buf[:300]!r}")
+    return 1000 * (first - t0)
+
+
 async def compare_submit(client, model):
     """TTFT of the same prompt (full KV) over HTTP and through `fastkv submit`, alternating, sequential."""
-    http_ttft, submit_ttft, gateway_ttft, coord_http, coord_submit = [], [], [], [], []
+    http_ttft, submit_ttft, gateway_ttft, coord_http, coord_submit, raw_ttft = [], [], [], [], [], []
     for _ in range(args.compare_runs):
+        raw_ttft.append(await asyncio.to_thread(raw_socket_ttft, model))
         r = await one(client, model, "full")
         if "error" in r:
             raise RuntimeError(r["error"])
@@ -156,6 +187,7 @@ async def compare_submit(client, model):
         coord_submit.append(j["coordinator_ttft_ms"])
     return {"runs": args.compare_runs, "http_client_ttft_p50_ms": pct(http_ttft, 50), "submit_client_ttft_p50_ms": pct(submit_ttft, 50),
             "http_minus_submit_p50_ms": pct(http_ttft, 50) - pct(submit_ttft, 50),
+            "raw_socket_ttft_p50_ms": pct(raw_ttft, 50), "raw_socket_minus_submit_p50_ms": pct(raw_ttft, 50) - pct(submit_ttft, 50),
             "gateway_ttft_p50_ms": pct(gateway_ttft, 50),
             "coordinator_ttft_p50_ms_http": pct(coord_http, 50), "coordinator_ttft_p50_ms_submit": pct(coord_submit, 50),
             "http_overhead_over_coordinator_p50_ms": pct([h - c for h, c in zip(http_ttft, coord_http)], 50),
@@ -265,7 +297,9 @@ async def main():
         lines += ["", f"TTFT, same prompt, full KV, {compare['runs']} sequential runs each: HTTP (client clock) p50 "
                       f"{compare['http_client_ttft_p50_ms']:.2f} ms vs `fastkv submit` p50 {compare['submit_client_ttft_p50_ms']:.2f} ms "
                       f"(difference {compare['http_minus_submit_p50_ms']:+.2f} ms). Over the coordinator's own TTFT: HTTP adds "
-                      f"{compare['http_overhead_over_coordinator_p50_ms']:.2f} ms p50, submit {compare['submit_overhead_over_coordinator_p50_ms']:.2f} ms."]
+                      f"{compare['http_overhead_over_coordinator_p50_ms']:.2f} ms p50, submit {compare['submit_overhead_over_coordinator_p50_ms']:.2f} ms. "
+                      f"Over a plain socket (no HTTP client library, the gateway's own path): p50 {compare['raw_socket_ttft_p50_ms']:.2f} ms, "
+                      f"{compare['raw_socket_minus_submit_p50_ms']:+.2f} ms against `submit`."]
     lines += [""] + [f"![{m}]({m})" for m in made]
     with open(os.path.join(args.out, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

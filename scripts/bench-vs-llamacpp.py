@@ -98,7 +98,7 @@ def llama_round(binary, model, threads):
 def batched_round(binary, model, threads):
     """llama-batched-bench with a shared prompt (-pps): N_KV = PP + B·TG."""
     ctx = BATCH_CONTEXT + max(BATCH) * DECODE_TOKENS
-    out = run([binary, "-m", model, "-t", str(threads), "-c", str(ctx), "-b", "2048", "-ub", "512", "-pps",
+    out = run([binary, "-m", model, "-t", str(threads), "-c", str(ctx), "-b", "2048", "-ub", "512", "-pps", "-kvu",
                "-npp", str(BATCH_CONTEXT), "-ntg", str(DECODE_TOKENS), "-npl", ",".join(map(str, BATCH)),
                "--output-format", "jsonl"], "llama-batched-bench " + os.path.basename(model))
     return parse_batched(out)

