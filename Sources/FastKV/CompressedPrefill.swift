@@ -15,6 +15,23 @@ public struct CompressedPrefillResult: Sendable {
 
 /// Runs prefill under any compression method behind one call.
 public enum CompressedPrefill {
+    /// The selection policy of a method that runs one forward pass (everything but GemFilter, whose
+    /// two passes `run` drives itself). A new method is one more case here and in `CompressionMethod`.
+    public static func policy(for config: CompressionConfig, layerCount: Int) -> AnySelectionPolicy {
+        AnySelectionPolicy(base(for: config, layerCount: layerCount))
+    }
+
+    private static func base(for config: CompressionConfig, layerCount: Int) -> any KVSelectionPolicy {
+        switch config.method {
+        case .fastKV, .snapKV: WindowSelectionPolicy(config: config, layerCount: layerCount)
+        case .streamingLLM: StreamingLLMPolicy(config: config)
+        case .adaKV: AdaKVPolicy(config: config)
+        case .h2o: H2OPolicy(config: config)
+        case .pyramidInfer: PyramidPolicy(config: config, layerCount: layerCount)
+        case .full, .gemFilter: FullKVPolicy()
+        }
+    }
+
     /// - Parameters:
     ///   - decodeReserve: decode steps to reserve room for in every layer.
     ///   - onLayerStored: called as each layer's final cache entries are ready (pipelined transfer).
@@ -30,27 +47,8 @@ public enum CompressedPrefill {
             // Reserve what the method will keep (its budgets are known before the pass), not N.
             let planned = KVPlan.perHeadEntryCounts(config: config, promptLength: n, layerCount: c.layerCount).max() ?? n
             let cache = model.makeCache(capacity: planned + decodeReserve)
-            let output: LlamaModel.PrefillOutput
-            switch config.method {
-            case .fastKV, .snapKV:
-                var policy = WindowSelectionPolicy(config: config, layerCount: c.layerCount)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            case .streamingLLM:
-                var policy = StreamingLLMPolicy(config: config)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            case .adaKV:
-                var policy = AdaKVPolicy(config: config)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            case .h2o:
-                var policy = H2OPolicy(config: config)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            case .pyramidInfer:
-                var policy = PyramidPolicy(config: config, layerCount: c.layerCount)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            default:
-                var policy = FullKVPolicy()
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            }
+            var policy = policy(for: config, layerCount: c.layerCount)
+            let output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             cache.reserveDecode(decodeReserve)
             let tspLayer = config.method == .fastKV ? config.resolvedTSPLayer(layerCount: c.layerCount) : nil
             let record = SelectionRecord(cache: cache, promptLength: n, enteringTokens: output.enteringTokenCounts,

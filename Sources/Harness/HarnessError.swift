@@ -22,11 +22,16 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotStart(executable: String, reason: String)
     /// The cluster failed the one small warm-up request of a config, so it is not usable.
     case warmUpFailed(config: String, reason: String)
+    /// A filler of `eval suite` that cannot be read (`dict-devil` not installed, say).
+    case fillerUnavailable(filler: String, path: String, reason: String)
+    /// An `eval suite` output folder whose results.json cannot be resumed (other settings, or unreadable).
+    case cannotResume(path: String, reason: String)
 
     /// The harness settings, spelled as their flags.
     public enum Setting: String, Sendable, Hashable, CaseIterable {
         case lengths, decodeContexts = "decode-contexts", configs, methods, depths, coordinator
         case requests, concurrency, maxTokens = "max-tokens", timeout, runs, decodeTokens = "decode-tokens"
+        case tasks, fillers, templates, samples, kvRate = "kv-rate", kvBudget = "kv-budget"
 
         public var flag: String { "--" + rawValue }
     }
@@ -66,6 +71,8 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .submitFailed(status, stderr): "fastkv submit exited with status \(status): \(stderr)"
         case let .cannotStart(executable, reason): "cannot start \(executable): \(reason)"
         case let .warmUpFailed(config, reason): "warm-up request for \(config) failed: \(reason)"
+        case let .fillerUnavailable(filler, path, reason): "filler \(filler) (\(path)): \(reason)"
+        case let .cannotResume(path, reason): "cannot resume \(path): \(reason)"
         }
     }
 }

@@ -1,0 +1,32 @@
+import FastKV
+import Foundation
+import RequestVocabulary
+
+extension Generator {
+    /// Generates a continuation of `promptTokens` under each of `compressions`, all sharing one
+    /// full prefill (`SharedPrefill`); results in `compressions` order.
+    ///
+    /// Each result's prefill time is the shared forward's time minus the other policies' selection
+    /// time: what this method's own prefill would have cost, less the difference in cache capacity
+    /// planning (an estimate, not a separate measurement).
+    /// - Throws: `FastKVError.changesPrefill` for FastKV and GemFilter (run them with `generate`).
+    public func generateShared(promptTokens: [Int32], sampling: SamplingParameters,
+                               compressions: [CompressionConfig]) throws -> [GenerationResult] {
+        let limit = loaded.model.config.contextLength
+        guard !promptTokens.isEmpty else { throw EngineError.invalidRequest("the prompt is empty") }
+        guard promptTokens.count + sampling.maxTokens - 1 <= limit else {
+            throw EngineError.invalidRequest(
+                "prompt (\(promptTokens.count) tokens) + max tokens (\(sampling.maxTokens)) exceeds the context of \(limit)")
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let shared = try SharedPrefill.run(model: loaded.model, tokens: promptTokens, configs: compressions,
+                                           decodeReserve: sampling.maxTokens)
+        let total = clock.now - start
+        let allSelection = shared.selectionDurations.reduce(Duration.zero, +)
+        return try compressions.indices.map { i in
+            try decode(after: shared.results[i], prefillDuration: total - allSelection + shared.selectionDurations[i],
+                       promptTokens: promptTokens, sampling: sampling, method: compressions[i].method)
+        }
+    }
+}
