@@ -1,8 +1,9 @@
 import Tensors
 
 extension SuiteGenerator {
-    /// Common-word extraction: a numbered list of E words in which 10 words appear f_c = max(6, E/40)
-    /// times each (a quarter of the list) and the others twice. E is fitted to the length.
+    /// Common-word extraction: a numbered list of E words in which 10 words appear f_c = max(3, E/40)
+    /// times each (a quarter of the list) and every other word once, so the distinct words (the
+    /// chance level's denominator) grow with the length. E is fitted to the length.
     func commonWords(tokens: Int, rng: inout SplitMix64) throws(HarnessError) -> SuiteSample {
         let intro = "Below is a numbered list of words. Memorize the ones that appear most often.\n"
         let question = "Question: What are the 10 most common words in the list above?"
@@ -11,10 +12,10 @@ extension SuiteGenerator {
         let listRNG = rng
         func list(_ entries: Int) -> (text: String, distinct: Int) {
             var r = listRNG
-            let perCommon = max(6, entries / 40)
-            let rareCount = max(0, (entries - 10 * perCommon) / 2)
+            let perCommon = max(3, entries / 40)
+            let rareCount = max(0, entries - 10 * perCommon)
             let rare = PseudoWords.distinct(rareCount + 10, &r).filter { !common.contains($0) }.prefix(rareCount)
-            var words = common.flatMap { Array(repeating: $0, count: perCommon) } + rare.flatMap { [$0, $0] }
+            var words = common.flatMap { Array(repeating: $0, count: perCommon) } + rare
             r.shuffle(&words)
             return (words.enumerated().map { "\($0 + 1). \($1)" }.joined(separator: " "), 10 + rare.count)
         }
