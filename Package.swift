@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Tensors", "Checkpoints", "TestSupport"],
                     swiftSettings: vectorSwift),
         .testTarget(name: "FastKVTests", dependencies: ["RequestVocabulary", "FastKV", "Llama", "Tensors", "Checkpoints", "TestSupport"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "RequestVocabulary", "Engine", "TestSupport"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "RequestVocabulary", "Engine", "FastKV", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "TestSupport"]),
 
         // Wire format and transport (Proto/fastkv.proto). Each C library is imported by one Swift target:

@@ -4,12 +4,13 @@ import RequestVocabulary
 
 extension Generator {
     /// Generates a continuation of `promptTokens` under each of `compressions`, all sharing one
-    /// full prefill (`SharedPrefill`); results in `compressions` order.
+    /// prefill forward (`SharedPrefill`); results in `compressions` order.
     ///
     /// Each result's prefill time is the shared forward's time minus the other policies' selection
     /// time: what this method's own prefill would have cost, less the difference in cache capacity
     /// planning (an estimate, not a separate measurement).
-    /// - Throws: `FastKVError.changesPrefill` for FastKV and GemFilter (run them with `generate`).
+    /// - Throws: `FastKVError.changesPrefill` for GemFilter, `FastKVError.policiesDisagree` when the
+    ///   compressions do not keep the same forward (full with FastKV, say): run those with `generate`.
     public func generateShared(promptTokens: [Int32], sampling: SamplingParameters,
                                compressions: [CompressionConfig]) throws -> [GenerationResult] {
         let limit = loaded.model.config.contextLength

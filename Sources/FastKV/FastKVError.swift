@@ -2,16 +2,16 @@ import RequestVocabulary
 
 /// What the FastKV module refuses.
 public enum FastKVError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// A method that changes the prefill forward (FastKV's TSP, GemFilter) cannot share a full prefill.
+    /// A method whose prefill is not one forward pass (GemFilter's two) cannot share a prefill.
     case changesPrefill(CompressionMethod)
-    /// A policy run in a shared prefill dropped tokens or stopped the pass at `layer`.
-    case policyChangedForward(CompressionMethod, layer: Int)
+    /// Two policies of a shared prefill chose different forwards (tokens propagated, or a stop) at `layer`.
+    case policiesDisagree(CompressionMethod, CompressionMethod, layer: Int)
 
     public var description: String {
         switch self {
-        case let .changesPrefill(m): "\(m.rawValue) changes the prefill forward pass and needs its own prefill"
-        case let .policyChangedForward(m, layer):
-            "\(m.rawValue) dropped tokens from the forward pass at layer \(layer), so it cannot share a full prefill"
+        case let .changesPrefill(m): "\(m.rawValue) runs more than one forward pass and needs its own prefill"
+        case let .policiesDisagree(a, b, layer):
+            "\(a.rawValue) and \(b.rawValue) propagate different tokens at layer \(layer), so they cannot share a prefill"
         }
     }
 }

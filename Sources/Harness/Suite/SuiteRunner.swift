@@ -50,20 +50,42 @@ public struct SuiteRunner {
         public var promptTokens: Int
     }
 
-    /// Runs `sample` under `entries` (in their order); the ones that keep the forward share a prefill.
+    /// Entries that can share one prefill forward, as index groups: every method that keeps the full
+    /// forward in one group, FastKV's budgets (same ρ and ℓ_T) in another, GemFilter alone.
+    static func forwardGroups(_ entries: [SuitePlan.Entry]) -> [[Int]] {
+        var keys: [String] = [], groups: [String: [Int]] = [:]
+        for (i, e) in entries.enumerated() {
+            let key = switch e.config.method {
+            case .gemFilter: "gemfilter \(i)"
+            case .fastKV: "fastkv"
+            default: "full forward"
+            }
+            if groups[key] == nil { keys.append(key) }
+            groups[key, default: []].append(i)
+        }
+        return keys.map { groups[$0]! }
+    }
+
+    /// Runs `sample` under `entries` (in their order); entries that agree on the forward share a prefill.
     public func run(_ sample: SuiteSample, template: SuiteTemplate, entries: [SuitePlan.Entry]) throws -> [Outcome] {
         let ids = try promptTokens(sample, template: template)
         let sampling = try SamplingParameters(maxTokens: sample.task.maxTokens)
         let gen = Generator(loaded)
         var results = [GenerationResult?](repeating: nil, count: entries.count)
-        let sharedIndices = entries.indices.filter { !entries[$0].config.method.changesPrefill }
-        if !sharedIndices.isEmpty {
-            let shared = try gen.generateShared(promptTokens: ids, sampling: sampling,
-                                                compressions: sharedIndices.map { entries[$0].config })
-            for (k, i) in sharedIndices.enumerated() { results[i] = shared[k] }
-        }
-        for i in entries.indices where results[i] == nil {
-            results[i] = try gen.generate(promptTokens: ids, sampling: sampling, compression: entries[i].config)
+        for group in Self.forwardGroups(entries) {
+            if group.count > 1 {
+                do {
+                    let shared = try gen.generateShared(promptTokens: ids, sampling: sampling,
+                                                        compressions: group.map { entries[$0].config })
+                    for (k, i) in group.enumerated() { results[i] = shared[k] }
+                    continue
+                } catch FastKVError.policiesDisagree {
+                    // e.g. a FastKV constant budget above N skips TSP: run the group's members alone.
+                }
+            }
+            for i in group {
+                results[i] = try gen.generate(promptTokens: ids, sampling: sampling, compression: entries[i].config)
+            }
         }
         return results.map { r in
             let r = r!
