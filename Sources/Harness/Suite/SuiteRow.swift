@@ -31,6 +31,17 @@ public struct SuiteRow: Codable, Sendable, Equatable {
     /// The greedy answers, in sample order.
     public var answers: [String]
 
+    public init(task: SuiteTask, length: Int, template: SuiteTemplate, label: String, method: String, kv_rate: Double?,
+                kv_budget: Int?, samples: Int, score: Double, ci_low: Double, ci_high: Double, chance: Double,
+                full_score: Double?, near_chance: Bool, prompt_tokens: Double, ttft_ms: Double, kv_kept_share: Double,
+                score_by_filler: [String: Double], answers: [String]) {
+        (self.task, self.length, self.template, self.label, self.method) = (task, length, template, label, method)
+        (self.kv_rate, self.kv_budget, self.samples, self.score) = (kv_rate, kv_budget, samples, score)
+        (self.ci_low, self.ci_high, self.chance, self.full_score, self.near_chance) = (ci_low, ci_high, chance, full_score, near_chance)
+        (self.prompt_tokens, self.ttft_ms, self.kv_kept_share) = (prompt_tokens, ttft_ms, kv_kept_share)
+        (self.score_by_filler, self.answers) = (score_by_filler, answers)
+    }
+
     /// The cell this row belongs to (a row per label in each).
     public var cellKey: String { "\(task.rawValue)/\(length)/\(template.rawValue)" }
     public var key: String { cellKey + "/" + label }
