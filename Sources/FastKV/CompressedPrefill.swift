@@ -15,6 +15,29 @@ public struct CompressedPrefillResult: Sendable {
 
 /// Runs prefill under any compression method behind one call.
 public enum CompressedPrefill {
+    /// The selection policy of a method that runs one forward pass (everything but GemFilter, whose
+    /// two passes `run` drives itself). A new method is one more case here and in `CompressionMethod`.
+    /// - Throws: `HeadScoresError.missing` for `headkv` without the model's head scores.
+    public static func policy(for config: CompressionConfig, layerCount: Int,
+                              headImportance: HeadImportance? = nil) throws -> AnySelectionPolicy {
+        AnySelectionPolicy(try base(for: config, layerCount: layerCount, headImportance: headImportance))
+    }
+
+    private static func base(for config: CompressionConfig, layerCount: Int,
+                             headImportance: HeadImportance?) throws -> any KVSelectionPolicy {
+        switch config.method {
+        case .headKV:
+            guard let headImportance else { throw HeadScoresError.missing(fingerprint: nil) }
+            return HeadKVPolicy(config: config, importance: headImportance)
+        case .fastKV, .snapKV: return WindowSelectionPolicy(config: config, layerCount: layerCount)
+        case .streamingLLM: return StreamingLLMPolicy(config: config)
+        case .adaKV: return AdaKVPolicy(config: config)
+        case .h2o: return H2OPolicy(config: config)
+        case .pyramidInfer: return PyramidPolicy(config: config, layerCount: layerCount)
+        case .full, .gemFilter: return FullKVPolicy()
+        }
+    }
+
     /// - Parameters:
     ///   - decodeReserve: decode steps to reserve room for in every layer.
     ///   - onLayerStored: called as each layer's final cache entries are ready (pipelined transfer).
@@ -33,30 +56,8 @@ public enum CompressedPrefill {
             let planned = KVPlan.largestHeadEntryCount(config: config, promptLength: n, layerCount: c.layerCount,
                                                        headImportance: headImportance) ?? n
             let cache = model.makeCache(capacity: planned + decodeReserve)
-            let output: LlamaModel.PrefillOutput
-            switch config.method {
-            case .fastKV, .snapKV:
-                var policy = WindowSelectionPolicy(config: config, layerCount: c.layerCount)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            case .streamingLLM:
-                var policy = StreamingLLMPolicy(config: config)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            case .adaKV:
-                var policy = AdaKVPolicy(config: config)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            case .headKV:
-                var policy = HeadKVPolicy(config: config, importance: headImportance!)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            case .h2o:
-                var policy = H2OPolicy(config: config)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            case .pyramidInfer:
-                var policy = PyramidPolicy(config: config, layerCount: c.layerCount)
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            default:
-                var policy = FullKVPolicy()
-                output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
-            }
+            var policy = try policy(for: config, layerCount: c.layerCount, headImportance: headImportance)
+            let output = try model.prefill(tokens: tokens, cache: cache, policy: &policy, onLayerStored: onLayerStored)
             cache.reserveDecode(decodeReserve)
             let tspLayer = config.method == .fastKV ? config.resolvedTSPLayer(layerCount: c.layerCount) : nil
             let record = SelectionRecord(cache: cache, promptLength: n, enteringTokens: output.enteringTokenCounts,

@@ -39,10 +39,19 @@ public struct BenchOutput: Sendable {
         }
         let wireCount = BenchReport.chartData(rows, where: { $0.wire_bytes_p50 != nil }).seriesCount
         let aggregatedCount = BenchReport.chartData(rows, where: { $0.mode == .aggregated }).seriesCount
+        return runGnuplot(script: script, variables: "nseries=\(seriesCount); nwire=\(wireCount); nagg=\(aggregatedCount)",
+                          expecting: Self.chartFiles)
+    }
+
+    /// Runs `gnuplot -e "datadir='DIR'; VARIABLES" script` and reports which of `files` it wrote
+    /// (shared with `eval suite`'s charts). A missing gnuplot is a warning, never a failed run.
+    public func runGnuplot(script: String, variables: String, expecting files: [String]) -> Charts {
+        guard FileManager.default.fileExists(atPath: script) else {
+            return Charts(files: [], warnings: ["no chart script at \(script); skipping charts"])
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["gnuplot", "-e",
-                       "datadir='\(directory.path)'; nseries=\(seriesCount); nwire=\(wireCount); nagg=\(aggregatedCount)", script]
+        p.arguments = ["gnuplot", "-e", "datadir='\(directory.path)'; \(variables)", script]
         p.standardOutput = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
         let noGnuplot = Charts(files: [], warnings: [
@@ -50,14 +59,15 @@ public struct BenchOutput: Sendable {
         do { try p.run() } catch { return noGnuplot }
         p.waitUntilExit()
         if p.terminationStatus == 127 { return noGnuplot }  // env: command not found
-        let written = Self.chartFiles.filter { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
+        let written = files.filter { FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
         if p.terminationStatus != 0 || written.isEmpty {
             return Charts(files: written, warnings: ["gnuplot failed (status \(p.terminationStatus)); charts may be missing"])
         }
         return Charts(files: written, warnings: [])
     }
 
-    private func write(_ data: Data, to name: String) throws {
+    /// Replaces `name` in the directory atomically.
+    public func write(_ data: Data, to name: String) throws {
         try data.write(to: directory.appendingPathComponent(name), options: .atomic)
     }
 }

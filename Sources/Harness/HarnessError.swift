@@ -24,12 +24,17 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
     case warmUpFailed(config: String, reason: String)
     /// `fastkv headscores`: no needle trial was answered right, so no head has evidence.
     case noTrialAnswered(attempted: Int)
+    /// A filler of `eval suite` that cannot be read (`dict-devil` not installed, say).
+    case fillerUnavailable(filler: String, path: String, reason: String)
+    /// An `eval suite` output folder whose results.json cannot be resumed (other settings, or unreadable).
+    case cannotResume(path: String, reason: String)
 
     /// The harness settings, spelled as their flags.
     public enum Setting: String, Sendable, Hashable, CaseIterable {
         case lengths, decodeContexts = "decode-contexts", configs, methods, depths, coordinator
         case requests, concurrency, maxTokens = "max-tokens", timeout, runs, decodeTokens = "decode-tokens"
         case batchSequences = "batch-sequences", batchContext = "batch-context"
+        case tasks, fillers, templates, samples, kvRate = "kv-rate", kvBudget = "kv-budget"
 
         public var flag: String { "--" + rawValue }
     }
@@ -72,6 +77,8 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .noTrialAnswered(attempted):
             "none of the \(attempted) needle trials was answered correctly, so no head has evidence; "
                 + "try other --lengths, or --score-all-trials for a model that cannot retrieve"
+        case let .fillerUnavailable(filler, path, reason): "filler \(filler) (\(path)): \(reason)"
+        case let .cannotResume(path, reason): "cannot resume \(path): \(reason)"
         }
     }
 }

@@ -1,0 +1,133 @@
+import Foundation
+
+/// Everything an `eval suite` run produced; written as results.json (keys are the output contract).
+public struct SuiteResults: Codable, Sendable, Equatable {
+    public var commit: String?
+    public var date: String
+    /// false while the run goes (and in the files an interrupted run leaves).
+    public var complete: Bool
+    public var rows_expected: Int
+    public var machine: BenchResults.Machine
+    public var model: String
+    public var plan: SuitePlan
+    public var rows: [SuiteRow]
+
+    public init(commit: String?, date: String, complete: Bool, rows_expected: Int, machine: BenchResults.Machine,
+                model: String, plan: SuitePlan, rows: [SuiteRow]) {
+        self.commit = commit
+        self.date = date
+        self.complete = complete
+        self.rows_expected = rows_expected
+        self.machine = machine
+        self.model = model
+        self.plan = plan
+        self.rows = rows
+    }
+}
+
+/// The tables and chart data of a suite run.
+public enum SuiteReport {
+    /// Mean score per label over the cells where full KV is above chance; nil where no cell counts.
+    public static func averages(_ rows: [SuiteRow], length: Int? = nil) -> [(label: String, score: Double?, cells: Int)] {
+        labels(rows).map { label in
+            let counted = rows.filter { $0.label == label && !$0.near_chance && (length == nil || $0.length == length) }
+            return (label, counted.isEmpty ? nil : counted.map(\.score).reduce(0, +) / Double(counted.count), counted.count)
+        }
+    }
+
+    static func labels(_ rows: [SuiteRow]) -> [String] {
+        var seen = Set<String>(), out: [String] = []
+        for r in rows where seen.insert(r.label).inserted { out.append(r.label) }
+        return out
+    }
+
+    public static func csv(_ rows: [SuiteRow]) -> String {
+        let header = "task,length,template,label,method,kv_rate,kv_budget,samples,score,ci_low,ci_high,chance,full_score,near_chance,prompt_tokens,ttft_ms,kv_kept_share"
+        func d(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
+        return ([header] + rows.map { r in
+            [r.task.rawValue, "\(r.length)", r.template.rawValue, r.label, r.method, d(r.kv_rate), r.kv_budget.map(String.init) ?? "",
+             "\(r.samples)", d(r.score), d(r.ci_low), d(r.ci_high), d(r.chance), d(r.full_score), "\(r.near_chance)",
+             d(r.prompt_tokens), d(r.ttft_ms), d(r.kv_kept_share)].joined(separator: ",")
+        }).joined(separator: "\n") + "\n"
+    }
+
+    /// Accuracy against KV kept: one block per method (title line first), points sorted by kept share;
+    /// columns: kept share, mean score over the counted cells, label.
+    public static func budgetChartData(_ rows: [SuiteRow]) -> (text: String, seriesCount: Int) {
+        var methods: [String] = []
+        for r in rows where !methods.contains(r.method) { methods.append(r.method) }
+        var text = "", count = 0
+        for m in methods {
+            let points = labels(rows.filter { $0.method == m }).compactMap { label -> (Double, Double, String)? in
+                let counted = rows.filter { $0.label == label && !$0.near_chance }
+                guard !counted.isEmpty else { return nil }
+                let n = Double(counted.count)
+                return (counted.map(\.kv_kept_share).reduce(0, +) / n, counted.map(\.score).reduce(0, +) / n, label)
+            }.sorted { $0.0 < $1.0 }
+            guard !points.isEmpty else { continue }
+            text += "\"\(m)\" kept score\n" + points.map { String(format: "%.6g %.6g \"%@\"", $0.0, $0.1, $0.2) }.joined(separator: "\n") + "\n\n\n"
+            count += 1
+        }
+        return (text, count)
+    }
+
+    /// Accuracy against TTFT at the longest length: one line per label (TTFT ms, score, label).
+    public static func paretoChartData(_ rows: [SuiteRow]) -> (text: String, pointCount: Int) {
+        guard let longest = rows.map(\.length).max() else { return ("", 0) }
+        let at = rows.filter { $0.length == longest && !$0.near_chance }
+        let lines = labels(at).map { label -> String in
+            let rs = at.filter { $0.label == label }, n = Double(rs.count)
+            return String(format: "%.6g %.6g \"%@\"", rs.map(\.ttft_ms).reduce(0, +) / n, rs.map(\.score).reduce(0, +) / n, label)
+        }
+        return ("# ttft_ms score label (length \(longest))\n" + lines.joined(separator: "\n") + "\n", lines.count)
+    }
+
+    /// README.md: settings, the full-KV ceilings with chance levels, the averages per method and
+    /// length, the samples needed for ±7 points at 4K, and the charts.
+    public static func readme(_ results: SuiteResults, charts: [String]) -> String {
+        let p = results.plan, rows = results.rows
+        func pct(_ x: Double?) -> String { x.map { String(format: "%.1f", 100 * $0) } ?? "–" }
+        var t = """
+        # fastkv eval suite results
+
+        - date: \(results.date)
+        - commit: \(results.commit ?? "unknown (not a git checkout)")
+        - model: \(results.model)
+        - machine: \(results.machine.cpu_model), \(results.machine.nproc) CPUs
+        - tasks: \(p.tasks.map(\.rawValue).joined(separator: ", ")); lengths \(p.lengths.map(String.init).joined(separator: ", ")) tokens; templates \(p.templates.map(\.rawValue).joined(separator: ", "))
+        - fillers (samples take them in turn): \(p.fillers.map(\.rawValue).joined(separator: ", ")); \(p.samples) samples per cell, seed \(p.seed)
+        - budgets: r ∈ {\(p.kv_rates.map { SuitePlan.format($0) }.joined(separator: ", "))}, C ∈ {\(p.kv_budgets.map(String.init).joined(separator: ", "))}; ρ = \(p.knobs.tspLength.map { "n_T \($0)" } ?? SuitePlan.format(p.knobs.tspRate)), ℓ_T = \(p.knobs.tspLayer.map(String.init) ?? "L/2 − 1"), w = \(p.knobs.windowSize), kernel \(p.knobs.kernelSize), \(p.knobs.pooling.rawValue) pooling
+
+
+        """
+        if !results.complete { t += "**Partial run:** \(rows.count) of \(results.rows_expected) rows so far.\n\n" }
+        t += "Scores are percent (RULER's metric per task), 95 % Wilson intervals in brackets. A cell (task, length, template) whose full-KV score is below chance + \(pct(p.chance_margin)) points is **near chance**: it is marked and left out of every average.\n\n"
+        t += "## Full-KV ceiling and chance\n\n| task | template | " + p.lengths.map { "\($0)" }.joined(separator: " | ") + " |\n|---|---|" + p.lengths.map { _ in "---:" }.joined(separator: "|") + "|\n"
+        for task in p.tasks {
+            for template in p.templates {
+                let cells = p.lengths.map { length -> String in
+                    guard let r = rows.first(where: { $0.task == task && $0.template == template && $0.length == length && $0.label == "full" }) else { return "" }
+                    return "\(pct(r.score)) [\(pct(r.ci_low))–\(pct(r.ci_high))] / \(pct(r.chance))" + (r.near_chance ? " **near chance**" : "")
+                }
+                t += "| \(task.rawValue) | \(template.rawValue) | " + cells.joined(separator: " | ") + " |\n"
+            }
+        }
+        t += "\n(full score [interval] / chance)\n\n## Average over the cells above chance\n\n| method | " + p.lengths.map { "\($0)" }.joined(separator: " | ") + " | all |\n|---|" + p.lengths.map { _ in "---:" }.joined(separator: "|") + "|---:|\n"
+        let perLength = p.lengths.map { averages(rows, length: $0) }
+        for (i, overall) in averages(rows).enumerated() {
+            t += "| \(overall.label) | " + perLength.map { pct($0.first { $0.label == overall.label }?.score) }.joined(separator: " | ")
+                + " | \(pct(overall.score)) (\(overall.cells) cells) |\n"
+            _ = i
+        }
+        let near4K = p.lengths.min { abs($0 - 4096) < abs($1 - 4096) } ?? 4096
+        let fulls = rows.filter { $0.length == near4K && $0.label == "full" }
+        let need = fulls.map { Wilson.samplesNeeded(share: $0.score, halfWidth: 0.07) }.max()
+        let widest = rows.filter { $0.length == near4K }.map { ($0.ci_high - $0.ci_low) / 2 }.max()
+        t += "\n## Samples\n\nFor a 95 % interval of at most ±7 points a cell needs n ≥ 1.96²·p(1−p)/0.07², **196 at p = 0.5** (the worst case). "
+        t += "At \(near4K) tokens the full-KV scores here need up to \(need.map(String.init) ?? "–") samples; this run has \(p.samples) per cell, and its widest interval at \(near4K) is ±\(pct(widest)) points.\n"
+        if !charts.isEmpty {
+            t += "\n## Charts\n\n" + charts.filter { $0.hasSuffix(".svg") }.map { "![\($0)](\($0))" }.joined(separator: "\n\n") + "\n"
+        }
+        return t
+    }
+}
