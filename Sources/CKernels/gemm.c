@@ -26,6 +26,7 @@
 // except where the q8 forms round a k block up to a multiple of 32 (none of the Llama shapes).
 // Panel strides: f32 64·k bytes, f16/bf16 32·k, q8_0 18·k, q8_1 20·k (see gemm_pack.c).
 #include "CKernels.h"
+#include "half.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -106,13 +107,7 @@ static inline size_t step_offset(fkv_panel f, size_t p) {
 }
 
 static inline float half_to_float(uint16_t h) {   // IEEE binary16, portable (the scalar reference)
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (mant == 0) bits = sign;
-        else { exp = 127 - 15 + 1; while (!(mant & 0x400)) { mant <<= 1; exp--; } mant &= 0x3ff; bits = sign | (exp << 23) | (mant << 13); }
-    } else if (exp == 31) bits = sign | 0x7f800000 | (mant << 13);
-    else bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    float f; memcpy(&f, &bits, 4); return f;
+    return fkv_half_bits_to_float(h);
 }
 
 // Weight of feature j (0..15) at k step p of one panel, as the vector kernels compute it.

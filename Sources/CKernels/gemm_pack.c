@@ -9,6 +9,7 @@
 //   q8_1 per 32 k: [16] f32 d, [16] f32 min m, [32][16] int8  from Q4_1 (nibble; w = q·d + m)
 // Features past n (the last panel's padding) are zero in every form.
 #include "CKernels.h"
+#include "half.h"
 
 #include <string.h>
 
@@ -18,13 +19,7 @@
 static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
 static inline float half_bits_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (mant == 0) bits = sign;
-        else { exp = 127 - 15 + 1; while (!(mant & 0x400)) { mant <<= 1; exp--; } mant &= 0x3ff; bits = sign | (exp << 23) | (mant << 13); }
-    } else if (exp == 31) bits = sign | 0x7f800000 | (mant << 13);
-    else bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    float f; memcpy(&f, &bits, 4); return f;
+    return fkv_half_bits_to_float(h);
 }
 
 int fkv_gemm_panel_accepts(fkv_panel panel, fkv_format format) {

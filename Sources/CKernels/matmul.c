@@ -8,6 +8,7 @@
 // vectors per weight pass; AVX-512 for the block formats with one vector; scalar C (exact
 // dequantisation, then a plain dot product) as the reference.
 #include "CKernels.h"
+#include "half.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,7 @@ static inline float f16_to_f32(uint16_t h) {
 #if defined(FKV_AVX2)
     return _cvtsh_ss(h);
 #else
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (mant == 0) bits = sign;
-        else { exp = 127 - 15 + 1; while (!(mant & 0x400)) { mant <<= 1; exp--; } mant &= 0x3ff; bits = sign | (exp << 23) | (mant << 13); }
-    } else if (exp == 31) bits = sign | 0x7f800000 | (mant << 13);
-    else bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    float f; memcpy(&f, &bits, 4); return f;
+    return fkv_half_bits_to_float(h);
 #endif
 }
 
