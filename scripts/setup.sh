@@ -22,6 +22,8 @@ pkgs+=(gnuplot-nox)
 # Public-domain prose for `fastkv eval suite --fillers devil`: Bierce's The Devil's Dictionary
 # (/usr/share/dictd/devil.dict.dz, read through gzip).
 pkgs+=(dict-devil gzip)
+# numpy for scripts/make-llama-checkpoint.py (the random-weight 1B/8B-shaped benchmark checkpoints).
+pkgs+=(python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Any gnuplot will do (gnuplot-nox is the one without X11: 4 packages, 3.5 MB).
