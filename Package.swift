@@ -115,7 +115,7 @@ let package = Package(
                     swiftSettings: vectorSwift),
         .testTarget(name: "FastKVTests", dependencies: ["RequestVocabulary", "FastKV", "Llama", "Tensors", "Checkpoints", "TestSupport"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "RequestVocabulary", "Engine", "FastKV", "Checkpoints", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["RequestVocabulary", "Engine", "FastKV", "Llama", "Tokenization", "Checkpoints", "Tensors", "TestSupport"]),
 
         // Wire format and transport (Proto/fastkv.proto). Each C library is imported by one Swift target:
         // protobuf-c by Wire, libzmq by Transport. Transport depends on Wire only for its payload types

@@ -11,36 +11,19 @@
 // then P·V for up to four heads with all accumulators in zmm registers); AVX2 for every d (an
 // online softmax over L1-sized key blocks, register accumulators for d = 64 and 128, masked tails
 // for other d; AVX-512 CPUs use it for d other than 64/128); scalar C as the reference.
+//
+// The kernels are written once (attention_kv.h) and instantiated for an f32 cache
+// (fkv_attend_partial, fkv_attend_one) and for an f16 one (fkv_attend_partial_f16,
+// fkv_attend_one_f16), whose loads convert binary16 to f32 in registers (F16C vcvtph2ps; the
+// portable fkv_half_bits_to_float on the scalar path, which gives the same value for every input).
+// The f16 cache halves the bytes each decode step reads, which at long context are most of them.
 #include "CKernels.h"
+#include "half.h"
 #include "vec_math.h"
 
 #include <math.h>
 #include <string.h>
 
-// Portable path: scores, softmax statistics, unnormalised P·V.
-static void partial_scalar(const float *q, size_t group, const float *k, const float *v, size_t len, size_t d,
-                           float scale, float *out, float *mx, float *sum, float *scratch) {
-    for (size_t g = 0; g < group; g++) {
-        float *s = scratch + g * len;
-        float m = -INFINITY;
-        for (size_t j = 0; j < len; j++) {
-            float acc = 0.f;
-            for (size_t c = 0; c < d; c++) acc += q[g * d + c] * k[j * d + c];
-            s[j] = acc * scale;
-            if (s[j] > m) m = s[j];
-        }
-        float total = 0.f;
-        for (size_t j = 0; j < len; j++) { s[j] = expf(s[j] - m); total += s[j]; }
-        float *o = out + g * d;
-        for (size_t c = 0; c < d; c++) o[c] = 0.f;
-        for (size_t j = 0; j < len; j++) {
-            const float p = s[j];
-            for (size_t c = 0; c < d; c++) o[c] += p * v[j * d + c];
-        }
-        mx[g] = m;
-        sum[g] = total;
-    }
-}
 
 #if defined(FKV_X86)
 // r[i] = horizontal sum of v[i] for 16 vectors, with 45 shuffles and adds instead of 16 reductions.
@@ -57,80 +40,6 @@ FKV_AVX512 static inline __m512 hsum16(const __m512 v[16]) {
     return _mm512_add_ps(_mm512_shuffle_f32x4(s[0], s[1], _MM_SHUFFLE(2, 0, 2, 0)),
                          _mm512_shuffle_f32x4(s[0], s[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
-
-// d = 16·NV. Scores for one head at a time (its query stays in registers, 16 keys per reduction),
-// then softmax statistics, then P·V for up to four heads at a time so every value row is loaded
-// once per four heads, with all accumulators in registers.
-#define DEFINE_PARTIAL(NV)                                                                                 \
-FKV_AVX512 static void partial_avx512_##NV(const float *q, size_t group, const float *k, const float *v,  \
-                                           size_t len, float scale, float *out, float *mx, float *sum,     \
-                                           float *scratch) {                                               \
-    const size_t d = 16 * NV;                                                                              \
-    const __m512 vscale = _mm512_set1_ps(scale);                                                           \
-    for (size_t g = 0; g < group; g++) {                                                                   \
-        float *s = scratch + g * len;                                                                      \
-        __m512 qv[NV];                                                                                     \
-        for (int c = 0; c < NV; c++) qv[c] = _mm512_loadu_ps(q + g * d + 16 * c);                         \
-        size_t j = 0;                                                                                      \
-        __m512 vmax = _mm512_set1_ps(-INFINITY);                                                           \
-        for (; j + 16 <= len; j += 16) {                                                                   \
-            __m512 part[16];                                                                               \
-            for (int t = 0; t < 16; t++) {                                                                 \
-                const float *kj = k + (j + t) * d;                                                         \
-                __m512 a = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));                                      \
-                for (int c = 1; c < NV; c++) a = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), a); \
-                part[t] = a;                                                                               \
-            }                                                                                              \
-            __m512 sc = _mm512_mul_ps(hsum16(part), vscale);                                               \
-            _mm512_storeu_ps(s + j, sc);                                                                   \
-            vmax = _mm512_max_ps(vmax, sc);                                                                \
-        }                                                                                                  \
-        float m = _mm512_reduce_max_ps(vmax);                                                              \
-        for (; j < len; j++) {                                                                             \
-            const float *kj = k + j * d;                                                                   \
-            __m512 a = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));                                          \
-            for (int c = 1; c < NV; c++) a = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kj + 16 * c), a);     \
-            s[j] = _mm512_reduce_add_ps(a) * scale;                                                        \
-            if (s[j] > m) m = s[j];                                                                        \
-        }                                                                                                  \
-        const __m512 vm = _mm512_set1_ps(m);                                                               \
-        __m512 vsum = _mm512_setzero_ps();                                                                 \
-        for (j = 0; j + 16 <= len; j += 16) {                                                              \
-            __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(s + j), vm));                                  \
-            _mm512_storeu_ps(s + j, e);                                                                    \
-            vsum = _mm512_add_ps(vsum, e);                                                                 \
-        }                                                                                                  \
-        if (j < len) {                                                                                     \
-            const __mmask16 tail = (__mmask16)((1u << (len - j)) - 1);                                     \
-            __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, s + j), vm));                      \
-            _mm512_mask_storeu_ps(s + j, tail, e);                                                         \
-            vsum = _mm512_add_ps(vsum, _mm512_maskz_mov_ps(tail, e));                                      \
-        }                                                                                                  \
-        mx[g] = m;                                                                                         \
-        sum[g] = _mm512_reduce_add_ps(vsum);                                                               \
-    }                                                                                                      \
-    for (size_t g0 = 0; g0 < group; g0 += 4) {                                                             \
-        const size_t heads = group - g0 < 4 ? group - g0 : 4;                                              \
-        __m512 acc[4][NV];                                                                                 \
-        for (int h = 0; h < 4; h++)                                                                        \
-            for (int c = 0; c < NV; c++) acc[h][c] = _mm512_setzero_ps();                                  \
-        const float *s0 = scratch + g0 * len;                                                              \
-        for (size_t j = 0; j < len; j++) {                                                                 \
-            __m512 vv[NV];                                                                                 \
-            for (int c = 0; c < NV; c++) vv[c] = _mm512_loadu_ps(v + j * d + 16 * c);                     \
-            for (int h = 0; h < 4; h++) {                                                                  \
-                if ((size_t)h < heads) {                                                                   \
-                    const __m512 p = _mm512_set1_ps(s0[h * len + j]);                                      \
-                    for (int c = 0; c < NV; c++) acc[h][c] = _mm512_fmadd_ps(p, vv[c], acc[h][c]);        \
-                }                                                                                          \
-            }                                                                                              \
-        }                                                                                                  \
-        for (size_t h = 0; h < heads; h++)                                                                 \
-            for (int c = 0; c < NV; c++) _mm512_storeu_ps(out + (g0 + h) * d + 16 * c, acc[h][c]);        \
-    }                                                                                                      \
-}
-DEFINE_PARTIAL(4)
-DEFINE_PARTIAL(8)
 
 // ---------------------------------------------------------------------------------------------
 // AVX2 (16 ymm registers). Keys are taken in blocks of `attend_block(d)` (one block of K, and then
@@ -153,70 +62,6 @@ static inline __m256 hsum8x8(const __m256 v[8]) {
 }
 
 // s[j] = scale · q·k_j for j < n (k rows d apart). Eight keys at a time, each with its own
-// accumulator (eight independent FMA chains); the query streams from L1. Inlined with d = 64 and
-// d = 128 constant so the loops over d unroll into registers.
-__attribute__((always_inline)) static inline void scores_avx2(const float *q, const float *k, size_t n, size_t d,
-                                                              float scale, float *s) {
-    const size_t full = d / 8, rem = d % 8;
-    const __m256i tail = lanes_below(rem);
-    const __m256 vscale = _mm256_set1_ps(scale);
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        const float *kj = k + j * d;
-        __m256 acc[8];
-        for (int t = 0; t < 8; t++) acc[t] = _mm256_setzero_ps();
-        for (size_t c = 0; c < full; c++) {
-            const __m256 qc = _mm256_loadu_ps(q + 8 * c);
-            for (int t = 0; t < 8; t++) acc[t] = _mm256_fmadd_ps(qc, _mm256_loadu_ps(kj + t * d + 8 * c), acc[t]);
-        }
-        if (rem) {
-            const __m256 qc = _mm256_maskload_ps(q + 8 * full, tail);
-            for (int t = 0; t < 8; t++)
-                acc[t] = _mm256_fmadd_ps(qc, _mm256_maskload_ps(kj + t * d + 8 * full, tail), acc[t]);
-        }
-        _mm256_storeu_ps(s + j, _mm256_mul_ps(hsum8x8(acc), vscale));
-    }
-    for (; j < n; j++) {
-        const float *kj = k + j * d;
-        __m256 acc = _mm256_setzero_ps();
-        for (size_t c = 0; c < full; c++)
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + 8 * c), _mm256_loadu_ps(kj + 8 * c), acc);
-        if (rem)
-            acc = _mm256_fmadd_ps(_mm256_maskload_ps(q + 8 * full, tail), _mm256_maskload_ps(kj + 8 * full, tail), acc);
-        s[j] = hsum256(acc) * scale;
-    }
-}
-
-// o[0..8·NV) = alpha·o + Σ_{j<n} p_j·v_j[0..8·NV) for NV ≤ 8 full vectors, accumulators in registers.
-#define DEFINE_PV(NV)                                                                                      \
-static inline void pv_avx2_##NV(float *o, __m256 alpha, const float *p, const float *v, size_t n, size_t d) { \
-    __m256 acc[NV];                                                                                        \
-    for (int i = 0; i < NV; i++) acc[i] = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * i), alpha);               \
-    for (size_t j = 0; j < n; j++) {                                                                       \
-        const __m256 pj = _mm256_broadcast_ss(p + j);                                                      \
-        for (int i = 0; i < NV; i++) acc[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(v + j * d + 8 * i), acc[i]); \
-    }                                                                                                      \
-    for (int i = 0; i < NV; i++) _mm256_storeu_ps(o + 8 * i, acc[i]);                                     \
-}
-DEFINE_PV(8)
-DEFINE_PV(1)
-
-__attribute__((always_inline)) static inline void pv_avx2(float *o, float alpha, const float *p, const float *v,
-                                                          size_t n, size_t d) {
-    const size_t full = d / 8, rem = d % 8;
-    const __m256 va = _mm256_set1_ps(alpha);
-    size_t c = 0;
-    for (; c + 8 <= full; c += 8) pv_avx2_8(o + 8 * c, va, p, v + 8 * c, n, d);   // 64 columns at a time
-    for (; c < full; c++) pv_avx2_1(o + 8 * c, va, p, v + 8 * c, n, d);
-    if (rem) {
-        const __m256i tail = lanes_below(rem);
-        float *oc = o + 8 * full;
-        __m256 acc = _mm256_mul_ps(_mm256_maskload_ps(oc, tail), va);
-        for (size_t j = 0; j < n; j++)
-            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), _mm256_maskload_ps(v + j * d + 8 * full, tail), acc);
-        _mm256_maskstore_ps(oc, tail, acc);
-    }
-}
 
 // Keys per block: K (or V) of a block is about 16 KiB; a multiple of 8 in [8, 256].
 static inline size_t attend_block(size_t d) {
@@ -225,72 +70,33 @@ static inline size_t attend_block(size_t d) {
     return b < 8 ? 8 : b > 256 ? 256 : b;
 }
 
-__attribute__((always_inline)) static inline void partial_avx2_d(const float *q, size_t group, const float *k,
-                                                                 const float *v, size_t len, size_t d, float scale,
-                                                                 float *out, float *mx, float *sum, float *scratch) {
-    const size_t block = attend_block(d), stride = len < block ? len : block;
-    for (size_t g = 0; g < group; g++) { mx[g] = -INFINITY; sum[g] = 0.f; }
-    memset(out, 0, group * d * sizeof(float));
-    for (size_t j0 = 0; j0 < len; j0 += block) {
-        const size_t n = len - j0 < block ? len - j0 : block;
-        const float *kb = k + j0 * d, *vb = v + j0 * d;
-        for (size_t g = 0; g < group; g++) scores_avx2(q + g * d, kb, n, d, scale, scratch + g * stride);
-        for (size_t g = 0; g < group; g++) {
-            float *s = scratch + g * stride;
-            __m256 vmax = _mm256_set1_ps(-INFINITY);
-            size_t j = 0;
-            for (; j + 8 <= n; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + j));
-            float bm = hmax256(vmax);
-            for (; j < n; j++) bm = s[j] > bm ? s[j] : bm;
-            const float m = bm > mx[g] ? bm : mx[g];
-            const float alpha = mx[g] == -INFINITY ? 0.f : expf(mx[g] - m);   // 1 when the max holds
-            const __m256 vm = _mm256_set1_ps(m);
-            __m256 vsum = _mm256_setzero_ps();
-            for (j = 0; j + 8 <= n; j += 8) {
-                const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
-                _mm256_storeu_ps(s + j, e);
-                vsum = _mm256_add_ps(vsum, e);
-            }
-            float total = hsum256(vsum);
-            for (; j < n; j++) { s[j] = expf(s[j] - m); total += s[j]; }
-            mx[g] = m;
-            sum[g] = sum[g] * alpha + total;
-            pv_avx2(out + g * d, alpha, s, vb, n, d);
-        }
-    }
-}
-
-static void partial_avx2(const float *q, size_t group, const float *k, const float *v, size_t len, size_t d,
-                         float scale, float *out, float *mx, float *sum, float *scratch) {
-    if (d == 64) partial_avx2_d(q, group, k, v, len, 64, scale, out, mx, sum, scratch);
-    else if (d == 128) partial_avx2_d(q, group, k, v, len, 128, scale, out, mx, sum, scratch);
-    else partial_avx2_d(q, group, k, v, len, d, scale, out, mx, sum, scratch);
+// Binary16 tail: the first n < 8 halves at p, the other lanes 0 (no masked 16-bit load in AVX2).
+static inline __m256 load_half_tail256(const uint16_t *p, size_t n) {
+    uint16_t buf[8] = {0};
+    memcpy(buf, p, n * sizeof(uint16_t));
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)buf));
 }
 #endif
 
-void fkv_attend_partial(const float *q, size_t group, const float *k, const float *v, size_t len, size_t d,
-                        float scale, float *out, float *mx, float *sum, float *scratch) {
-    if (len == 0) {
-        memset(out, 0, group * d * sizeof(float));
-        for (size_t g = 0; g < group; g++) { mx[g] = -INFINITY; sum[g] = 0.f; }
-        return;
-    }
-#if defined(FKV_X86)
-    switch (fkv_kernel_path()) {
-    case FKV_PATH_AVX512:
-        if (d == 64) { partial_avx512_4(q, group, k, v, len, scale, out, mx, sum, scratch); return; }
-        if (d == 128) { partial_avx512_8(q, group, k, v, len, scale, out, mx, sum, scratch); return; }
-        partial_avx2(q, group, k, v, len, d, scale, out, mx, sum, scratch);
-        return;
-    case FKV_PATH_AVX2:
-        partial_avx2(q, group, k, v, len, d, scale, out, mx, sum, scratch);
-        return;
-    case FKV_PATH_SCALAR:
-        break;
-    }
-#endif
-    partial_scalar(q, group, k, v, len, d, scale, out, mx, sum, scratch);
-}
+// ---- f32 cache
+#define KV_T float
+#define KV_FN(name) name##_f32
+#define KV_API(name) name
+#define KV_AT(p, i) ((p)[i])
+#define KV_LOAD512(p) _mm512_loadu_ps(p)
+#define KV_LOAD256(p) _mm256_loadu_ps(p)
+#define KV_LOADTAIL256(p, mask, n) _mm256_maskload_ps(p, mask)
+#include "attention_kv.h"
+
+// ---- f16 cache (IEEE binary16 bits)
+#define KV_T uint16_t
+#define KV_FN(name) name##_f16
+#define KV_API(name) name##_f16
+#define KV_AT(p, i) fkv_half_bits_to_float((p)[i])
+#define KV_LOAD512(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
+#define KV_LOAD256(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define KV_LOADTAIL256(p, mask, n) load_half_tail256(p, n)
+#include "attention_kv.h"
 
 void fkv_attend_merge(size_t chunks, size_t group, size_t d, const float *outs, const float *mxs,
                       const float *sums, float *out) {
@@ -309,18 +115,5 @@ void fkv_attend_merge(size_t chunks, size_t group, size_t d, const float *outs, 
         }
         const float inv = 1.f / total;
         for (size_t i = 0; i < d; i++) o[i] *= inv;
-    }
-}
-
-void fkv_attend_one(const float *q, size_t group, const float *k, const float *v, size_t len,
-                    size_t d, float scale, float *out, float *scratch) {
-    float mx[64], sum[64];
-    for (size_t g0 = 0; g0 < group; g0 += 64) {
-        const size_t n = group - g0 < 64 ? group - g0 : 64;
-        fkv_attend_partial(q + g0 * d, n, k, v, len, d, scale, out + g0 * d, mx, sum, scratch);
-        for (size_t g = 0; g < n; g++) {
-            const float inv = sum[g] > 0.f ? 1.f / sum[g] : 0.f;
-            for (size_t i = 0; i < d; i++) out[(g0 + g) * d + i] *= inv;
-        }
     }
 }

@@ -3,6 +3,7 @@ import Engine
 import FastKV
 import Foundation
 import Llama
+import Tensors
 import Transport
 import Wire
 
@@ -110,7 +111,7 @@ public final class DecodeWorker: @unchecked Sendable {
         // this returns and the context's termination flushes what is queued (Deregister above all)
         // within the sockets' linger, before the process exits.
         defer { computeStop.stop(); computeEnded.wait(upTo: .seconds(3)) }
-        log("serving; KV endpoint \(kvEndpoint)\(kvAdvertise == nil ? "" : " (bound \(boundKVEndpoint))"), \(budget.capacityBytes) KV bytes; coordinator \(coordinator)")
+        log("serving; KV endpoint \(kvEndpoint)\(kvAdvertise == nil ? "" : " (bound \(boundKVEndpoint))"), \(budget.capacityBytes) KV bytes (\(loaded.model.kvDType.rawValue) KV); coordinator \(coordinator)")
         let poller = ZMQPoller([link.socket, kvSocket, fromCompute])
         var lifecycle = WorkerLifecycle(drain: drain, drainTimeout: drainTimeout, computeEnded: computeEnded, log: log)
         while !stop.isStopped {
@@ -304,8 +305,10 @@ public final class DecodeWorker: @unchecked Sendable {
                                      workerID: workerID, attempt: begin.attempt), link: link, socket: socket)
             return
         }
+        // At this worker's --kv-dtype (2 bytes per element under f16: twice the sequences fit), whatever
+        // the sender's cache held: the wire carries its own dtype and installs convert.
         let need = KVPlan.installBytes(entryCounts: begin.entryCounts, decodeSteps: begin.sampling.maxTokens,
-                                       kvHeads: shape.kvHeads, headDim: shape.headDim)
+                                       kvHeads: shape.kvHeads, headDim: shape.headDim, kvDType: loaded.model.kvDType)
         let key = nextReservation
         nextReservation += 1
         guard budget.reserve(need, key: key) else {
@@ -316,7 +319,8 @@ public final class DecodeWorker: @unchecked Sendable {
         }
         // Heads are sized when their layer arrives (its header carries the per-head split of the
         // reserved total) to their entries plus the decode steps: exactly what `need` counted.
-        let cache = KVCache(layerCount: shape.layerCount, kvHeadCount: shape.kvHeads, headDim: shape.headDim, capacity: 1)
+        let cache = KVCache(layerCount: shape.layerCount, kvHeadCount: shape.kvHeads, headDim: shape.headDim, capacity: 1,
+                            dtype: loaded.model.kvDType)
         transfers[peer] = InboundTransfer(receiver: receiver, cache: cache, reservationKey: key, wireBytes: bytes,
                                           lastActivity: clock.now)
     }

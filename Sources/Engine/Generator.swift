@@ -2,6 +2,7 @@ import FastKV
 import RequestVocabulary
 import Foundation
 import Llama
+import Tensors
 import Tokenization
 
 /// Timings and outputs of one generation.
@@ -23,10 +24,12 @@ public struct GenerationResult: Sendable {
     /// KV entries (summed over layers and KV heads) kept after prefill, and what full KV keeps.
     public var keptEntries: Int
     public var fullEntries: Int
-    /// The same at f32 (K and V).
+    /// The same in bytes (K and V) at the cache's dtype.
     public var keptBytes: Int
     public var fullBytes: Int
     public var method: String
+    /// How the cache stored K and V (`--kv-dtype`).
+    public var kvDType: KVDType
 }
 
 /// Runs prefill then decode for one request in this process (the aggregated path).
@@ -88,8 +91,9 @@ public struct Generator {
             finishReason: sequence.finishReason ?? .maxTokens, lastPromptLogits: logits, prefill: prefill,
             keptEntries: prefill.record.keptEntries,
             fullEntries: model.config.layerCount * model.config.kvHeadCount * promptTokens.count,
-            keptBytes: prefill.record.keptEntries * 2 * model.config.headDim * 4,
-            fullBytes: model.config.layerCount * model.config.kvHeadCount * promptTokens.count * 2 * model.config.headDim * 4,
-            method: method.rawValue)
+            keptBytes: prefill.record.keptEntries * 2 * model.config.headDim * model.kvDType.bytesPerElement,
+            fullBytes: model.config.layerCount * model.config.kvHeadCount * promptTokens.count * 2 * model.config.headDim
+                * model.kvDType.bytesPerElement,
+            method: method.rawValue, kvDType: model.kvDType)
     }
 }

@@ -42,10 +42,15 @@ public final class LoadedModel: @unchecked Sendable {
         public var availableMemory: AvailableMemory?
         /// A `fastkv headscores` file for HeadKV instead of the one shipped for this model.
         public var headScoresPath: String?
+        /// How this process's KV caches store K and V (`--kv-dtype`): the bytes the plan counts per
+        /// KV element and what `makeCache` and a decode worker's installs use.
+        public var kvDType: KVDType
 
         public init(prefillWeights: PrefillWeights? = .auto, contextLimit: Int? = nil, kvBudgetBytes: Int? = nil,
-                    decodeSequences: Int = 1, availableMemory: AvailableMemory? = nil, headScoresPath: String? = nil) {
+                    decodeSequences: Int = 1, availableMemory: AvailableMemory? = nil, headScoresPath: String? = nil,
+                    kvDType: KVDType = .f32) {
             self.headScoresPath = headScoresPath
+            self.kvDType = kvDType
             self.prefillWeights = prefillWeights
             self.contextLimit = contextLimit
             self.kvBudgetBytes = kvBudgetBytes
@@ -76,8 +81,9 @@ public final class LoadedModel: @unchecked Sendable {
         let scratch = max(prefillScratch, weights.transient)
             + MemoryPlan.decodeScratchBytes(config: c, sequences: max(1, options.decodeSequences))
         return MemoryPlan(weightBytes: weights.stored, panelBytes: weights.panels, scratchBytes: scratch,
-                          kvBytes: options.kvBudgetBytes ?? MemoryPlan.kvBytes(config: c, tokens: c.contextLength),
-                          contextTokens: c.contextLength, panelForms: weights.panelForms)
+                          kvBytes: options.kvBudgetBytes
+                              ?? MemoryPlan.kvBytes(config: c, tokens: c.contextLength, kvDType: options.kvDType),
+                          contextTokens: c.contextLength, panelForms: weights.panelForms, kvDType: options.kvDType)
     }
 
     /// Opens a GGUF file or an HF directory, after checking its memory plan against the memory
@@ -93,7 +99,7 @@ public final class LoadedModel: @unchecked Sendable {
             try plan.check(against: available, path: url.path)
         }
         let model = try LlamaModel(checkpoint: checkpoint, prefill: options.prefillWeights,
-                                   contextLimit: options.contextLimit)
+                                   contextLimit: options.contextLimit, kvDType: options.kvDType)
         let tokenizer: Tokenizer
         switch checkpoint.tokenizerSource {
         case let .gguf(vocab):

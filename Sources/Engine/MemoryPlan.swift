@@ -9,8 +9,8 @@ import Tensors
 ///
 /// The parts: the weights as held (stored format, mapped or copied), the prefill GEMM's panels, the
 /// scratch of the longest prompt prefill may see (activations for `contextTokens` rows, per-thread
-/// attention tiles, logits) and the KV budget (one sequence of `contextTokens` in the f32 cache, or
-/// a decode worker's `--max-kv-bytes`).
+/// attention tiles, logits) and the KV budget (one sequence of `contextTokens` in the cache's
+/// `--kv-dtype`, 4 or 2 bytes per element, or a decode worker's `--max-kv-bytes`).
 public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
     public var weightBytes: Int
     public var panelBytes: Int
@@ -20,12 +20,15 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
     public var contextTokens: Int
     /// Panel forms used ("f32", "f16", "q8_0", …); empty without panels.
     public var panelForms: [String]
+    /// How the KV cache stores K and V (what `kvBytes` was counted at when it is one sequence).
+    public var kvDType: KVDType = .f32
 
     public var totalBytes: Int { weightBytes + panelBytes + scratchBytes + kvBytes }
 
-    /// f32 KV cache bytes of one sequence of `tokens` positions (K and V, every layer and KV head).
-    public static func kvBytes(config c: ModelConfig, tokens: Int) -> Int {
-        c.layerCount * 2 * c.kvHeadCount * c.headDim * 4 * tokens
+    /// KV cache bytes of one sequence of `tokens` positions (K and V, every layer and KV head) stored
+    /// as `kvDType`.
+    public static func kvBytes(config c: ModelConfig, tokens: Int, kvDType: KVDType = .f32) -> Int {
+        c.layerCount * 2 * c.kvHeadCount * c.headDim * kvDType.bytesPerElement * tokens
     }
 
     /// Scratch of a prefill over `tokens` rows (LlamaModel.prefill's buffers and Attention.Scratch).
@@ -53,7 +56,7 @@ public struct MemoryPlan: Sendable, Equatable, CustomStringConvertible {
         var parts = ["weights \(Self.format(weightBytes))"]
         if panelBytes > 0 { parts.append("prefill panels \(Self.format(panelBytes)) (\(panelForms.joined(separator: ", ")))") }
         parts.append("scratch \(Self.format(scratchBytes))")
-        parts.append("KV \(Self.format(kvBytes)) (\(contextTokens) tokens)")
+        parts.append("KV \(Self.format(kvBytes)) (\(contextTokens) tokens, \(kvDType.rawValue))")
         return "\(Self.format(totalBytes)) = " + parts.joined(separator: " + ")
     }
 

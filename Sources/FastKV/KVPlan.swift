@@ -1,4 +1,5 @@
 import RequestVocabulary
+import Tensors
 
 /// The per-layer KV entry counts a prefill will store, computed before it runs.
 ///
@@ -103,9 +104,11 @@ public enum KVPlan {
         method == .gemFilter ? (entryCounts.first.map { $0 / max(kvHeadCount, 1) } ?? promptLength) : promptLength
     }
 
-    /// Bytes a decode worker holds for a sequence at f32: every layer's entries (totals over the KV
-    /// heads) plus `decodeSteps` per KV head — exactly what `LayerKV` allocates, no padding.
-    public static func installBytes(entryCounts: [Int], decodeSteps: Int, kvHeads: Int, headDim: Int) -> Int {
-        entryCounts.reduce(0) { $0 + 2 * ($1 + kvHeads * decodeSteps) * headDim * 4 }
+    /// Bytes a decode worker holds for a sequence whose cache stores `kvDType` (4 bytes per element
+    /// for f32, 2 for f16): every layer's entries (totals over the KV heads) plus `decodeSteps` per KV
+    /// head — exactly what `LayerKV` allocates, no padding.
+    public static func installBytes(entryCounts: [Int], decodeSteps: Int, kvHeads: Int, headDim: Int,
+                                    kvDType: KVDType = .f32) -> Int {
+        entryCounts.reduce(0) { $0 + 2 * ($1 + kvHeads * decodeSteps) * headDim * kvDType.bytesPerElement }
     }
 }

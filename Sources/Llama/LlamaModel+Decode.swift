@@ -115,9 +115,10 @@ extension LlamaModel {
                 let count = cacheLayer.count(head: h)
                 let j0 = min(chunk * chunkLength, count)
                 let length = min(chunkLength, count - j0)
+                let offset = j0 * d * cacheLayer.dtype.bytesPerElement
                 cacheLayer.withHead(h) { k, v in
                     Attention.attendPartial(query: qkv + i * qkvWidth + h * group * d, group: group,
-                                            keys: k + j0 * d, values: v + j0 * d,
+                                            keys: k + offset, values: v + offset, dtype: cacheLayer.dtype,
                                             length: length, headDim: d, scale: scale,
                                             out: pOut + task * group * d, maxima: pMax + task * group,
                                             sums: pSum + task * group, scratch: scores + worker * scratchPerWorker)

@@ -13,9 +13,13 @@ public final class LlamaModel: @unchecked Sendable {
     public let config: ModelConfig
     let rope: RoPETable
     var decodeBuffers: DecodeBuffers?
+    /// How caches made by `makeCache` store K and V (`--kv-dtype`); not part of the model's
+    /// fingerprint, which is a property of the weights.
+    public let kvDType: KVDType
 
-    public init(weights: LlamaWeights) {
+    public init(weights: LlamaWeights, kvDType: KVDType = .f32) {
         self.weights = weights
+        self.kvDType = kvDType
         config = weights.config
         rope = RoPETable(headDim: config.headDim, theta: config.ropeTheta, positionCount: config.contextLength,
                          scaling: config.ropeScaling.map {
@@ -24,13 +28,16 @@ public final class LlamaModel: @unchecked Sendable {
                          }, frequencyFactors: weights.ropeFrequencyFactors)
     }
 
-    public convenience init(checkpoint: any Checkpoint, prefill: PrefillWeights? = .auto, contextLimit: Int? = nil) throws {
-        self.init(weights: try LlamaWeights(checkpoint: checkpoint, prefill: prefill, contextLimit: contextLimit))
+    public convenience init(checkpoint: any Checkpoint, prefill: PrefillWeights? = .auto, contextLimit: Int? = nil,
+                            kvDType: KVDType = .f32) throws {
+        self.init(weights: try LlamaWeights(checkpoint: checkpoint, prefill: prefill, contextLimit: contextLimit),
+                  kvDType: kvDType)
     }
 
-    /// A new, empty cache sized for `capacity` entries per layer (it grows if needed).
+    /// A new, empty cache sized for `capacity` entries per layer (it grows if needed), in `kvDType`.
     public func makeCache(capacity: Int) -> KVCache {
-        KVCache(layerCount: config.layerCount, kvHeadCount: config.kvHeadCount, headDim: config.headDim, capacity: capacity)
+        KVCache(layerCount: config.layerCount, kvHeadCount: config.kvHeadCount, headDim: config.headDim, capacity: capacity,
+                dtype: kvDType)
     }
 
     /// What prefill produced besides the cache.

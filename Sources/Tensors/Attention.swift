@@ -72,6 +72,31 @@ public enum Attention {
         fkv_attend_partial(q, group, keys, values, length, d, scale, out, maxima, sums, scratch)
     }
 
+    /// `attendPartial` over a cache stored as `dtype`: keys and values point at [length, d] elements
+    /// of that type (f32, or IEEE binary16 bits for `.f16`, which the kernel widens as it loads).
+    public static func attendPartial(query q: UnsafePointer<Float>, group: Int, keys: UnsafeRawPointer,
+                                     values: UnsafeRawPointer, dtype: KVDType, length: Int, headDim d: Int,
+                                     scale: Float, out: UnsafeMutablePointer<Float>,
+                                     maxima: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>,
+                                     scratch: UnsafeMutablePointer<Float>) {
+        switch dtype {
+        case .f32:
+            fkv_attend_partial(q, group, keys.assumingMemoryBound(to: Float.self),
+                               values.assumingMemoryBound(to: Float.self), length, d, scale, out, maxima, sums, scratch)
+        case .f16:
+            fkv_attend_partial_f16(q, group, keys.assumingMemoryBound(to: UInt16.self),
+                                   values.assumingMemoryBound(to: UInt16.self), length, d, scale, out, maxima, sums,
+                                   scratch)
+        }
+    }
+
+    /// `attendOne` over an f16 cache (keys, values: [length, d] IEEE binary16 bits).
+    public static func attendOne(query q: UnsafePointer<Float>, group: Int, keys: UnsafePointer<UInt16>,
+                                 values: UnsafePointer<UInt16>, length: Int, headDim d: Int, scale: Float,
+                                 out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        fkv_attend_one_f16(q, group, keys, values, length, d, scale, out, scratch)
+    }
+
     /// Merges `chunks` results of `attendPartial` for the same heads (outs [chunks][G][d], maxima and
     /// sums [chunks][G]) into the normalised output [G][d].
     public static func mergePartials(chunks: Int, group: Int, headDim d: Int, outs: UnsafePointer<Float>,

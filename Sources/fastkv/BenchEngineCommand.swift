@@ -39,6 +39,7 @@ struct BenchEngineCommand: ParsableCommand {
             print("model: \(loaded.path.path) (\(c.layerCount) layers, hidden \(c.hiddenSize), heads \(c.headCount)/\(c.kvHeadCount), vocab \(c.vocabularySize))")
             print("threads: \(ComputePool.threadCount), runs per figure: \(runs) (median)")
             print("cpu: \(KernelPath.cpuName), kernels: \(KernelPath.current) (best \(KernelPath.best))")
+            print("kv cache: \(loaded.model.kvDType.rawValue) (--kv-dtype)")
             if let plan = loaded.memoryPlan { print("memory plan: \(plan)") }
             let fileBytes = Self.checkpointBytes(loaded.path)
             var bench = try EngineBenchmark(model: model, runs: runs, decodeTokens: decodeTokens, seed: seed)

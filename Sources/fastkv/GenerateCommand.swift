@@ -67,6 +67,8 @@ struct GenerateReport: Encodable {
     var kv_full_entries: Int
     var kv_kept_bytes: Int
     var kv_full_bytes: Int
+    /// The cache's element type, which the two byte counts are at ("f32" or "f16").
+    var kv_dtype: String
     var prefill_flops_skipped_share: Double
 
     init(_ r: GenerationResult) {
@@ -85,15 +87,16 @@ struct GenerateReport: Encodable {
         kv_full_entries = r.fullEntries
         kv_kept_bytes = r.keptBytes
         kv_full_bytes = r.fullBytes
+        kv_dtype = r.kvDType.rawValue
         prefill_flops_skipped_share = r.prefill.skippedFlopShare
     }
 
     var statsLine: String {
         String(format: "[stats] prompt tokens %d | prefill %.1f ms (%.1f tok/s) | decode %.1f tok/s (%d tokens) | stop %@\n"
-               + "[kv] %@: kept %d of %d entries (%.1f%%), %.2f of %.2f MB at f32 | prefill FLOPs skipped %.1f%%",
+               + "[kv] %@: kept %d of %d entries (%.1f%%), %.2f of %.2f MB at %@ | prefill FLOPs skipped %.1f%%",
                prompt_tokens, prefill_ms, prefill_tokens_per_s, decode_tokens_per_s, generated_tokens, stop_reason,
                method, kv_kept_entries, kv_full_entries, 100 * Double(kv_kept_entries) / Double(max(kv_full_entries, 1)),
-               Double(kv_kept_bytes) / 1e6, Double(kv_full_bytes) / 1e6, 100 * prefill_flops_skipped_share)
+               Double(kv_kept_bytes) / 1e6, Double(kv_full_bytes) / 1e6, kv_dtype, 100 * prefill_flops_skipped_share)
     }
 
     func jsonString() throws -> String {

@@ -16,6 +16,11 @@ struct ModelOptions: ParsableArguments {
         discussion: "compact packs the stored values (f16, bf16, int8 with scales) and converts them inside the kernel: no f32 copy, same outputs. auto is compact for f16/bf16/q8_0 checkpoints and f32 for the 4-bit ones. Processes that never run prefill hold no panels."))
     var prefillWeights: PrefillWeights = .auto
 
+    @Option(name: .customLong("kv-dtype"), help: ArgumentHelp(
+        "How the KV cache stores K and V: f32 or f16.",
+        discussion: "f16 rounds each entry to IEEE binary16 as it enters the cache (prefill still computes in f32) and the decode attention kernels convert as they load: half the KV bytes per sequence and per decode step. f32 (the default) keeps the cache exact. Not part of the model fingerprint; a decode worker installs KV from any prefill side."))
+    var kvDType: KVDType = .f32
+
     @Option(help: "Serve at most this many positions (default: the model's context length); KV and scratch are planned for it.")
     var maxContext: Int?
 
@@ -40,7 +45,7 @@ struct ModelOptions: ParsableArguments {
         }
         let options = LoadedModel.Options(prefillWeights: forPrefill ? prefillWeights : nil, contextLimit: maxContext,
                                           kvBudgetBytes: kvBudgetBytes, decodeSequences: decodeSequences,
-                                          headScoresPath: headScores)
+                                          headScoresPath: headScores, kvDType: kvDType)
         return try LoadedModel.load(path: model, options: options)
     }
 }
@@ -166,3 +171,4 @@ struct CompressionOptions: ParsableArguments {
 }
 
 extension PrefillWeights: ExpressibleByArgument {}
+extension KVDType: ExpressibleByArgument {}

@@ -96,11 +96,10 @@ enum SharedModel {
         for (a, b) in zip(full.cache.layers, all.cache.layers) {
             #expect(a.counts.allSatisfy { $0 == ids.count } && b.counts.allSatisfy { $0 == ids.count })
             for h in 0..<a.kvHeadCount {
-                let n = ids.count * a.headDim
+                let n = ids.count * a.headDim * a.dtype.bytesPerElement
                 let same = a.withHead(h) { ak, av in
                     b.withHead(h) { bk, bv in
-                        Array(UnsafeBufferPointer(start: ak, count: n)) == Array(UnsafeBufferPointer(start: bk, count: n))
-                            && Array(UnsafeBufferPointer(start: av, count: n)) == Array(UnsafeBufferPointer(start: bv, count: n))
+                        memcmp(ak, bk, n) == 0 && memcmp(av, bv, n) == 0
                     }
                 }
                 #expect(same, "head \(h): K/V differ between full KV and r = ρ = 1")

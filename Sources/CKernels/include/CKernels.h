@@ -80,6 +80,23 @@ void fkv_attend_one(const float *q, size_t group, const float *k, const float *v
 void fkv_attend_partial(const float *q, size_t group, const float *k, const float *v, size_t len, size_t d,
                         float scale, float *out, float *mx, float *sum, float *scratch);
 
+/// `fkv_attend_one` over an f16 cache: k, v hold IEEE binary16 bits [len][d] and are converted to
+/// f32 as they are loaded (F16C on the vector paths); q, out and the arithmetic stay f32.
+void fkv_attend_one_f16(const float *q, size_t group, const uint16_t *k, const uint16_t *v, size_t len,
+                        size_t d, float scale, float *out, float *scratch);
+
+/// `fkv_attend_partial` over an f16 cache (k, v as in `fkv_attend_one_f16`); the results merge
+/// with `fkv_attend_merge` like the f32 ones.
+void fkv_attend_partial_f16(const float *q, size_t group, const uint16_t *k, const uint16_t *v, size_t len,
+                            size_t d, float scale, float *out, float *mx, float *sum, float *scratch);
+
+/// dst[i] = src[i] as IEEE binary16, rounded to nearest even (overflow → ±inf, NaN stays NaN); the
+/// same bits on every path (vcvtps2ph on AVX2/AVX-512, portable C on scalar).
+void fkv_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+
+/// dst[i] = src[i] (IEEE binary16 bits) as f32, exactly; the same values on every path.
+void fkv_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+
 /// Merges `chunks` partial results of the same G heads (outs: [chunks][G][d], mxs/sums:
 /// [chunks][G]) into the normalised attention output out: [G][d].
 void fkv_attend_merge(size_t chunks, size_t group, size_t d, const float *outs, const float *mxs,
