@@ -351,6 +351,109 @@ DEFINE_FORMAT(F16)
 DEFINE_FORMAT(BF16)
 DEFINE_FORMAT(Q8_0)
 DEFINE_FORMAT(Q8_1)
+
+// ---------------------------------------------------------------------------------------------
+// Small m (decode: one row per sequence of the batch) over the same panels, fkv_gemv_panels.
+// The GEMM's loop order re-reads A for each panel group and blocks k so a panel block stays in
+// L1 while its rows run; with m ≤ 8 there is nothing to reuse, so these kernels stream each panel
+// once from start to end with one accumulator per (input row, 16 features) and convert each k
+// step's 16 weights exactly as the GEMM does. A task is GEMV_PANELS consecutive panels; the
+// AVX-512 kernel walks two at a time (two FMA chains per row, so m = 1 is not bound by the FMA
+// latency), the AVX2 one walks one (its two halves are the two chains) with at most 4 rows at
+// once and k in blocks of KC when m > 4, so the second group of rows finds the panel block in L1.
+#define GEMV_PANELS 4
+#define GEMV_AVX2_ROWS 4
+
+#define DEFINE_GEMV_AVX512(F, R)                                                                           \
+FKV_AVX512 static void gemv_avx512_##F##_##R(const float *a, size_t lda, const unsigned char *b0,         \
+                                             const unsigned char *b1, size_t k, float *c, size_t ldc,      \
+                                             int load_c, __mmask16 m0, __mmask16 m1) {                     \
+    __m512 acc0[R], acc1[R];                                                                               \
+    for (int i = 0; i < R; i++) { acc0[i] = _mm512_setzero_ps(); acc1[i] = _mm512_setzero_ps(); }          \
+    for (size_t p = 0; p < k; p++) {                                                                       \
+        __m512 w0, w1;                                                                                     \
+        LOAD_##F##_1(b0, p, w0); LOAD_##F##_1(b1, p, w1);                                                  \
+        for (int i = 0; i < R; i++) {                                                                      \
+            const __m512 ai = _mm512_set1_ps(a[i * lda + p]);                                              \
+            acc0[i] = _mm512_fmadd_ps(ai, w0, acc0[i]);                                                    \
+            acc1[i] = _mm512_fmadd_ps(ai, w1, acc1[i]);                                                    \
+        }                                                                                                  \
+    }                                                                                                      \
+    for (int i = 0; i < R; i++) {                                                                          \
+        if (load_c) {                                                                                      \
+            acc0[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c + i * ldc), acc0[i]);                      \
+            acc1[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + i * ldc + 16), acc1[i]);                 \
+        }                                                                                                  \
+        _mm512_mask_storeu_ps(c + i * ldc, m0, acc0[i]);                                                   \
+        _mm512_mask_storeu_ps(c + i * ldc + 16, m1, acc1[i]);                                              \
+    }                                                                                                      \
+}
+
+#define DEFINE_GEMV_FORMAT(F)                                                                              \
+DEFINE_GEMV_AVX512(F, 1) DEFINE_GEMV_AVX512(F, 2) DEFINE_GEMV_AVX512(F, 3) DEFINE_GEMV_AVX512(F, 4)       \
+DEFINE_GEMV_AVX512(F, 5) DEFINE_GEMV_AVX512(F, 6) DEFINE_GEMV_AVX512(F, 7) DEFINE_GEMV_AVX512(F, 8)       \
+FKV_AVX512 static void gemv_task_avx512_##F(void *ctx, size_t task, size_t worker) {                       \
+    (void)worker;                                                                                          \
+    const gemm_args *g = (const gemm_args *)ctx;                                                           \
+    const size_t count = (g->n + NR - 1) / NR, first = task * GEMV_PANELS;                                 \
+    const size_t end = first + GEMV_PANELS < count ? first + GEMV_PANELS : count;                          \
+    for (size_t q = first; q < end; q += 2) {                                                              \
+        /* The second panel of the last pair may not exist: it aliases the first (read, masked off). */   \
+        const int pair = q + 1 < end;                                                                      \
+        const size_t col0 = q * NR, cols = g->n - col0 < 2 * NR ? g->n - col0 : 2 * NR;                    \
+        const __mmask16 m0 = cols >= NR ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);               \
+        const __mmask16 m1 = !pair ? 0 : cols >= 2 * NR ? (__mmask16)0xffff                                \
+                                       : (__mmask16)((1u << (cols - NR)) - 1);                             \
+        const unsigned char *b0 = g->packed + q * g->stride, *b1 = pair ? b0 + g->stride : b0;             \
+        float *c = g->c + col0;                                                                            \
+        switch (g->m) {                                                                                    \
+        case 8: gemv_avx512_##F##_8(g->a, g->lda, b0, b1, g->k, c, g->ldc, g->accumulate, m0, m1); break;  \
+        case 7: gemv_avx512_##F##_7(g->a, g->lda, b0, b1, g->k, c, g->ldc, g->accumulate, m0, m1); break;  \
+        case 6: gemv_avx512_##F##_6(g->a, g->lda, b0, b1, g->k, c, g->ldc, g->accumulate, m0, m1); break;  \
+        case 5: gemv_avx512_##F##_5(g->a, g->lda, b0, b1, g->k, c, g->ldc, g->accumulate, m0, m1); break;  \
+        case 4: gemv_avx512_##F##_4(g->a, g->lda, b0, b1, g->k, c, g->ldc, g->accumulate, m0, m1); break;  \
+        case 3: gemv_avx512_##F##_3(g->a, g->lda, b0, b1, g->k, c, g->ldc, g->accumulate, m0, m1); break;  \
+        case 2: gemv_avx512_##F##_2(g->a, g->lda, b0, b1, g->k, c, g->ldc, g->accumulate, m0, m1); break;  \
+        default: gemv_avx512_##F##_1(g->a, g->lda, b0, b1, g->k, c, g->ldc, g->accumulate, m0, m1); break; \
+        }                                                                                                  \
+    }                                                                                                      \
+}                                                                                                          \
+static void gemv_task_avx2_##F(void *ctx, size_t task, size_t worker) {                                    \
+    (void)worker;                                                                                          \
+    const gemm_args *g = (const gemm_args *)ctx;                                                           \
+    const size_t count = (g->n + NR - 1) / NR, first = task * GEMV_PANELS;                                 \
+    const size_t end = first + GEMV_PANELS < count ? first + GEMV_PANELS : count;                          \
+    /* One pass over k when all rows fit one call, else k blocks of whole scale blocks (as the GEMM). */ \
+    size_t kstep = g->k;                                                                                   \
+    if (g->m > GEMV_AVX2_ROWS) {                                                                           \
+        const size_t kblocks = (g->k + KC - 1) / KC;                                                       \
+        kstep = (g->k + kblocks - 1) / kblocks;                                                            \
+        if (g->format == FKV_PANEL_Q8_0 || g->format == FKV_PANEL_Q8_1) kstep = (kstep + 31) / 32 * 32;    \
+    }                                                                                                      \
+    for (size_t q = first; q < end; q++) {                                                                 \
+        const size_t col0 = q * NR, cols = g->n - col0 < NR ? g->n - col0 : NR;                            \
+        for (size_t k0 = 0; k0 < g->k; k0 += kstep) {                                                      \
+            const size_t kc = g->k - k0 < kstep ? g->k - k0 : kstep;                                       \
+            const int load_c = k0 > 0 || g->accumulate;                                                    \
+            const unsigned char *b = g->packed + q * g->stride + step_offset(g->format, k0);               \
+            for (size_t r = 0; r < g->m; r += GEMV_AVX2_ROWS) {                                            \
+                const float *a = g->a + r * g->lda + k0;                                                   \
+                float *c = g->c + r * g->ldc + col0;                                                       \
+                switch (g->m - r < GEMV_AVX2_ROWS ? g->m - r : GEMV_AVX2_ROWS) {                           \
+                case 4: kernel_avx2_##F##_4(a, g->lda, b, kc, c, g->ldc, load_c, cols); break;             \
+                case 3: kernel_avx2_##F##_3(a, g->lda, b, kc, c, g->ldc, load_c, cols); break;             \
+                case 2: kernel_avx2_##F##_2(a, g->lda, b, kc, c, g->ldc, load_c, cols); break;             \
+                default: kernel_avx2_##F##_1(a, g->lda, b, kc, c, g->ldc, load_c, cols); break;            \
+                }                                                                                          \
+            }                                                                                              \
+        }                                                                                                  \
+    }                                                                                                      \
+}
+DEFINE_GEMV_FORMAT(F32)
+DEFINE_GEMV_FORMAT(F16)
+DEFINE_GEMV_FORMAT(BF16)
+DEFINE_GEMV_FORMAT(Q8_0)
+DEFINE_GEMV_FORMAT(Q8_1)
 #endif
 
 void fkv_gemm_compact(fkv_panel format, size_t m, size_t n, size_t k, const float *a, size_t lda,
@@ -383,4 +486,29 @@ void fkv_gemm_compact(fkv_panel format, size_t m, size_t n, size_t k, const floa
 void fkv_gemm_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
                      float *c, size_t ldc, int accumulate) {
     fkv_gemm_compact(FKV_PANEL_F32, m, n, k, a, lda, packed, c, ldc, accumulate);
+}
+
+void fkv_gemv_panels(fkv_panel format, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                     const void *packed, float *c, size_t ldc, int accumulate) {
+    if (m == 0 || n == 0) return;
+    // Beyond the bound (or on the scalar path, whose reference loops are the GEMM's) the GEMM runs.
+    if (k == 0 || m > FKV_GEMV_MAX_ROWS || fkv_kernel_path() == FKV_PATH_SCALAR) {
+        fkv_gemm_compact(format, m, n, k, a, lda, packed, c, ldc, accumulate);
+        return;
+    }
+#if defined(FKV_X86)
+    gemm_args g = {
+        .m = m, .n = n, .k = k, .lda = lda, .ldc = ldc, .panels = 0, .row_blocks = 1,
+        .stride = fkv_gemm_panel_stride(format, k), .format = format, .a = a,
+        .packed = (const unsigned char *)packed, .c = c, .accumulate = accumulate,
+    };
+    static const fkv_task_fn avx2[] = {gemv_task_avx2_F32, gemv_task_avx2_F16, gemv_task_avx2_BF16,
+                                       gemv_task_avx2_Q8_0, gemv_task_avx2_Q8_1};
+    static const fkv_task_fn avx512[] = {gemv_task_avx512_F32, gemv_task_avx512_F16, gemv_task_avx512_BF16,
+                                         gemv_task_avx512_Q8_0, gemv_task_avx512_Q8_1};
+    const fkv_task_fn task = fkv_kernel_path() == FKV_PATH_AVX512 ? avx512[format] : avx2[format];
+    fkv_parallel_for(((n + NR - 1) / NR + GEMV_PANELS - 1) / GEMV_PANELS, task, &g);
+#else
+    fkv_gemm_compact(format, m, n, k, a, lda, packed, c, ldc, accumulate);
+#endif
 }

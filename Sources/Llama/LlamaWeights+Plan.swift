@@ -5,7 +5,8 @@ extension LlamaWeights {
     /// Bytes the weights of `checkpoint` will take once loaded with `prefill`, read from the tensor
     /// table only (nothing is loaded or allocated), so a model that cannot fit is refused first.
     public struct PlannedBytes: Sendable, Equatable {
-        /// Stored-format weights, mapped from the file or copied (stacked Q|K|V and gate|up).
+        /// Stored-format weights, mapped from the file or copied (stacked Q|K|V and gate|up); not
+        /// the layer matrices whose panels replace them (`PanelFormat.replacesStored`).
         public var stored: Int
         /// Prefill GEMM panels.
         public var panels: Int
@@ -38,7 +39,9 @@ extension LlamaWeights {
                 }
             }
             let form = panels ? prefill?.panelFormat(for: format) : nil
-            let held = WeightMatrix.heldBytes(format: format, rows: rows, columns: columns, prefill: form)
+            // Panel-only matrices (loading drops their stored rows) count their panels alone.
+            let held = WeightMatrix.heldBytes(format: format, rows: rows, columns: columns, prefill: form,
+                                              panelsOnly: form?.replacesStored(format) ?? false)
             plan.stored += held.stored
             plan.panels += held.panels
             if names.count > 1 { plan.transient = max(plan.transient, held.stored) }

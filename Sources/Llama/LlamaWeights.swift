@@ -7,7 +7,11 @@ import Tensors
 /// serves them. Matrices keep their checkpoint format for decode (borrowed from the file mapping
 /// where they are not stacked) plus prefill GEMM panels in the form `PrefillWeights` picks (f32 or a
 /// compact form of the stored values); the embedding table (and the tied LM head) is only ever read
-/// a row or a vector at a time, so it has no panels.
+/// a row or a vector at a time, so it has no panels. Where the panels replace the stored rows
+/// (`PanelFormat.replacesStored`: f16, bf16 and q8_0 weights under `auto` or `compact`) the layer
+/// matrices keep only their panels: the stacks' stored copies are freed and the mapped pages of
+/// every part (o_proj and down_proj included) are released once packed and hashed, so the file is
+/// not held beside the panels.
 public final class LlamaWeights: @unchecked Sendable {
     public struct Layer: @unchecked Sendable {
         public let attentionNorm: Tensor       // [hidden]
@@ -26,6 +30,11 @@ public final class LlamaWeights: @unchecked Sendable {
     /// Per-frequency RoPE divisors [d/2] (llama.cpp stores Llama-3.x rope scaling this way, as the
     /// GGUF tensor `rope_freqs.weight`, instead of in metadata); nil when absent.
     public let ropeFrequencyFactors: [Float]?
+    /// A hash over the architecture, every dimension and every weight's stored bytes (the model
+    /// fingerprint's value). Taken while loading, because panel-only matrices drop their stored
+    /// rows; the same for every `prefill` choice, so a prefill worker and a decode worker of one
+    /// checkpoint agree.
+    public let contentHash: UInt64
 
     /// Loads and validates every tensor. Throws `LlamaError` naming the file and tensor on any mismatch.
     /// - Parameter prefill: how prefill's GEMM holds the matrices; nil for no panels at all. A
@@ -56,52 +65,72 @@ public final class LlamaWeights: @unchecked Sendable {
             }
             return out
         }
-        // Stacked parts are borrowed, copied once into the stack, then their mapped pages dropped.
-        var stackedParts: [WeightTensor] = []
-        func matrix(_ name: String, _ rows: Int, _ cols: Int, panels: Bool, stackedLater: Bool = false) throws -> WeightMatrix {
+        // The fingerprint's hash is chained through the weights in this order (embeddings; per layer
+        // the norm, Q|K|V, o_proj, the norm, gate|up, down_proj; the final norm; an untied head),
+        // each taken as soon as the matrix is built, before panel-only matrices drop their rows.
+        var hash = Self.hashSeed(c)
+        func hashed(_ t: Tensor) -> Tensor { hash = t.contentHash(seed: hash); return t }
+        /// Hashes `m`, then, when its panels replace the stored rows, drops them and the mapped
+        /// pages of `tensors` (its parts, or itself).
+        func finish(_ m: WeightMatrix, _ tensors: [WeightTensor]) -> WeightMatrix {
+            hash = m.contentHash(seed: hash)
+            if let form = m.panelFormat, form.replacesStored(m.format) {
+                m.releaseStoredRows()
+                for t in tensors { t.releaseResidentPages() }
+            }
+            return m
+        }
+        func matrix(_ name: String, _ rows: Int, _ cols: Int, panels: Bool) throws -> (WeightMatrix, WeightTensor) {
             let t = try load(name, [rows, cols])
             let format = Self.weightFormat(t.type)
             guard cols % format.blockSize == 0 else {
                 throw LlamaError.unsupportedTensorType(file: file, name: name, type: "\(t.type) with \(cols) columns")
             }
-            if stackedLater { stackedParts.append(t) }
             let panelFormat = panels ? prefill?.panelFormat(for: format) : nil
-            return t.withUnsafeBytes {
+            let m = t.withUnsafeBytes {
                 WeightMatrix(format: format, rows: rows, columns: cols, bytes: $0, owner: t.storageOwner, prefill: panelFormat)
             }
+            return (m, t)
         }
-        func stack(_ parts: [WeightMatrix]) -> WeightMatrix {
-            let m = WeightMatrix.stacking(parts, prefill: prefill?.panelFormat(for: parts[0].format))
-            for t in stackedParts { t.releaseResidentPages() }
-            stackedParts.removeAll()
-            return m
+        /// A matrix read in place (o_proj, down_proj): hashed, and panel-only where the form allows.
+        func single(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightMatrix {
+            let (m, t) = try matrix(name, rows, cols, panels: true)
+            return finish(m, [t])
         }
-        embeddings = try matrix("model.embed_tokens.weight", c.vocabularySize, hidden, panels: false)
+        /// Stacked parts are borrowed, copied once into the stack, then their mapped pages dropped.
+        func stack(_ parts: [(WeightMatrix, WeightTensor)]) -> WeightMatrix {
+            let m = WeightMatrix.stacking(parts.map(\.0), prefill: prefill?.panelFormat(for: parts[0].0.format))
+            for (_, t) in parts { t.releaseResidentPages() }
+            return finish(m, [])
+        }
+        let (embeddingMatrix, _) = try matrix("model.embed_tokens.weight", c.vocabularySize, hidden, panels: false)
+        embeddings = embeddingMatrix
+        hash = embeddings.contentHash(seed: hash)
         var layers: [Layer] = []
         for i in 0..<c.layerCount {
             let p = "model.layers.\(i)."
-            let q = try matrix(p + "self_attn.q_proj.weight", c.headCount * d, hidden, panels: false, stackedLater: true)
-            let k = try matrix(p + "self_attn.k_proj.weight", c.kvHeadCount * d, hidden, panels: false, stackedLater: true)
-            let v = try matrix(p + "self_attn.v_proj.weight", c.kvHeadCount * d, hidden, panels: false, stackedLater: true)
-            guard q.format == k.format && k.format == v.format else {
+            let attentionNorm = hashed(try vector(p + "input_layernorm.weight", hidden))
+            let q = try matrix(p + "self_attn.q_proj.weight", c.headCount * d, hidden, panels: false)
+            let k = try matrix(p + "self_attn.k_proj.weight", c.kvHeadCount * d, hidden, panels: false)
+            let v = try matrix(p + "self_attn.v_proj.weight", c.kvHeadCount * d, hidden, panels: false)
+            guard q.0.format == k.0.format && k.0.format == v.0.format else {
                 throw LlamaError.unsupportedTensorType(file: file, name: p + "self_attn.*", type: "mixed formats within Q/K/V")
             }
             let qkv = stack([q, k, v])
-            let gate = try matrix(p + "mlp.gate_proj.weight", c.intermediateSize, hidden, panels: false, stackedLater: true)
-            let up = try matrix(p + "mlp.up_proj.weight", c.intermediateSize, hidden, panels: false, stackedLater: true)
-            guard gate.format == up.format else {
+            let output = try single(p + "self_attn.o_proj.weight", hidden, c.headCount * d)
+            let mlpNorm = hashed(try vector(p + "post_attention_layernorm.weight", hidden))
+            let gate = try matrix(p + "mlp.gate_proj.weight", c.intermediateSize, hidden, panels: false)
+            let up = try matrix(p + "mlp.up_proj.weight", c.intermediateSize, hidden, panels: false)
+            guard gate.0.format == up.0.format else {
                 throw LlamaError.unsupportedTensorType(file: file, name: p + "mlp.*", type: "mixed formats within gate/up")
             }
-            layers.append(Layer(
-                attentionNorm: try vector(p + "input_layernorm.weight", hidden),
-                qkv: qkv,
-                output: try matrix(p + "self_attn.o_proj.weight", hidden, c.headCount * d, panels: true),
-                mlpNorm: try vector(p + "post_attention_layernorm.weight", hidden),
-                gateUp: stack([gate, up]),
-                down: try matrix(p + "mlp.down_proj.weight", hidden, c.intermediateSize, panels: true)))
+            let gateUp = stack([gate, up])
+            let down = try single(p + "mlp.down_proj.weight", hidden, c.intermediateSize)
+            layers.append(Layer(attentionNorm: attentionNorm, qkv: qkv, output: output, mlpNorm: mlpNorm,
+                                gateUp: gateUp, down: down))
         }
         self.layers = layers
-        finalNorm = try vector("model.norm.weight", hidden)
+        finalNorm = hashed(try vector("model.norm.weight", hidden))
         if checkpoint.tensorNames.contains("rope_freqs.weight") {
             let t = try load("rope_freqs.weight", [d / 2])
             var factors = [Float](repeating: 0, count: d / 2)
@@ -116,8 +145,20 @@ public final class LlamaWeights: @unchecked Sendable {
         if c.tieWordEmbeddings && !checkpoint.tensorNames.contains("lm_head.weight") {
             lmHead = embeddings
         } else {
-            lmHead = try matrix("lm_head.weight", c.vocabularySize, hidden, panels: false)
+            lmHead = try matrix("lm_head.weight", c.vocabularySize, hidden, panels: false).0
+            hash = lmHead.contentHash(seed: hash)
         }
+        contentHash = hash
+    }
+
+    /// The start of `contentHash`: the architecture and every dimension (FNV-1a over their text).
+    static func hashSeed(_ c: ModelConfig) -> UInt64 {
+        var h: UInt64 = 0x6661_7374_6B76
+        let dims = "\(c.architecture)|\(c.layerCount)|\(c.hiddenSize)|\(c.intermediateSize)|\(c.headCount)|"
+            + "\(c.kvHeadCount)|\(c.headDim)|\(c.vocabularySize)|\(c.rmsNormEpsilon)|\(c.ropeTheta)|"
+            + "\(String(describing: c.ropeScaling))|\(c.tieWordEmbeddings)"
+        for byte in dims.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return h
     }
 
     static func weightFormat(_ type: ElementType) -> WeightFormat {

@@ -28,6 +28,19 @@ public enum PanelFormat: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether panels of this form replace the stored rows of `format` weights for every product
+    /// (decode included), so a layer matrix is held once: true for the compact forms of f16, bf16
+    /// and q8_0 weights, whose panels take about the stored bytes (2, 2 and 1.125 bytes per weight
+    /// against 2, 2 and 1.0625), so decode, bound by bytes per token, reads as many from the panels.
+    /// False for f32 panels (4 bytes per weight) and for the 4-bit formats, whose int8 panels take
+    /// twice the stored bytes: they keep decoding from the stored rows.
+    public func replacesStored(_ format: WeightFormat) -> Bool {
+        switch (self, format) {
+        case (.f16, .f16), (.bf16, .bf16), (.q8_0, .q8_0): return true
+        default: return false
+        }
+    }
+
     /// Bytes of the panels for a [rows, columns] matrix.
     public func bytes(rows: Int, columns: Int) -> Int { fkv_gemm_panel_bytes(kernelPanel, rows, columns) }
 
@@ -43,7 +56,9 @@ public enum PanelFormat: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// How prefill holds the weight matrices (the `--prefill-weights` knob): the memory/speed choice of
-/// a model load. Decode always reads the stored format.
+/// a model load. Where the panels are compact and about the stored size (`PanelFormat.replacesStored`)
+/// the layer matrices keep only the panels and decode reads them too; otherwise decode reads the
+/// stored format.
 public enum PrefillWeights: String, Sendable, CaseIterable {
     /// Compact panels where they cost no accuracy and little conversion work (f16, bf16, q8_0
     /// weights), f32 panels for the 4-bit formats, whose models are the small ones this engine ran

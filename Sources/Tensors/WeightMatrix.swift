@@ -35,15 +35,22 @@ public enum WeightFormat: Sendable, Equatable {
 ///   as it loads them, so a big model needs no f32 copy. On the scalar kernel path (or with
 ///   `FASTKV_GEMM=openblas`) an f32 request is kept row-major for `cblas_sgemm` instead. Matrices
 ///   used only one row at a time (the tied LM head / embeddings) have no panels.
+/// When the panels are about as small as the stored rows (`PanelFormat.replacesStored`: f16, bf16
+/// and q8_0 weights in their compact form) the owner may drop the stored rows after packing
+/// (`releaseStoredRows`); every product then runs on the panels (`fkv_gemv_panels` for small m),
+/// so the matrix is held once instead of twice.
 /// All forms hold exactly the same weight values; they differ only in summation order.
 public final class WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int
     public let format: WeightFormat
-    private let packed: UnsafeRawPointer
+    /// The stored rows; nil once `releaseStoredRows` dropped them (the panels then hold the matrix).
+    private var packed: UnsafeRawPointer?
     private let packedBytes: Int
     /// Keeps borrowed `packed` bytes alive (the file mapping); nil when `packed` is our allocation.
-    private let owner: AnyObject?
+    private var owner: AnyObject?
+    /// Whether `packed` is our allocation (freed on release or deinit) rather than borrowed.
+    private let ownsPacked: Bool
     /// Prefill panels (`panelFormat`), 64-byte aligned; nil without panels.
     private let panels: UnsafeMutableRawPointer?
     private let panelBytes: Int
@@ -73,11 +80,13 @@ public final class WeightMatrix: @unchecked Sendable {
         if let owner, expected > 0, let base = bytes.baseAddress {
             stored = base
             self.owner = owner
+            ownsPacked = false
         } else {
             let storage = aligned_alloc(64, (packedBytes + 63) / 64 * 64)!
             if expected > 0 { storage.copyMemory(from: bytes.baseAddress!, byteCount: expected) }
             stored = UnsafeRawPointer(storage)
             self.owner = nil
+            ownsPacked = true
         }
         packed = stored
         panelFormat = prefill
@@ -105,12 +114,30 @@ public final class WeightMatrix: @unchecked Sendable {
     }
 
     /// Bytes a matrix of this shape holds: the stored rows (`borrowed` ones are mapped, not
-    /// allocated, and counted by the caller as the file's) plus its prefill panels. The memory plan
-    /// sums these before anything is allocated.
-    public static func heldBytes(format: WeightFormat, rows: Int, columns: Int, prefill: PanelFormat?) -> (stored: Int, panels: Int) {
+    /// allocated, and counted by the caller as the file's) plus its prefill panels; with
+    /// `panelsOnly` (the loader drops the stored rows after packing) only the panels. The memory
+    /// plan sums these before anything is allocated.
+    public static func heldBytes(format: WeightFormat, rows: Int, columns: Int, prefill: PanelFormat?,
+                                 panelsOnly: Bool = false) -> (stored: Int, panels: Int) {
         let stored = rows * format.rowBytes(columns: columns)
         guard let prefill else { return (stored, 0) }
-        return (stored, prefill.bytes(rows: rows, columns: columns))
+        return (panelsOnly ? 0 : stored, prefill.bytes(rows: rows, columns: columns))
+    }
+
+    /// Whether the stored rows are still held (false after `releaseStoredRows`).
+    public var holdsStoredRows: Bool { packed != nil }
+
+    /// Drops the stored rows: frees our copy, or forgets the borrowed pointer (the caller releases
+    /// the mapping's pages, which it owns). From here on every product runs on the compact panels
+    /// (`fkv_gemv_panels`, which hands m > FKV_GEMV_MAX_ROWS to the GEMM), and `contentHash` and
+    /// `gatherRows` are unavailable, so take the hash first. Call only while the matrix is not yet
+    /// shared (during loading): it is the one mutation after init.
+    public func releaseStoredRows() {
+        precondition(panels != nil && panelFormat != nil, "a matrix without panels must keep its stored rows")
+        guard let stored = packed else { return }
+        if ownsPacked { free(UnsafeMutableRawPointer(mutating: stored)) }
+        packed = nil
+        owner = nil
     }
 
     /// The f32 prefill copy as row-major [rows, columns] values (nil without one or for compact
@@ -128,7 +155,7 @@ public final class WeightMatrix: @unchecked Sendable {
     }
 
     deinit {
-        if owner == nil { free(UnsafeMutableRawPointer(mutating: packed)) }
+        if ownsPacked, let packed { free(UnsafeMutableRawPointer(mutating: packed)) }
         if let panels { free(panels) }
     }
 
@@ -144,7 +171,8 @@ public final class WeightMatrix: @unchecked Sendable {
         var offset = 0
         for part in parts {
             let n = part.rows * rowBytes
-            (buffer.baseAddress! + offset).copyMemory(from: part.packed, byteCount: n)
+            guard let stored = part.packed else { preconditionFailure("stacking a matrix whose stored rows were released") }
+            (buffer.baseAddress! + offset).copyMemory(from: stored, byteCount: n)
             offset += n
         }
         return WeightMatrix(format: format, rows: rows, columns: columns,
@@ -152,14 +180,18 @@ public final class WeightMatrix: @unchecked Sendable {
                             prefill: prefill)
     }
 
-    /// A 64-bit hash of the packed weights (format, shape and bytes).
+    /// A 64-bit hash of the packed weights (format, shape and bytes); needs the stored rows (take
+    /// it before `releaseStoredRows`).
     public func contentHash(seed: UInt64 = 0) -> UInt64 {
+        guard let packed else { preconditionFailure("contentHash after the stored rows were released") }
         let shapeSeed = seed &+ UInt64(rows) &* 31 &+ UInt64(columns) &* 131 &+ UInt64(fkv_row_bytes(format.kernelFormat, 32))
         return fkv_hash64(packed, rows * format.rowBytes(columns: columns), shapeSeed)
     }
 
-    /// Bytes held: stored rows (0 when borrowed from a mapping) + prefill panels or copy.
-    public var memoryBytes: Int { (owner == nil ? packedBytes : 0) + panelBytes + (rowMajor.map { $0.count * 4 } ?? 0) }
+    /// Bytes held: stored rows (0 when borrowed from a mapping or released) + prefill panels or copy.
+    public var memoryBytes: Int {
+        (ownsPacked && packed != nil ? packedBytes : 0) + panelBytes + (rowMajor.map { $0.count * 4 } ?? 0)
+    }
 
     /// y[yRow ..< yRow+m, yOffset ..< yOffset+rows] (+)= x[0..<m, 0..<columns] · Wᵀ.
     /// x is [≥m, ldx] and y is [≥yRow+m, ldy] row-major; `accumulate` adds into y (residual stream).
@@ -190,9 +222,15 @@ public final class WeightMatrix: @unchecked Sendable {
                                         yp + yOffset + r0, Int32(ldy))
                         }
                     }
-                } else {
+                } else if let packed {
                     fkv_matmul(format.kernelFormat, packed, rows, columns, xp, ldx, m, yp + yOffset, ldy,
                                accumulate ? 1 : 0)
+                } else if let panels, let panelFormat {
+                    // Panels only (stored rows released): small m streams the panels once.
+                    fkv_gemv_panels(panelFormat.kernelPanel, m, rows, columns, xp, ldx, panels, yp + yOffset, ldy,
+                                    accumulate ? 1 : 0)
+                } else {
+                    preconditionFailure("weight matrix holds neither stored rows nor panels")
                 }
             }
         }
@@ -201,6 +239,7 @@ public final class WeightMatrix: @unchecked Sendable {
     /// out[i, :] = W[ids[i], :] dequantised (embedding lookup).
     public func gatherRows(_ ids: [Int32], into out: Tensor) {
         precondition(out.count >= ids.count * columns)
+        guard let packed else { preconditionFailure("gatherRows after the stored rows were released") }
         out.withUnsafeMutablePointer { o in
             for (i, id) in ids.enumerated() {
                 precondition(id >= 0 && Int(id) < rows, "row \(id) out of range 0..<\(rows)")

@@ -13,7 +13,7 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "How prefill's GEMM holds the weights: auto, f32 or compact.",
-        discussion: "compact packs the stored values (f16, bf16, int8 with scales) and converts them inside the kernel: no f32 copy, same outputs. auto is compact for f16/bf16/q8_0 checkpoints and f32 for the 4-bit ones. Processes that never run prefill hold no panels."))
+        discussion: "compact packs the stored values (f16, bf16, int8 with scales) and converts them inside the kernel: no f32 copy, same outputs. auto is compact for f16/bf16/q8_0 checkpoints and f32 for the 4-bit ones. Compact f16/bf16/q8_0 panels replace the layer matrices' stored rows (decode reads the panels too), so each matrix is held once. Processes that never run prefill hold no panels."))
     var prefillWeights: PrefillWeights = .auto
 
     @Option(name: .customLong("kv-dtype"), help: ArgumentHelp(

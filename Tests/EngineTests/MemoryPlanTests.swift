@@ -58,7 +58,63 @@ import Testing
         let plans = try (#require(compact.memoryPlan), #require(f32.memoryPlan))
         #expect(plans.0.panelBytes * 2 <= plans.1.panelBytes + 4096,
                 "\(stored) panels \(plans.0.panelBytes) B against f32's \(plans.1.panelBytes) B")
-        #expect(plans.0.weightBytes == plans.1.weightBytes)
+        // Compact panels replace the layer matrices' stored rows; f32 panels sit beside them.
+        #expect(plans.0.weightBytes < plans.1.weightBytes)
+        #expect(compact.fingerprint == f32.fingerprint, "the fingerprint hashes the stored weights either way")
+    }
+
+    /// A panel-only model (the `auto` default for these formats: the layer matrices keep only their
+    /// compact panels and decode reads them through fkv_gemv_panels) decodes like the same
+    /// checkpoint loaded for decode only (no panels: every product on the stored rows through
+    /// fkv_matmul), for one sequence (m = 1) and a batch of three (m = 3), within float
+    /// reassociation: |Δlogit| ≤ 1e-4 · (1 + max |logit|). Its fingerprint is the stored-format one,
+    /// and the plan counts the panels alone for the layer matrices, as loading holds them.
+    @Test(arguments: Stored.allCases)
+    func panelOnlyDecodeMatchesStoredFormatDecode(stored: Stored) throws {
+        let panelOnly = try LoadedModel.load(path: Self.path(stored), options: .init(prefillWeights: .auto, availableMemory: Self.plenty))
+        let storedOnly = try LoadedModel.load(path: Self.path(stored), options: .init(prefillWeights: nil, kvBudgetBytes: 0,
+                                                                                      availableMemory: Self.plenty))
+        #expect(panelOnly.fingerprint == storedOnly.fingerprint)
+        let matrices = { (m: LoadedModel) in m.model.weights.layers.flatMap { [$0.qkv, $0.output, $0.gateUp, $0.down] } }
+        #expect(matrices(panelOnly).allSatisfy { !$0.holdsStoredRows && $0.panelFormat?.description == stored.rawValue },
+                "\(stored): auto keeps only \(stored) panels for the layer matrices")
+        #expect(matrices(storedOnly).allSatisfy { $0.holdsStoredRows && $0.panelFormat == nil })
+        #expect(panelOnly.model.weights.embeddings.holdsStoredRows, "embeddings stay row lookups")
+
+        // Plan against what is held: the panels are the layer matrices' only (allocated) bytes, and
+        // the stored weights left are the embeddings and the norms.
+        let plan = try #require(panelOnly.memoryPlan), routing = try #require(storedOnly.memoryPlan)
+        #expect(plan.panelBytes == matrices(panelOnly).reduce(0) { $0 + $1.memoryBytes })
+        let c = Self.config
+        let embeddingBytes = c.vocabularySize * panelOnly.model.weights.embeddings.format.rowBytes(columns: c.hiddenSize)
+        #expect(plan.weightBytes == embeddingBytes + 4 * c.hiddenSize * (2 * c.layerCount + 1))
+        #expect(routing.weightBytes > plan.weightBytes && routing.panelBytes == 0)
+
+        let prompts: [[Int32]] = [(0..<45).map { Int32(1 + ($0 * 17) % 63) }, (0..<9).map { Int32(2 + $0 * 5) },
+                                  (0..<20).map { Int32(63 - $0 * 3) }]
+        func run(_ m: LoadedModel) throws -> [[Float]] {
+            var rows: [[Float]] = []
+            var caches: [KVCache] = []
+            for prompt in prompts {
+                let cache = m.model.makeCache(capacity: 64)
+                var policy = FullKVPolicy()
+                rows.append(try #require(try m.model.prefill(tokens: prompt, cache: cache, policy: &policy).logits))
+                caches.append(cache)
+            }
+            rows += try m.model.decode(tokens: [7], caches: [caches[0]])                    // m = 1
+            for step in 0..<3 {                                                          // m = 3
+                rows += try m.model.decode(tokens: [Int32(3 + step), Int32(11 + step), Int32(40 - step)], caches: caches)
+            }
+            return rows
+        }
+        let a = try run(panelOnly), b = try run(storedOnly)
+        #expect(a.count == b.count)
+        for (i, (x, y)) in zip(a, b).enumerated() {
+            let scale = 1 + (y.map { abs($0) }.max() ?? 0)
+            let worst = zip(x, y).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(x.count == y.count && worst <= 1e-4 * scale,
+                    "\(stored), row \(i) (prefill rows 0-2, then decode): max |Δlogit| \(worst) (scale \(scale))")
+        }
     }
 
     @Test func planSumsTheCheckpointAndTheContext() throws {
@@ -69,10 +125,19 @@ import Testing
         let matrixWeights = c.vocabularySize * c.hiddenSize
             + c.layerCount * (c.hiddenSize * (c.headCount + 2 * c.kvHeadCount) * c.headDim
                               + c.hiddenSize * c.headCount * c.headDim + 3 * c.hiddenSize * c.intermediateSize)
-        #expect(plan.weightBytes == matrixWeights / 32 * 34 + 4 * c.hiddenSize * (2 * c.layerCount + 1))
+        let norms = 4 * c.hiddenSize * (2 * c.layerCount + 1)
+        // Under auto the layer matrices are held as q8_0 panels only (18 bytes per 16 weights: an f32
+        // scale per 32 k and feature, int8 values); the embeddings stay stored.
+        let embeddings = c.vocabularySize * c.hiddenSize
+        #expect(plan.weightBytes == embeddings / 32 * 34 + norms)
+        #expect(plan.panelBytes == (matrixWeights - embeddings) / 16 * 18)
         #expect(plan.kvBytes == c.layerCount * 2 * c.kvHeadCount * c.headDim * 4 * 100 && plan.contextTokens == 100)
         let routing = try LoadedModel.memoryPlan(checkpoint: checkpoint, options: .init(prefillWeights: nil, kvBudgetBytes: 0))
         #expect(routing.panelBytes == 0 && routing.kvBytes == 0 && routing.panelForms.isEmpty)
+        #expect(routing.weightBytes == matrixWeights / 32 * 34 + norms, "without panels every matrix is stored")
+        let f32 = try LoadedModel.memoryPlan(checkpoint: checkpoint, options: .init(prefillWeights: .f32))
+        #expect(f32.weightBytes == routing.weightBytes && f32.panelBytes == (matrixWeights - embeddings) * 4,
+                "f32 panels sit beside the stored rows")
         let decode = try LoadedModel.memoryPlan(checkpoint: checkpoint, options: .init(prefillWeights: nil, kvBudgetBytes: 12345))
         #expect(decode.kvBytes == 12345)
     }

@@ -175,6 +175,17 @@ int fkv_gemm_pack_weights(fkv_panel panel, fkv_format format, const void *w, siz
 void fkv_gemm_compact(fkv_panel panel, size_t m, size_t n, size_t k, const float *a, size_t lda,
                       const void *packed, float *c, size_t ldc, int accumulate);
 
+/// Most input rows fkv_gemv_panels runs its own kernels for; more go to fkv_gemm_compact.
+#define FKV_GEMV_MAX_ROWS 8
+
+/// The product of fkv_gemm_compact for small m (decode: m = 1, or the rows of a small batch): each
+/// 16-feature panel is streamed once with one accumulator per input row, parallel over panels, so
+/// a matrix held only as panels decodes at memory speed. Same arguments and result as
+/// fkv_gemm_compact up to float reassociation (one FMA chain over k instead of k blocks); m above
+/// FKV_GEMV_MAX_ROWS and the scalar path run fkv_gemm_compact itself.
+void fkv_gemv_panels(fkv_panel panel, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                     const void *packed, float *c, size_t ldc, int accumulate);
+
 // ---------------------------------------------------------------------------------------------
 // Flash-style prefill attention (prefill_attention.c).
 /// Tokens per query block and per key block of fkv_prefill_attention.
