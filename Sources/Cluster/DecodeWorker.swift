@@ -94,7 +94,8 @@ public final class DecodeWorker: @unchecked Sendable {
             context: context, coordinator: coordinator,
             registration: Register(workerID: workerID, role: .decode, controlEndpoint: "pid \(getpid())",
                                    kvEndpoint: kvEndpoint, model: shape, kvCapacityBytes: budget.capacityBytes,
-                                   maxSequences: maxSequences, softwareVersion: "fastkv-cluster/1"), curve: curve, log: log)
+                                   maxSequences: maxSequences, softwareVersion: "fastkv-cluster/1",
+                                   kvBytesPerElement: loaded.model.kvDType.bytesPerElement), curve: curve, log: log)
         let batch = DecodeBatch(loaded: loaded, workerID: workerID, shape: shape, inbox: inbox, cancelled: cancelled,
                                 budget: budget, load: load, log: log)
         // The compute thread stops with the worker, and by itself only if it cannot run at all; then

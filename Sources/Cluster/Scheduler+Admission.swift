@@ -20,7 +20,7 @@ extension Scheduler {
                         retryAfter: clampRetry(retry))
         }
         if c.refuseWhatNoDecodeWorkerCanHold, let largest = registry.largestDecodeCapacity, s.reservedKVBytes > largest {
-            return busy("the request needs \(s.reservedKVBytes) bytes of KV; the largest decode worker holds \(largest)",
+            return busy("the request needs \(s.reservedKVBytes) bytes of f32 KV; the largest decode worker holds \(largest) (in f32 bytes)",
                         retryAfter: nil)
         }
         if c.refuseWhatWouldMissItsDeadline, !waiting.isEmpty,

@@ -17,23 +17,27 @@ extension Scheduler {
         var placedSequences: [UInt64: Int] = [:]
         var prefilling: [UInt64: Int] = [:]
 
-        mutating func add(_ r: ScheduledRequest, on p: Placement, prefilling: Bool = true) {
+        /// `kvBytes`: the request's reservation in the decode worker's own KV element size.
+        mutating func add(_ r: ScheduledRequest, on p: Placement, kvBytes: Int, prefilling: Bool = true) {
             if prefilling {
                 self.prefilling[p.prefill, default: 0] += 1
                 tokens[p.prefill, default: 0] += r.promptTokenCount
-                bytes[p.decode, default: 0] += r.reservedKVBytes
+                bytes[p.decode, default: 0] += kvBytes
             }
-            placedBytes[p.decode, default: 0] += r.reservedKVBytes
+            placedBytes[p.decode, default: 0] += kvBytes
             placedSequences[p.decode, default: 0] += 1
         }
     }
 
     func pendingLoad() -> PendingLoad {
         var load = PendingLoad()
+        func kvBytes(_ r: ScheduledRequest, on p: Placement) -> Int {
+            registry[p.decode]?.kvBytes(atF32: r.reservedKVBytes) ?? r.reservedKVBytes
+        }
         for r in requests.values {
             switch r.phase {
-            case .prefilling(let p): load.add(r, on: p)
-            case .decoding(let p, _): load.add(r, on: p, prefilling: false)
+            case .prefilling(let p): load.add(r, on: p, kvBytes: kvBytes(r, on: p))
+            case .decoding(let p, _): load.add(r, on: p, kvBytes: kvBytes(r, on: p), prefilling: false)
             default: break
             }
         }
@@ -54,7 +58,8 @@ extension Scheduler {
 
     /// Picks a pair for the request and assigns it: prefill on the worker with the fewest queued
     /// prompt tokens, decode on the one with the most free KV after what is pending on it, among
-    /// those with room for the request's exact KV bytes and a free sequence slot. A request that has
+    /// those with room for the request's exact KV bytes (in that worker's KV element size) and a free
+    /// sequence slot. A request that has
     /// used its attempts fails, and so does one no decode worker could ever hold (when configured);
     /// one that finds no pair (none registered, all excluded, or none with room yet) stays in the
     /// waiting queue until a worker frees room or its deadline passes.
@@ -67,11 +72,11 @@ extension Scheduler {
         if configuration.refuseWhatNoDecodeWorkerCanHold, let largest = registry.largestDecodeCapacity,
            r.reservedKVBytes > largest {
             return fail(id, ErrorReport(requestID: id, code: .busy,
-                                        message: "the request needs \(r.reservedKVBytes) bytes of KV; the largest decode worker holds \(largest)"))
+                                        message: "the request needs \(r.reservedKVBytes) bytes of f32 KV; the largest decode worker holds \(largest) (in f32 bytes)"))
         }
         guard let prefill = registry.pickPrefill(excluding: r.excludedPrefill, load: load,
                                                  slots: configuration.maxAssignmentsPerPrefillWorker),
-              let decode = registry.pickDecode(excluding: r.excludedDecode, needing: r.reservedKVBytes, load: load) else {
+              let decode = registry.pickDecode(excluding: r.excludedDecode, needingAtF32: r.reservedKVBytes, load: load) else {
             return enqueue(&r)
         }
         let placement = Placement(prefill: prefill.id, decode: decode.id, attempt: r.attempts)
@@ -80,7 +85,7 @@ extension Scheduler {
         r.assignedUnixMicros = now.unixMicros
         requests[id] = r
         waiting.remove(id)
-        load.add(r, on: placement)
+        load.add(r, on: placement, kvBytes: decode.kvBytes(atF32: r.reservedKVBytes))
         var assignment = r.work
         assignment.decodeWorkerID = decode.id
         assignment.decodeKVEndpoint = decode.kvEndpoint

@@ -188,10 +188,11 @@ public struct Scheduler: Sendable {
         let entry = WorkerEntry(id: r.workerID, role: r.role, address: address, identity: identity,
                                 controlEndpoint: r.controlEndpoint,
                                 kvEndpoint: r.kvEndpoint, shape: r.model, kvCapacityBytes: r.kvCapacityBytes,
-                                maxSequences: r.maxSequences, lastHeartbeat: now.monotonic,
+                                kvBytesPerElement: r.kvBytesPerElement, maxSequences: r.maxSequences, lastHeartbeat: now.monotonic,
                                 freeKVBytes: r.kvCapacityBytes)
         registry.add(entry)
-        log("registered \(entry.roleLabel) worker \(r.workerID) \(r.kvEndpoint)")
+        log("registered \(entry.roleLabel) worker \(r.workerID) \(r.kvEndpoint)"
+            + (r.role == .decode ? " (\(r.kvCapacityBytes) KV bytes, \(r.kvBytesPerElement) per element)" : ""))
     }
 
     private mutating func heartbeat(_ h: Heartbeat, from worker: UInt64) {

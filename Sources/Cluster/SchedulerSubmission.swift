@@ -11,8 +11,10 @@ public struct SchedulerSubmission: Sendable, Hashable {
     /// `requestID`, `tokenIDs`, `sampling`, `compression` and `wireDType` are final; the scheduler
     /// overwrites `decodeWorkerID`, `decodeKVEndpoint`, `deadlineUnixMillis`, `stream` and `attempt`.
     public var work: Assignment
-    /// The bytes a decode worker reserves for this request (its KV plan plus the decode steps), as
-    /// the caller computed them; placement subtracts them from the chosen worker's free memory.
+    /// The bytes a decode worker holding f32 KV reserves for this request (its KV plan plus the
+    /// decode steps, 4 bytes per element), as the caller computed them; placement scales them to
+    /// each worker's KV element size (`WorkerEntry.kvBytes(atF32:)`: half on an f16 worker) and
+    /// subtracts that from the chosen worker's free memory.
     public var reservedKVBytes: Int
     /// Relative to arrival; the scheduler turns it into the absolute deadline.
     public var timeout: Duration

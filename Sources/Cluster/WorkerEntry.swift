@@ -12,6 +12,8 @@ struct WorkerEntry: Sendable {
     let kvEndpoint: String
     let shape: ModelShape
     let kvCapacityBytes: Int
+    /// Bytes per KV element in its cache (4 for f32, 2 for f16), as it registered.
+    let kvBytesPerElement: Int
     /// Decode workers: the most sequences (in its batch plus being received) it takes at once.
     let maxSequences: Int
     /// On the scheduler's monotonic clock (`SchedulerTime.monotonic`).
@@ -20,6 +22,12 @@ struct WorkerEntry: Sendable {
     var freeKVBytes: Int
     var activeSequences = 0
     var health: Health = .ok
+
+    /// What a reservation of `bytes` at f32 (4 bytes per element) takes in this worker's cache.
+    func kvBytes(atF32 bytes: Int) -> Int { (bytes + 3) / 4 * kvBytesPerElement }
+
+    /// The capacity in the f32 bytes requests are reserved in.
+    var kvCapacityAtF32: Int { kvCapacityBytes / kvBytesPerElement * 4 }
 
     var roleLabel: String { role == .prefill ? "prefill" : "decode" }
 }

@@ -53,21 +53,22 @@ struct WorkerRegistry: Sendable {
             }
     }
 
-    /// The healthy, not excluded decode worker with the most free KV that has room for `needing`
-    /// bytes and a free sequence slot. Free KV is the smaller of what its last heartbeat reported
-    /// minus the bytes of requests still prefilling towards it, and its capacity minus every request
-    /// placed on it: the first sees reservations the coordinator no longer tracks (a cancelled
+    /// The healthy, not excluded decode worker with the most free KV that has room for `needingAtF32`
+    /// bytes of f32 KV (scaled to its own KV element size) and a free sequence slot. Free KV is the
+    /// smaller of what its last heartbeat reported minus the bytes of requests still prefilling
+    /// towards it, and its capacity minus every request placed on it: the first sees reservations the coordinator no longer tracks (a cancelled
     /// request not yet released), the second is exact between heartbeats.
-    func pickDecode(excluding: Set<UInt64>, needing: Int, load: Scheduler.PendingLoad) -> WorkerEntry? {
+    func pickDecode(excluding: Set<UInt64>, needingAtF32: Int, load: Scheduler.PendingLoad) -> WorkerEntry? {
         func free(_ w: WorkerEntry) -> Int {
             min(w.freeKVBytes - load.bytes[w.id, default: 0], w.kvCapacityBytes - load.placedBytes[w.id, default: 0])
         }
         return workers.values.filter {
-            $0.role == .decode && $0.health == .ok && !excluding.contains($0.id) && free($0) >= needing
+            $0.role == .decode && $0.health == .ok && !excluding.contains($0.id) && free($0) >= $0.kvBytes(atF32: needingAtF32)
                 && load.placedSequences[$0.id, default: 0] < $0.maxSequences
         }
         .max { a, b in
-            let fa = free(a), fb = free(b)
+            // Compared in f32 bytes: an f16 worker's free byte holds twice as much KV.
+            let fa = free(a) / a.kvBytesPerElement * 4, fb = free(b) / b.kvBytesPerElement * 4
             return fa != fb ? fa < fb : a.id > b.id
         }
     }
@@ -78,9 +79,9 @@ struct WorkerRegistry: Sendable {
     }
 
     /// The largest KV capacity among decode workers, healthy or not (what could ever hold a
-    /// request), nil when there is none.
+    /// request), in f32 bytes (an f16 worker holds twice its bytes' worth), nil when there is none.
     var largestDecodeCapacity: Int? {
-        workers.values.filter { $0.role == .decode }.map(\.kvCapacityBytes).max()
+        workers.values.filter { $0.role == .decode }.map(\.kvCapacityAtF32).max()
     }
 
     func status(now: Duration) -> [WorkerStatus] {

@@ -1502,7 +1502,7 @@ const ProtobufCMessageDescriptor fastkv__model_shape__descriptor =
   (ProtobufCMessageInit) fastkv__model_shape__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fastkv__register__field_descriptors[8] =
+static const ProtobufCFieldDescriptor fastkv__register__field_descriptors[9] =
 {
   {
     "worker_id",
@@ -1600,9 +1600,22 @@ static const ProtobufCFieldDescriptor fastkv__register__field_descriptors[8] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kv_bytes_per_element",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Fastkv__Register, kv_bytes_per_element),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fastkv__register__field_indices_by_name[] = {
   2,   /* field[2] = control_endpoint */
+  8,   /* field[8] = kv_bytes_per_element */
   5,   /* field[5] = kv_capacity_bytes */
   3,   /* field[3] = kv_endpoint */
   6,   /* field[6] = max_sequences */
@@ -1614,7 +1627,7 @@ static const unsigned fastkv__register__field_indices_by_name[] = {
 static const ProtobufCIntRange fastkv__register__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor fastkv__register__descriptor =
 {
@@ -1624,7 +1637,7 @@ const ProtobufCMessageDescriptor fastkv__register__descriptor =
   "Fastkv__Register",
   "fastkv",
   sizeof(Fastkv__Register),
-  8,
+  9,
   fastkv__register__field_descriptors,
   fastkv__register__field_indices_by_name,
   1,  fastkv__register__number_ranges,

@@ -53,8 +53,14 @@ struct BenchEngineCommand: ParsableCommand {
                 for b in batches { print(try bench.batchedDecode(sequences: b, context: batchContext).tableLine) }
             }
             let weightsMB = Double(model.weights.f32WeightBytes) / 1e6
+            let peak = Double(MachineInfo.peakRSSBytes())
             print(String(format: "\npeak RSS: %.1f MB (checkpoint files %.1f MB, f32 weight bytes %.1f MB)",
-                         Double(MachineInfo.peakRSSBytes()) / 1e6, Double(fileBytes) / 1e6, weightsMB))
+                         peak / 1e6, Double(fileBytes) / 1e6, weightsMB))
+            if let plan = loaded.memoryPlan {
+                // The floor a loader can reach: the file's bytes once, the planned KV and scratch.
+                let floor = Double(fileBytes + plan.kvBytes + plan.scratchBytes)
+                print(String(format: "peak RSS / (checkpoint + planned KV + scratch = %.1f MB): %.2f×", floor / 1e6, peak / floor))
+            }
         }
     }
 

@@ -40,15 +40,16 @@ struct SchedulerHarness {
     }
 
     @discardableResult
-    mutating func registerDecode(_ id: UInt64, capacity: Int = 1 << 30) -> [SchedulerDecision] {
-        send(.register(Self.registration(id, role: .decode, capacity: capacity), from: Self.address(of: id)))
+    mutating func registerDecode(_ id: UInt64, capacity: Int = 1 << 30, kvBytesPerElement: Int = 4) -> [SchedulerDecision] {
+        send(.register(Self.registration(id, role: .decode, capacity: capacity, kvBytesPerElement: kvBytesPerElement),
+                       from: Self.address(of: id)))
     }
 
-    static func registration(_ id: UInt64, role: Role, capacity: Int) -> Register {
+    static func registration(_ id: UInt64, role: Role, capacity: Int, kvBytesPerElement: Int = 4) -> Register {
         Register(workerID: id, role: role, controlEndpoint: "tcp://127.0.0.1:\(7000 + id)",
                  kvEndpoint: role == .decode ? "tcp://127.0.0.1:\(8000 + id)" : "",
                  model: ModelShape(fingerprint: [1, 2, 3], layerCount: 2, kvHeads: 1, headDim: 4),
-                 kvCapacityBytes: capacity, maxSequences: 8, softwareVersion: "test")
+                 kvCapacityBytes: capacity, maxSequences: 8, softwareVersion: "test", kvBytesPerElement: kvBytesPerElement)
     }
 
     @discardableResult

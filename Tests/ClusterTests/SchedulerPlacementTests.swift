@@ -34,6 +34,27 @@ struct SchedulerPlacementTests {
         #expect(placed == [8, 9, 8])
     }
 
+    @Test("an f16 decode worker is charged half a request's f32 reservation, and compared by the KV it holds")
+    func f16WorkerReservesHalf() {
+        var h = SchedulerHarness()
+        h.registerPrefill(1)
+        h.registerDecode(8, capacity: 600)                          // f32: 600 bytes hold 600 of f32 KV
+        h.registerDecode(9, capacity: 700, kvBytesPerElement: 2)    // f16: 700 bytes hold 1400 of f32 KV
+        // 1000 f32 bytes fit only D9 (500 of its bytes); then 1000 more fits nowhere (D9 has 200).
+        #expect(h.submit(1, reservedKVBytes: 1000).assignments.map(\.decode) == [9])
+        #expect(h.submit(2, reservedKVBytes: 1000).assignments.isEmpty, "D9 has 200 bytes = 400 of f32 KV left")
+        // 400 f32 bytes: D8 has 600 free, D9 200 bytes = 400 at f32; D8 holds more and is picked.
+        #expect(h.submit(3, reservedKVBytes: 400).assignments.map(\.decode) == [8])
+        // 400 more: D8 has 200, D9 exactly 400 at f32 (200 bytes).
+        #expect(h.submit(4, reservedKVBytes: 400).assignments.map(\.decode) == [9])
+        // Admission compares with capacity at f32: D9's 700 bytes are 1400; 1500 is refused at once.
+        var a = SchedulerHarness()
+        a.registerPrefill(1)
+        a.registerDecode(9, capacity: 700, kvBytesPerElement: 2)
+        #expect(a.submit(1, reservedKVBytes: 1400).errorReplies.isEmpty)
+        #expect(a.submit(2, reservedKVBytes: 1500).errorReplies.map(\.code) == [.busy])
+    }
+
     @Test("ties go to the lower worker id; degraded or draining workers get no new work")
     func tiesAndHealth() {
         var h = SchedulerHarness()

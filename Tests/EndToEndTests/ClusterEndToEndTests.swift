@@ -316,6 +316,28 @@ struct ClusterEndToEndTests {
         let decode = try cluster.status().first { ($0["role"] as? String) == "decode" }
         #expect(int(decode, "free_kv_bytes") == 200_000, "a refused request must not keep KV reserved")
     }
+
+    @Test("an f16 decode worker is planned at 2 bytes per element: a request that fits only at f16 is served")
+    func f16DecodeWorkerPlannedAtItsElementSize() throws {
+        let knobs = ["--chat", "--prompt", "What is the capital of France?", "--max-tokens", "16"]
+        let n = int(try generate(knobs), "prompt_tokens")
+        #expect(n > 0)
+        // Full KV for n + 16 positions: 30 layers · 2 · 3 heads · 64 · 2 bytes = 23040 B per position at
+        // f16, twice that at f32. Room for the f16 plan and 8 positions more, well under the f32 plan.
+        let f16Bytes = layerCount * 2 * kvHeads * headDim * 2 * (n + 16)
+        let capacity = f16Bytes + layerCount * 2 * kvHeads * headDim * 2 * 8
+        #expect(capacity < 2 * f16Bytes * 9 / 10)
+        let cluster = try LocalCluster(prefill: 1, decode: 1,
+                                       decodeArgs: ["--kv-dtype", "f16", "--max-kv-bytes", "\(capacity)"])
+        defer { cluster.stop() }
+        let out = try cluster.submit(knobs + ["--json", "--timeout", "60"], timeout: 90)
+        #expect(out.status == 0, "the coordinator must plan the f16 worker's KV at 2 bytes per element: \(out.stderr)")
+        #expect((out.json?["text"] as? String)?.contains("Paris") == true, "\(out.stdout)")
+        #expect(cluster.logText("coordinator").contains("\(capacity) KV bytes, 2 per element"))
+        usleep(700_000)
+        let decode = try cluster.status().first { ($0["role"] as? String) == "decode" }
+        #expect(int(decode, "free_kv_bytes") == capacity, "the request must release its KV")
+    }
 }
 
 /// Every decode worker is back to its full capacity once all requests ended.

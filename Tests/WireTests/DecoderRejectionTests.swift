@@ -273,6 +273,43 @@ struct DecoderRejectionTests {
         }
     }
 
+    @Test("Register.kv_bytes_per_element: absent reads as f32's 4, 2 and 4 pass, anything else is refused both ways")
+    func registerKVElementSize() throws {
+        func register(_ bytesPerElement: UInt64?) -> [UInt8] {
+            ProtoWriter.envelope(bodyField: 10) { r in
+                r.varint(1, 7)   // worker_id
+                r.varint(2, 3)   // ROLE_DECODE
+                r.message(5) { m in
+                    m.lengthDelimited(1, [1, 2, 3])
+                    m.varint(2, 2)
+                    m.varint(3, 1)
+                    m.varint(4, 4)
+                }
+                if let bytesPerElement { r.varint(9, bytesPerElement) }
+            }
+        }
+        func decoded(_ bytesPerElement: UInt64?) throws -> Int {
+            guard case .register(let r) = try Message.decode(register(bytesPerElement)) else { throw WireError.missingBody }
+            return r.kvBytesPerElement
+        }
+        #expect(try decoded(nil) == 4, "a worker from before the field holds f32 KV")
+        #expect(try decoded(2) == 2)
+        #expect(try decoded(4) == 4)
+        for bad: UInt64 in [1, 3, 8, 1 << 31] {
+            #expect {
+                try decoded(bad)
+            } throws: { error in
+                guard case WireError.invalidValue(let field, _) = error else { return false }
+                return field == "Register.kv_bytes_per_element"
+            }
+        }
+        var r = Register(workerID: 1, role: .decode, controlEndpoint: "", model: Samples.model, kvCapacityBytes: 0,
+                         maxSequences: 1, softwareVersion: "", kvBytesPerElement: 3)
+        #expect(throws: WireError.self) { try Message.register(r).encoded() }
+        r.kvBytesPerElement = 2
+        #expect(try Message.decode(try Message.register(r).encoded()) == .register(r))
+    }
+
     @Test("an envelope over the size limit is refused before parsing")
     func envelopeSize() {
         var limits = WireLimits()

@@ -29,7 +29,7 @@ enum Samples {
                            kvEndpoint: "tcp://10.0.0.2:5556", model: model, kvCapacityBytes: 8 << 30,
                            maxSequences: 16, softwareVersion: "fastkv 0.1.0")),
         .register(Register(workerID: .max, role: .decode, controlEndpoint: "ipc:///tmp/d", model: model,
-                           kvCapacityBytes: 0, maxSequences: 0, softwareVersion: "")),
+                           kvCapacityBytes: 0, maxSequences: 0, softwareVersion: "", kvBytesPerElement: 2)),
         .registerAck(RegisterAck(workerID: 7, heartbeatInterval: .seconds(3), heartbeatMissesAllowed: 2)),
         .heartbeat(Heartbeat(workerID: 7, sequence: 99, health: .draining, queuedPromptTokens: 12_345,
                              freeKVBytes: 1 << 33, activeSequences: 3, sentUnixMicros: 1_700_000_000_000_000)),

@@ -314,10 +314,14 @@ struct  Fastkv__Register
   uint64_t kv_capacity_bytes;
   uint32_t max_sequences;
   char *software_version;
+  /*
+   * decode workers: bytes per stored KV element (4 = f32, 2 = f16); 0 = 4
+   */
+  uint32_t kv_bytes_per_element;
 };
 #define FASTKV__REGISTER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fastkv__register__descriptor) \
-    , 0, FASTKV__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, (char *)protobuf_c_empty_string }
+    , 0, FASTKV__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /*

@@ -13,9 +13,17 @@ public struct Register: Sendable, Hashable {
     public var kvCapacityBytes: Int
     public var maxSequences: Int
     public var softwareVersion: String
+    /// Decode workers: bytes each stored KV element takes in their cache (4 for f32, 2 for f16;
+    /// `--kv-dtype`), so the coordinator reserves what the worker will really hold. On the wire 0
+    /// (an older worker) reads as 4.
+    public var kvBytesPerElement: Int
+
+    /// The KV cache element sizes a worker may register.
+    public static let kvBytesPerElementAccepted: Set<Int> = [2, 4]
 
     public init(workerID: UInt64, role: Role, controlEndpoint: String, kvEndpoint: String = "",
-                model: ModelShape, kvCapacityBytes: Int, maxSequences: Int, softwareVersion: String) {
+                model: ModelShape, kvCapacityBytes: Int, maxSequences: Int, softwareVersion: String,
+                kvBytesPerElement: Int = 4) {
         self.workerID = workerID
         self.role = role
         self.controlEndpoint = controlEndpoint
@@ -24,6 +32,7 @@ public struct Register: Sendable, Hashable {
         self.kvCapacityBytes = kvCapacityBytes
         self.maxSequences = maxSequences
         self.softwareVersion = softwareVersion
+        self.kvBytesPerElement = kvBytesPerElement
     }
 }
 
