@@ -97,10 +97,12 @@ public final class LlamaWeights: @unchecked Sendable {
             let (m, t) = try matrix(name, rows, cols, panels: true)
             return finish(m, [t])
         }
-        /// Stacked parts are borrowed, copied once into the stack, then their mapped pages dropped.
+        /// Stacked parts are borrowed, copied once into the stack, and their mapped pages dropped
+        /// before the stack's panels are packed.
         func stack(_ parts: [(WeightMatrix, WeightTensor)]) -> WeightMatrix {
-            let m = WeightMatrix.stacking(parts.map(\.0), prefill: prefill?.panelFormat(for: parts[0].0.format))
-            for (_, t) in parts { t.releaseResidentPages() }
+            let m = WeightMatrix.stacking(parts.map(\.0), prefill: prefill?.panelFormat(for: parts[0].0.format)) {
+                for (_, t) in parts { t.releaseResidentPages() }
+            }
             return finish(m, [])
         }
         let (embeddingMatrix, _) = try matrix("model.embed_tokens.weight", c.vocabularySize, hidden, panels: false)

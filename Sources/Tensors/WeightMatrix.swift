@@ -67,27 +67,38 @@ public final class WeightMatrix: @unchecked Sendable {
     ///   - owner: when given, `bytes` are borrowed (not copied) and `owner` is kept alive as long as
     ///     this matrix: a memory-mapped file whose pages the kernels then read in place.
     ///   - prefill: the panel form for prefill's GEMM, or nil for none.
-    public init(format: WeightFormat, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer, owner: AnyObject? = nil,
-                prefill: PanelFormat?) {
+    public convenience init(format: WeightFormat, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer,
+                            owner: AnyObject? = nil, prefill: PanelFormat?) {
         precondition(columns % format.blockSize == 0, "columns \(columns) not a multiple of \(format.blockSize)")
         let expected = rows * format.rowBytes(columns: columns)
         precondition(bytes.count == expected, "weight bytes \(bytes.count) != \(expected)")
+        if let owner, expected > 0, let base = bytes.baseAddress {
+            self.init(format: format, rows: rows, columns: columns, stored: base, owner: owner, prefill: prefill)
+        } else {
+            let storage = Self.allocateStored(format: format, rows: rows, columns: columns)
+            if expected > 0 { storage.copyMemory(from: bytes.baseAddress!, byteCount: expected) }
+            self.init(format: format, rows: rows, columns: columns, stored: UnsafeRawPointer(storage), owner: nil,
+                      prefill: prefill)
+        }
+    }
+
+    /// A 64-byte aligned block for `rows` stored rows (at least 64 bytes), freed by the matrix that
+    /// adopts it (`owner` nil in the designated init).
+    private static func allocateStored(format: WeightFormat, rows: Int, columns: Int) -> UnsafeMutableRawPointer {
+        let n = max(rows * format.rowBytes(columns: columns), 64)
+        return aligned_alloc(64, (n + 63) / 64 * 64)!
+    }
+
+    /// `stored`: borrowed from `owner` (kept alive), or, with `owner` nil, an `allocateStored` block
+    /// this matrix adopts and frees.
+    private init(format: WeightFormat, rows: Int, columns: Int, stored: UnsafeRawPointer, owner: AnyObject?,
+                 prefill: PanelFormat?) {
         self.rows = rows
         self.columns = columns
         self.format = format
-        packedBytes = max(expected, 64)
-        let stored: UnsafeRawPointer
-        if let owner, expected > 0, let base = bytes.baseAddress {
-            stored = base
-            self.owner = owner
-            ownsPacked = false
-        } else {
-            let storage = aligned_alloc(64, (packedBytes + 63) / 64 * 64)!
-            if expected > 0 { storage.copyMemory(from: bytes.baseAddress!, byteCount: expected) }
-            stored = UnsafeRawPointer(storage)
-            self.owner = nil
-            ownsPacked = true
-        }
+        packedBytes = max(rows * format.rowBytes(columns: columns), 64)
+        self.owner = owner
+        ownsPacked = owner == nil
         packed = stored
         panelFormat = prefill
         guard let prefill else {
@@ -160,23 +171,25 @@ public final class WeightMatrix: @unchecked Sendable {
     }
 
     /// Stacks matrices with equal column counts and formats along the row axis (e.g. Q|K|V), so one
-    /// kernel call replaces several.
-    public static func stacking(_ parts: [WeightMatrix], prefill: PanelFormat?) -> WeightMatrix {
+    /// kernel call replaces several. The parts' rows are copied once, into the stack's own storage;
+    /// `partsCopied` runs right after that copy and before the panels are packed, so a loader can
+    /// release the parts' pages first and a big stack is never held three times over.
+    public static func stacking(_ parts: [WeightMatrix], prefill: PanelFormat?,
+                                partsCopied: () -> Void = {}) -> WeightMatrix {
         let columns = parts[0].columns, format = parts[0].format
         precondition(parts.allSatisfy { $0.columns == columns && $0.format == format })
         let rows = parts.reduce(0) { $0 + $1.rows }
         let rowBytes = format.rowBytes(columns: columns)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(rows * rowBytes, 1), alignment: 64)
-        defer { buffer.deallocate() }
+        let storage = allocateStored(format: format, rows: rows, columns: columns)
         var offset = 0
         for part in parts {
             let n = part.rows * rowBytes
             guard let stored = part.packed else { preconditionFailure("stacking a matrix whose stored rows were released") }
-            (buffer.baseAddress! + offset).copyMemory(from: stored, byteCount: n)
+            (storage + offset).copyMemory(from: stored, byteCount: n)
             offset += n
         }
-        return WeightMatrix(format: format, rows: rows, columns: columns,
-                            bytes: UnsafeRawBufferPointer(start: buffer.baseAddress, count: rows * rowBytes),
+        partsCopied()
+        return WeightMatrix(format: format, rows: rows, columns: columns, stored: UnsafeRawPointer(storage), owner: nil,
                             prefill: prefill)
     }
 

@@ -48,6 +48,8 @@ struct BenchEngineCommand: ParsableCommand {
             for n in prefillLengths { print(try bench.prefill(tokens: n).tableLine) }
             print("\n" + EngineBenchmark.DecodeSpeed.tableHeader)
             for context in contexts { print(try bench.decode(context: context).tableLine) }
+            // Before the batched runs, whose B sequences' caches are outside the memory plan.
+            let singlePeak = Double(MachineInfo.peakRSSBytes())
             if !batches.isEmpty {
                 print("\n" + EngineBenchmark.BatchedDecodeSpeed.tableHeader)
                 for b in batches { print(try bench.batchedDecode(sequences: b, context: batchContext).tableLine) }
@@ -56,10 +58,15 @@ struct BenchEngineCommand: ParsableCommand {
             let peak = Double(MachineInfo.peakRSSBytes())
             print(String(format: "\npeak RSS: %.1f MB (checkpoint files %.1f MB, f32 weight bytes %.1f MB)",
                          peak / 1e6, Double(fileBytes) / 1e6, weightsMB))
+            if !batches.isEmpty {
+                print("peak RSS before the batched runs (their \(batchSequences) sequences' caches are not in the plan): "
+                      + String(format: "%.1f MB", singlePeak / 1e6))
+            }
             if let plan = loaded.memoryPlan {
                 // The floor a loader can reach: the file's bytes once, the planned KV and scratch.
                 let floor = Double(fileBytes + plan.kvBytes + plan.scratchBytes)
-                print(String(format: "peak RSS / (checkpoint + planned KV + scratch = %.1f MB): %.2f×", floor / 1e6, peak / floor))
+                print(String(format: "peak RSS of load, prefill and decode / (checkpoint + planned KV + scratch = %.1f MB): %.2f×",
+                             floor / 1e6, singlePeak / floor))
             }
         }
     }
