@@ -55,7 +55,9 @@ def run(cmd, name):
 def fastkv_round(binary, model, threads, extra, batch):
     """Figures keyed (kind, n): ("pp", tokens), ("tg", context), ("batch", sequences); and the header
     line naming the CPU and kernel path."""
-    batch_args = ["--batch-sequences", ",".join(map(str, BATCH)), "--batch-context", str(BATCH_CONTEXT)] if batch else []
+    # Without llama-batched-bench there is nothing to compare the batched figures with: none are run.
+    batch_args = (["--batch-sequences", ",".join(map(str, BATCH)), "--batch-context", str(BATCH_CONTEXT)] if batch
+                  else ["--batch-sequences", ""])
     out = run([binary, "bench-engine", "--model", model, "--threads", str(threads), "--runs", "1",
                "--lengths", ",".join(map(str, PREFILL)), "--decode-contexts", ",".join(map(str, DECODE)),
                "--decode-tokens", str(DECODE_TOKENS)] + batch_args + extra, "fastkv " + os.path.basename(model))

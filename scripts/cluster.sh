@@ -3,7 +3,7 @@
 #
 #   scripts/cluster.sh up [--prefill N] [--decode M] [--model PATH] [--run-dir DIR] [--listen ENDPOINT]
 #                         [--max-kv-bytes B] [--threads T] [--timeout S] [--curve]
-#                         [--http HOST:PORT | --no-http] [--default-compression JSON]
+#                         [--http HOST:PORT | --no-http] [--default-compression JSON] [--model-args "ARGS"]
 #   scripts/cluster.sh status [--run-dir DIR]
 #   scripts/cluster.sh down   [--run-dir DIR] [--grace S]
 #
@@ -21,6 +21,10 @@
 #   FASTKV_CURVE_SECRET_KEY=RUN_DIR/keys/client.secret FASTKV_CURVE_SERVER_KEY=RUN_DIR/keys/coordinator.public
 # `status` uses them by itself.
 #
+# --model-args: model options given to every process that loads the model (coordinator, prefill and
+# decode workers), word-split, e.g. "--max-context 4096" for a Llama-3 checkpoint (131072 positions
+# by default, whose KV plan alone may not fit) or "--kv-dtype f16".
+#
 # Unless --no-http, `up` also starts the OpenAI-compatible gateway `fastkv-http` on --http (default
 # 127.0.0.1:8000, loopback only), waits until its /ready answers 200 and writes its URL to
 # <run dir>/http.url (and to stderr); `down` stops it with the rest.
@@ -30,7 +34,7 @@ cd "$(dirname "$0")/.."
 cmd="${1:-}"; shift || true
 prefill=1; decode=1; model="models/SmolLM2-135M-Instruct.Q4_1.gguf"; run_dir="runs/cluster"
 listen="tcp://127.0.0.1:5555"; max_kv=""; threads=""; wait_s=60; grace=40; curve=0
-http="127.0.0.1:8000"; default_compression=""
+http="127.0.0.1:8000"; default_compression=""; model_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --prefill) prefill="$2"; shift 2 ;;
@@ -46,6 +50,7 @@ while [[ $# -gt 0 ]]; do
     --http) http="$2"; shift 2 ;;
     --no-http) http=""; shift ;;
     --default-compression) default_compression="$2"; shift 2 ;;
+    --model-args) read -r -a model_args <<< "$2"; shift 2 ;;
     *) echo "cluster.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -127,7 +132,7 @@ up() {
   [[ -n "$max_kv" ]] && kv_args=(--max-kv-bytes "$max_kv")
   export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
   # shellcheck disable=SC2046
-  "$bin" coordinator --listen "$listen" --model "$model" "${thread_args[@]}" $(curve_args coordinator) \
+  "$bin" coordinator --listen "$listen" --model "$model" ${model_args[@]+"${model_args[@]}"} "${thread_args[@]}" $(curve_args coordinator) \
     < /dev/null > "$run_dir/coordinator.out" 2> "$run_dir/coordinator.log" &
   echo $! > "$run_dir/coordinator.pid"
   # The coordinator prints the endpoint it bound (the port may have been chosen by the OS).
@@ -143,13 +148,13 @@ up() {
   local i
   for i in $(seq 1 "$prefill"); do
     # shellcheck disable=SC2046
-    "$bin" prefill-worker --coordinator "$endpoint" --model "$model" "${thread_args[@]}" $(curve_args "prefill-$i") \
+    "$bin" prefill-worker --coordinator "$endpoint" --model "$model" ${model_args[@]+"${model_args[@]}"} "${thread_args[@]}" $(curve_args "prefill-$i") \
       < /dev/null > "$run_dir/prefill-$i.out" 2> "$run_dir/prefill-$i.log" &
     echo $! > "$run_dir/prefill-$i.pid"
   done
   for i in $(seq 1 "$decode"); do
     # shellcheck disable=SC2046
-    "$bin" decode-worker --coordinator "$endpoint" --model "$model" "${thread_args[@]}" "${kv_args[@]}" $(curve_args "decode-$i") \
+    "$bin" decode-worker --coordinator "$endpoint" --model "$model" ${model_args[@]+"${model_args[@]}"} "${thread_args[@]}" "${kv_args[@]}" $(curve_args "decode-$i") \
       < /dev/null > "$run_dir/decode-$i.out" 2> "$run_dir/decode-$i.log" &
     echo $! > "$run_dir/decode-$i.pid"
   done

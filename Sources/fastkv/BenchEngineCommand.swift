@@ -12,9 +12,9 @@ struct BenchEngineCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Prompt lengths for prefill throughput.")
+    @Option(help: "Prompt lengths for prefill throughput (empty: none).")
     var lengths: String = "512,2048,8192"
-    @Option(help: "Context lengths after which decode speed is measured.")
+    @Option(help: "Context lengths after which decode speed is measured (empty: none).")
     var decodeContexts: String = "512,2048,4096,8000"
     @Option(help: "Decode steps timed per run.")
     var decodeTokens: Int = 64
@@ -29,8 +29,8 @@ struct BenchEngineCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let prefillLengths = try ListArgument.positiveIntegers(lengths, for: .lengths)
-            let contexts = try ListArgument.positiveIntegers(decodeContexts, for: .decodeContexts)
+            let prefillLengths = lengths.isEmpty ? [] : try ListArgument.positiveIntegers(lengths, for: .lengths)
+            let contexts = decodeContexts.isEmpty ? [] : try ListArgument.positiveIntegers(decodeContexts, for: .decodeContexts)
             let batches = batchSequences.isEmpty ? [] : try ListArgument.positiveIntegers(batchSequences, for: .batchSequences)
             guard batchContext >= 1 else { throw HarnessError.invalid(.batchContext, "must be ≥ 1") }
             try EngineBenchmark.validate(runs: runs, decodeTokens: decodeTokens)
@@ -44,10 +44,14 @@ struct BenchEngineCommand: ParsableCommand {
             let fileBytes = Self.checkpointBytes(loaded.path)
             var bench = try EngineBenchmark(model: model, runs: runs, decodeTokens: decodeTokens, seed: seed)
             try bench.warmUp()
-            print("\n" + EngineBenchmark.PrefillSpeed.tableHeader)
-            for n in prefillLengths { print(try bench.prefill(tokens: n).tableLine) }
-            print("\n" + EngineBenchmark.DecodeSpeed.tableHeader)
-            for context in contexts { print(try bench.decode(context: context).tableLine) }
+            if !prefillLengths.isEmpty {
+                print("\n" + EngineBenchmark.PrefillSpeed.tableHeader)
+                for n in prefillLengths { print(try bench.prefill(tokens: n).tableLine) }
+            }
+            if !contexts.isEmpty {
+                print("\n" + EngineBenchmark.DecodeSpeed.tableHeader)
+                for context in contexts { print(try bench.decode(context: context).tableLine) }
+            }
             // Before the batched runs, whose B sequences' caches are outside the memory plan.
             let singlePeak = Double(MachineInfo.peakRSSBytes())
             if !batches.isEmpty {

@@ -76,31 +76,9 @@ struct AttentionKernelTests {
         let c = Case(d: d, len: len, group: group, rising: true)
         let (q, k, v) = Self.inputs(c, seed: UInt64(len + d))
         let scale: Float = 0.125
-        var outs = [Float](repeating: 0, count: chunks.count * group * d)
-        var maxima = [Float](repeating: 0, count: chunks.count * group), sums = maxima
-        var scratch = [Float](repeating: 0, count: group * len)
-        var merged = [Float](repeating: .nan, count: group * d), whole = merged
-        KernelPath.withPath(path) {
-            var start = 0
-            for (i, n) in chunks.enumerated() {
-                k.withUnsafeBufferPointer { kp in
-                v.withUnsafeBufferPointer { vp in
-                outs.withUnsafeMutableBufferPointer { o in
-                maxima.withUnsafeMutableBufferPointer { mx in
-                sums.withUnsafeMutableBufferPointer { sm in
-                    fkv_attend_partial(q, group, kp.baseAddress! + start * d, vp.baseAddress! + start * d, n, d, scale,
-                                       o.baseAddress! + i * group * d, mx.baseAddress! + i * group,
-                                       sm.baseAddress! + i * group, &scratch)
-                }
-                }
-                }
-                }
-                }
-                start += n
-            }
-            fkv_attend_merge(chunks.count, group, d, outs, maxima, sums, &merged)
-            fkv_attend_one(q, group, k, v, len, d, scale, &whole, &scratch)
-        }
+        let (merged, whole) = Self.mergedAndWhole(q: q, k: k, v: v, group: group, d: d, chunks: chunks, scale: scale,
+                                                  path: path, partial: { fkv_attend_partial($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) },
+                                                  one: { fkv_attend_one($0, $1, $2, $3, $4, $5, $6, $7, $8) })
         for g in 0..<group {
             let ref = KernelReference.attention(q: q[(g * d)..<((g + 1) * d)], k: k, v: v, len: len, d: d, scale: scale)
             let (diff, at) = KernelReference.worst(Array(merged[(g * d)..<((g + 1) * d)]), ref.out)
@@ -108,5 +86,51 @@ struct AttentionKernelTests {
             let (diffOne, atOne) = KernelReference.worst(Array(whole[(g * d)..<((g + 1) * d)]), ref.out)
             #expect(diffOne <= 1e-5, "path \(path), d \(d), head \(g): fkv_attend_one max |Δ| \(diffOne) at \(atOne) > 1e-5")
         }
+    }
+
+    typealias Partial<E> = (UnsafePointer<Float>, Int, UnsafePointer<E>, UnsafePointer<E>, Int, Int, Float,
+                            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                            UnsafeMutablePointer<Float>) -> Void
+    typealias OnePass<E> = (UnsafePointer<Float>, Int, UnsafePointer<E>, UnsafePointer<E>, Int, Int, Float,
+                            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+
+    /// One cache [len][d] (len = Σ chunks) of element type E (f32, or f16 bits) attended chunk by
+    /// chunk with `partial` and merged with `fkv_attend_merge`, as threaded decode does, and in one
+    /// pass with `one`, both on `path`: (merged, whole), each [group][d].
+    static func mergedAndWhole<E>(q: [Float], k: [E], v: [E], group: Int, d: Int, chunks: [Int], scale: Float,
+                                  path: KernelPath, partial: Partial<E>, one: OnePass<E>) -> (merged: [Float], whole: [Float]) {
+        let len = chunks.reduce(0, +)
+        var outs = [Float](repeating: 0, count: chunks.count * group * d)
+        var maxima = [Float](repeating: 0, count: chunks.count * group), sums = maxima
+        var scratch = [Float](repeating: 0, count: max(group * len, 1))
+        var merged = [Float](repeating: .nan, count: group * d), whole = merged
+        KernelPath.withPath(path) {
+            q.withUnsafeBufferPointer { qp in
+            k.withUnsafeBufferPointer { kp in
+            v.withUnsafeBufferPointer { vp in
+            scratch.withUnsafeMutableBufferPointer { sp in
+                var start = 0
+                for (i, n) in chunks.enumerated() {
+                    outs.withUnsafeMutableBufferPointer { o in
+                    maxima.withUnsafeMutableBufferPointer { mx in
+                    sums.withUnsafeMutableBufferPointer { sm in
+                        partial(qp.baseAddress!, group, kp.baseAddress! + start * d, vp.baseAddress! + start * d, n, d, scale,
+                                o.baseAddress! + i * group * d, mx.baseAddress! + i * group, sm.baseAddress! + i * group,
+                                sp.baseAddress!)
+                    }
+                    }
+                    }
+                    start += n
+                }
+                fkv_attend_merge(chunks.count, group, d, outs, maxima, sums, &merged)
+                whole.withUnsafeMutableBufferPointer { w in
+                    one(qp.baseAddress!, group, kp.baseAddress!, vp.baseAddress!, len, d, scale, w.baseAddress!, sp.baseAddress!)
+                }
+            }
+            }
+            }
+            }
+        }
+        return (merged, whole)
     }
 }

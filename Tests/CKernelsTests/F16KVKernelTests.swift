@@ -122,32 +122,10 @@ struct F16KVKernelTests {
         let len = chunks.reduce(0, +), group = 3
         let c = AttentionKernelTests.Case(d: d, len: len, group: group, rising: true)
         let (q, k, v) = AttentionKernelTests.inputs(c, seed: UInt64(len + d))
-        let kh = k.map(Self.half), vh = v.map(Self.half)
-        var outs = [Float](repeating: 0, count: chunks.count * group * d)
-        var maxima = [Float](repeating: 0, count: chunks.count * group), sums = maxima
-        var scratch = [Float](repeating: 0, count: group * len)
-        var merged = [Float](repeating: .nan, count: group * d), whole = merged
-        KernelPath.withPath(path) {
-            var start = 0
-            for (i, n) in chunks.enumerated() {
-                kh.withUnsafeBufferPointer { kp in
-                vh.withUnsafeBufferPointer { vp in
-                outs.withUnsafeMutableBufferPointer { o in
-                maxima.withUnsafeMutableBufferPointer { mx in
-                sums.withUnsafeMutableBufferPointer { sm in
-                    fkv_attend_partial_f16(q, group, kp.baseAddress! + start * d, vp.baseAddress! + start * d, n, d, 0.125,
-                                           o.baseAddress! + i * group * d, mx.baseAddress! + i * group,
-                                           sm.baseAddress! + i * group, &scratch)
-                }
-                }
-                }
-                }
-                }
-                start += n
-            }
-            fkv_attend_merge(chunks.count, group, d, outs, maxima, sums, &merged)
-            fkv_attend_one_f16(q, group, kh, vh, len, d, 0.125, &whole, &scratch)
-        }
+        let (merged, whole) = AttentionKernelTests.mergedAndWhole(
+            q: q, k: k.map(Self.half), v: v.map(Self.half), group: group, d: d, chunks: chunks, scale: 0.125, path: path,
+            partial: { fkv_attend_partial_f16($0, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) },
+            one: { fkv_attend_one_f16($0, $1, $2, $3, $4, $5, $6, $7, $8) })
         let (diff, at) = KernelReference.worst(merged, whole.map(Double.init))
         #expect(diff <= 1e-5, "path \(path), d \(d), chunks \(chunks): merged vs one-pass max |Δ| \(diff) at \(at)")
     }

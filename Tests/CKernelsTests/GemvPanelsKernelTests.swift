@@ -11,10 +11,7 @@ import Tensors
 /// at 4 rows and its k blocks beyond), m = 9 (past the bound: the GEMM itself), n not a multiple of
 /// 16 or of the 32-feature pair, one panel, padded lda and ldc, accumulate on and off.
 struct GemvPanelsKernelTests {
-    struct Case: Sendable, CustomTestStringConvertible {
-        let format: fkv_format, panel: fkv_panel
-        var testDescription: String { "stored \(format.rawValue) as panel \(panel.rawValue)" }
-    }
+    typealias Case = CompactGemmKernelTests.Case
 
     /// The five panel forms, each from a stored format it holds exactly.
     static let cases: [Case] = [

@@ -18,8 +18,8 @@ import Testing
 
     /// Largest |Δ logit| between an f16 and an f32 cache allowed per decode step. SmolLM2's logits
     /// span about ±30; binary16 K/V (2^-11 relative per element) moved them by at most 0.02 here
-    /// (the measured worst is printed), and the greedy token's margin is checked separately.
-    static let logitTolerance: Float = 0.5
+    /// (the measured worst is printed; 0.1 leaves 5× that), and the greedy tokens are checked separately.
+    static let logitTolerance: Float = 0.1
 
     /// Teacher-forced on the f32 cache's greedy tokens: at every step both caches see the same input,
     /// so equal argmaxes at every step mean f16's own greedy run is the same token sequence.
