@@ -25,12 +25,6 @@ public final class ClientConnection: @unchecked Sendable {
         current?.cancel(reason)
     }
 
-    public var isGone: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return goneReason != nil
-    }
-
     /// The request now running on this connection; cancelled at once if the client already left.
     func attach(_ cancel: RequestCancellation) {
         lock.lock()

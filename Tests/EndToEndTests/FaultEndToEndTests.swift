@@ -34,8 +34,11 @@ struct FaultEndToEndTests {
         #expect(ContinuousClock.now - start < .seconds(5))
         // An oversized request is refused before it is sent, naming the limit.
         let huge = String(repeating: "a", count: WireLimits.default.maxEnvelopeBytes + 1)
-        #expect(throws: ClusterError.self) {
+        #expect {
             _ = try client.submit(GenerationRequest(prompt: .text(huge)), clientTimeout: .seconds(60))
+        } throws: { error in
+            guard case ClusterError.badRequest(let message) = error else { return false }
+            return message.contains("at most \(WireLimits.default.maxEnvelopeBytes)")
         }
     }
 
