@@ -201,8 +201,8 @@ public final class Coordinator {
             summary: compression.method.rawValue)))
     }
 
-    /// The f32 bytes the decode worker will reserve, from the same plan the prefill worker announces.
-    /// The request's KV reservation at f32 (placement scales it to each decode worker's element size).
+    /// The f32 bytes the decode worker will reserve, from the same plan the prefill worker announces
+    /// (placement scales them to each decode worker's KV element size).
     private func estimatedBytes(_ compression: CompressionConfig, promptLength: Int, decodeSteps: Int) -> Int {
         let counts = KVPlan.entryCounts(config: compression, promptLength: promptLength,
                                         layerCount: shape.layerCount, kvHeadCount: shape.kvHeads)

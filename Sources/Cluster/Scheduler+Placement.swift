@@ -59,8 +59,8 @@ extension Scheduler {
     /// Picks a pair for the request and assigns it: prefill on the worker with the fewest queued
     /// prompt tokens, decode on the one with the most free KV after what is pending on it, among
     /// those with room for the request's exact KV bytes (in that worker's KV element size) and a free
-    /// sequence slot. A request that has
-    /// used its attempts fails, and so does one no decode worker could ever hold (when configured);
+    /// sequence slot. A request that has used its attempts fails, and so does one no decode worker
+    /// could ever hold (when configured);
     /// one that finds no pair (none registered, all excluded, or none with room yet) stays in the
     /// waiting queue until a worker frees room or its deadline passes.
     mutating func place(_ id: UInt64, load: inout PendingLoad) {

@@ -26,8 +26,11 @@ struct WorkerEntry: Sendable {
     /// What a reservation of `bytes` at f32 (4 bytes per element) takes in this worker's cache.
     func kvBytes(atF32 bytes: Int) -> Int { (bytes + 3) / 4 * kvBytesPerElement }
 
+    /// The f32 bytes that `bytes` of this worker's cache hold (twice as many on an f16 worker).
+    func f32Bytes(holdingIn bytes: Int) -> Int { bytes / kvBytesPerElement * 4 }
+
     /// The capacity in the f32 bytes requests are reserved in.
-    var kvCapacityAtF32: Int { kvCapacityBytes / kvBytesPerElement * 4 }
+    var kvCapacityAtF32: Int { f32Bytes(holdingIn: kvCapacityBytes) }
 
     var roleLabel: String { role == .prefill ? "prefill" : "decode" }
 }

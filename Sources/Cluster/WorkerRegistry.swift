@@ -56,8 +56,9 @@ struct WorkerRegistry: Sendable {
     /// The healthy, not excluded decode worker with the most free KV that has room for `needingAtF32`
     /// bytes of f32 KV (scaled to its own KV element size) and a free sequence slot. Free KV is the
     /// smaller of what its last heartbeat reported minus the bytes of requests still prefilling
-    /// towards it, and its capacity minus every request placed on it: the first sees reservations the coordinator no longer tracks (a cancelled
-    /// request not yet released), the second is exact between heartbeats.
+    /// towards it, and its capacity minus every request placed on it: the first sees reservations
+    /// the coordinator no longer tracks (a cancelled request not yet released), the second is exact
+    /// between heartbeats.
     func pickDecode(excluding: Set<UInt64>, needingAtF32: Int, load: Scheduler.PendingLoad) -> WorkerEntry? {
         func free(_ w: WorkerEntry) -> Int {
             min(w.freeKVBytes - load.bytes[w.id, default: 0], w.kvCapacityBytes - load.placedBytes[w.id, default: 0])
@@ -68,7 +69,7 @@ struct WorkerRegistry: Sendable {
         }
         .max { a, b in
             // Compared in f32 bytes: an f16 worker's free byte holds twice as much KV.
-            let fa = free(a) / a.kvBytesPerElement * 4, fb = free(b) / b.kvBytesPerElement * 4
+            let fa = a.f32Bytes(holdingIn: free(a)), fb = b.f32Bytes(holdingIn: free(b))
             return fa != fb ? fa < fb : a.id > b.id
         }
     }

@@ -13,6 +13,12 @@ public enum ListArgument {
         return values.map { $0! }
     }
 
+    /// `positiveIntegers`, except that an empty (or blank) text is the empty list: for settings
+    /// where "none" is a choice (e.g. `bench-engine --decode-contexts ""`).
+    public static func positiveIntegersOrNone(_ text: String, for setting: HarnessError.Setting) throws(HarnessError) -> [Int] {
+        text.trimmingCharacters(in: .whitespaces).isEmpty ? [] : try positiveIntegers(text, for: setting)
+    }
+
     /// Compression methods by their names, case-insensitive, in the order given, each at most once.
     public static func methods(_ text: String, for setting: HarnessError.Setting = .methods) throws(HarnessError)
         -> [CompressionMethod]

@@ -29,9 +29,9 @@ struct BenchEngineCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let prefillLengths = lengths.isEmpty ? [] : try ListArgument.positiveIntegers(lengths, for: .lengths)
-            let contexts = decodeContexts.isEmpty ? [] : try ListArgument.positiveIntegers(decodeContexts, for: .decodeContexts)
-            let batches = batchSequences.isEmpty ? [] : try ListArgument.positiveIntegers(batchSequences, for: .batchSequences)
+            let prefillLengths = try ListArgument.positiveIntegersOrNone(lengths, for: .lengths)
+            let contexts = try ListArgument.positiveIntegersOrNone(decodeContexts, for: .decodeContexts)
+            let batches = try ListArgument.positiveIntegersOrNone(batchSequences, for: .batchSequences)
             guard batchContext >= 1 else { throw HarnessError.invalid(.batchContext, "must be ≥ 1") }
             try EngineBenchmark.validate(runs: runs, decodeTokens: decodeTokens)
             let loaded = try modelOptions.load()

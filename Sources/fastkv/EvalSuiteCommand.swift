@@ -44,7 +44,7 @@ struct SuiteEval: ParsableCommand {
             }
             return r
         }
-        let budgets = kvBudget.trimmingCharacters(in: .whitespaces).isEmpty ? [] : try ListArgument.positiveIntegers(kvBudget, for: .kvBudget)
+        let budgets = try ListArgument.positiveIntegersOrNone(kvBudget, for: .kvBudget)
         let knobs: CompressionConfig
         do {
             knobs = try CompressionConfig(method: .fastKV, tspRate: tspRate, tspLength: tspLen, tspLayer: tspLayer,

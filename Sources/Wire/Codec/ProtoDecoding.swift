@@ -189,16 +189,9 @@ extension Register {
                   model: try ModelShape(proto: r.model, field: "Register.model", limits: limits),
                   kvCapacityBytes: try WireCheck.int("Register.kv_capacity_bytes", r.kv_capacity_bytes),
                   maxSequences: Int(r.max_sequences), softwareVersion: protoString(r.software_version),
-                  kvBytesPerElement: try Self.kvBytesPerElement(r.kv_bytes_per_element))
-    }
-
-    /// 0 (not sent: a worker from before the field) is f32's 4; otherwise 2 or 4.
-    private static func kvBytesPerElement(_ v: UInt32) throws(WireError) -> Int {
-        if v == 0 { return 4 }
-        guard kvBytesPerElementAccepted.contains(Int(v)) else {
-            throw WireError.invalidValue(field: "Register.kv_bytes_per_element", value: "\(v) (2 for f16 or 4 for f32 KV)")
-        }
-        return Int(v)
+                  // 0: not sent (a worker from before the field), which holds f32 KV.
+                  kvBytesPerElement: r.kv_bytes_per_element == 0 ? 4
+                      : try Self.checkedKVBytesPerElement(Int(r.kv_bytes_per_element)))
     }
 }
 

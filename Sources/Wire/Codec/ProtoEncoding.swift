@@ -158,11 +158,7 @@ extension Register {
         p.pointee.kv_capacity_bytes = try WireCheck.uint64("Register.kv_capacity_bytes", kvCapacityBytes)
         p.pointee.max_sequences = try WireCheck.uint32("Register.max_sequences", maxSequences)
         p.pointee.software_version = a.string(softwareVersion)
-        guard Self.kvBytesPerElementAccepted.contains(kvBytesPerElement) else {
-            throw WireError.invalidValue(field: "Register.kv_bytes_per_element",
-                                         value: "\(kvBytesPerElement) (2 for f16 or 4 for f32 KV)")
-        }
-        p.pointee.kv_bytes_per_element = UInt32(kvBytesPerElement)
+        p.pointee.kv_bytes_per_element = UInt32(try Self.checkedKVBytesPerElement(kvBytesPerElement))
         return p
     }
 }

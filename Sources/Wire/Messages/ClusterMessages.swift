@@ -21,6 +21,14 @@ public struct Register: Sendable, Hashable {
     /// The KV cache element sizes a worker may register.
     public static let kvBytesPerElementAccepted: Set<Int> = [2, 4]
 
+    /// `value` if it is an accepted element size; the encoder and the decoder both check with it.
+    static func checkedKVBytesPerElement(_ value: Int) throws(WireError) -> Int {
+        guard kvBytesPerElementAccepted.contains(value) else {
+            throw WireError.invalidValue(field: "Register.kv_bytes_per_element", value: "\(value) (2 for f16 or 4 for f32 KV)")
+        }
+        return value
+    }
+
     public init(workerID: UInt64, role: Role, controlEndpoint: String, kvEndpoint: String = "",
                 model: ModelShape, kvCapacityBytes: Int, maxSequences: Int, softwareVersion: String,
                 kvBytesPerElement: Int = 4) {
