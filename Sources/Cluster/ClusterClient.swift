@@ -92,7 +92,10 @@ public final class ClusterClient {
     }
 
     /// Submits a request and waits for its result (or error), calling `onTokens` for streamed tokens.
-    /// `clientTimeout` bounds the whole wait; on expiry the coordinator is told to cancel.
+    /// `clientTimeout` bounds the wait from the coordinator's first word about the request (a
+    /// status reply or a message for it), so a Submit held up on a stalled link still gets the
+    /// coordinator's own answer at its deadline; the whole wait is at most `clientTimeout` plus
+    /// `coordinatorSilence`. On expiry the coordinator is told to cancel.
     /// `cancellation`, when given, is polled at least every `cancellationPoll`: once it has a
     /// reason the coordinator is told to cancel (which frees the request's KV on its workers) and
     /// this throws `ClusterError.cancelled`. It exists for callers whose own client went away (the
@@ -126,11 +129,19 @@ public final class ClusterClient {
         var received = 0
         var lastHeard = clock.now
         var lastProbe = clock.now
+        // The coordinator's deadline runs from when it receives the Submit, which a stalled link
+        // (TCP retransmission backoff after a cut) can delay by up to `coordinatorSilence`; its
+        // first word about the request bounds that delay. So the wait is `clientTimeout` plus the
+        // time until that first word (until then, plus the time so far: the silence check ends
+        // that wait), at most `clientTimeout + coordinatorSilence` in all.
+        var acknowledged: Duration?
         while true {
-            let left = clientTimeout - (clock.now - start)
+            let elapsed = clock.now - start
+            let limit = clientTimeout + min(acknowledged ?? elapsed, coordinatorSilence)
+            let left = limit - elapsed
             guard left > .zero else {
                 try? send(.cancel(Cancel(requestID: submit.requestID, reason: "client deadline")), timeout: .milliseconds(200))
-                throw ClusterError.deadlineExceeded(operation: "request \(submit.requestID) at \(coordinator)", after: clientTimeout)
+                throw ClusterError.deadlineExceeded(operation: "request \(submit.requestID) at \(coordinator)", after: limit)
             }
             if let reason = cancellation?.reason {
                 try? send(.cancel(Cancel(requestID: submit.requestID, reason: reason)), timeout: .milliseconds(200))
@@ -144,8 +155,8 @@ public final class ClusterClient {
             let m: Message
             do {
                 let slice = min(left, cancellation == nil ? probeInterval : min(probeInterval, cancellationPoll))
-                m = try receive(timeout: slice, operation: "request \(submit.requestID) at \(coordinator)", total: clientTimeout)
-            } catch ClusterError.deadlineExceeded where clock.now - start < clientTimeout {
+                m = try receive(timeout: slice, operation: "request \(submit.requestID) at \(coordinator)", total: limit)
+            } catch ClusterError.deadlineExceeded where clock.now - start < limit {
                 // Quiet for a probe interval: is the request still held? (Answered in order after
                 // anything the coordinator already sent about it, so a late Result still wins.)
                 // A shorter slice only checks the cancellation and waits on.
@@ -165,12 +176,14 @@ public final class ClusterClient {
                     throw ClusterError.coordinatorLost(requestID: submit.requestID,
                                                        reason: "the coordinator at \(coordinator) no longer holds it (restarted or dropped it)")
                 }
+                if reply.queriedRequestID == submit.requestID, acknowledged == nil { acknowledged = clock.now - start }
                 continue
             }
             // The coordinator answers a Submit it could not decode without a request id (it never
             // learned it): that is this client's request failing, at once, not at its deadline.
             if case .error(let e) = m, e.requestID == nil { throw ClusterError.remote(e) }
             guard m.requestID == submit.requestID else { continue }
+            if acknowledged == nil { acknowledged = clock.now - start }
             switch m {
             case .tokenChunk(let chunk):
                 let now = clock.now - start

@@ -89,6 +89,38 @@ struct FaultEndToEndTests {
         #expect(log.contains("dropped all held work"), "\(log.suffix(800))")
     }
 
+    @Test("a Submit held up on the way to the coordinator (coordinator paused 4 s): the client waits for the coordinator's own answer at its deadline instead of giving up first")
+    func delayedSubmitGetsTheCoordinatorsAnswer() throws {
+        let cluster = try LocalCluster(prefill: 1, decode: 1)
+        defer { cluster.stop() }
+        let coordinator = try #require(cluster.process(named: "coordinator"))
+        let client = try ClusterClient(coordinator: cluster.endpoint)
+        _ = try client.workers()   // the connection is up, so the Submit waits in its TCP stream
+        // More than the deadline can serve (1000 tokens in 2 s would be 500 tok/s), EOS ignored.
+        let request = GenerationRequest(prompt: .text(try paragraph()),
+                                        sampling: try SamplingParameters(maxTokens: 1000, stopAtEOS: false),
+                                        timeout: .seconds(2), stream: true)
+        let pid = coordinator.processIdentifier
+        kill(pid, SIGSTOP)
+        let resumed = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { usleep(4_000_000); kill(pid, SIGCONT); resumed.signal() }
+        defer { resumed.wait() }
+        let started = ContinuousClock.now
+        // The client's own bound (deadline + 1 s) is shorter than the pause: before the client
+        // counted it from the coordinator's first word, it gave up at 3 s while the coordinator,
+        // which receives the Submit at 4 s, would answer DEADLINE_EXCEEDED at about 6 s.
+        do {
+            let outcome = try client.submit(request, clientTimeout: .seconds(3))
+            Issue.record("a 1000-token request finished within a 2 s deadline: \(outcome.result.tokenIDs.count) tokens")
+        } catch ClusterError.remote(let e) {
+            #expect(e.code == .deadlineExceeded, "\(e.code.label): \(e.message)")
+        } catch {
+            Issue.record("expected the coordinator's DEADLINE_EXCEEDED, got \(error)")
+        }
+        let waited = ContinuousClock.now - started
+        #expect(waited > .seconds(4) && waited < .seconds(9), "answered after \(waited)")
+    }
+
     @Test("a coordinator restart: the waiting client is told COORDINATOR_LOST within seconds; workers re-register by themselves and serve again")
     func coordinatorRestart() throws {
         let cluster = try LocalCluster(prefill: 1, decode: 1)

@@ -25,6 +25,8 @@ struct LlamaBPEVocabTests {
     func encodesLikeLlamaCpp() throws {
         let vocab = try GGUFVocabulary(vocabularyFile: Self.vocabFile)
         #expect(vocab.model == "gpt2" && vocab.preTokenizer == "llama-bpe" && vocab.tokens.count == 128256)
+        // The file has no tokenizer.ggml.add_bos_token: llama.cpp's default for llama-bpe is to add BOS.
+        #expect(vocab.addBOS && vocab.bosTokenId == 128000)
         let tokenizer = try Tokenizer(tokens: vocab.tokens, tokenTypes: vocab.tokenTypes, merges: vocab.merges,
                                       preTokenizer: try PreTokenizer(ggufName: vocab.preTokenizer ?? "default"),
                                       bosTokenId: vocab.bosTokenId, eosTokenId: vocab.eosTokenId,
