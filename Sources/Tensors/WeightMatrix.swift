@@ -59,8 +59,12 @@ public final class WeightMatrix: @unchecked Sendable {
     /// f32 row-major copy for cblas_sgemm (an f32 request where our GEMM is not the fast path).
     private let rowMajor: Tensor?
 
-    /// Up to this many input rows go through the packed kernel; more go through the GEMM.
-    public static let packedRowLimit = 8
+    /// Up to this many input rows go through the stored-format kernel when the matrix also holds
+    /// panels (4-bit weights beside f32 panels); more go through the GEMM. It depends on the path
+    /// because the crossover does: on Zen 5, 16 sequences of SmolLM2 Q4_1 decode at 239 tok/s through
+    /// the AVX2 GEMM over f32 panels and at 286 through four passes of the stored Q4_1 kernel, while
+    /// the AVX-512 GEMM gives 444 against 299 (`bench-engine --batch-sequences 16`).
+    public static var packedRowLimit: Int { KernelPath.current == .avx512 ? 8 : 16 }
 
     /// - Parameters:
     ///   - bytes: `rows` rows of `format`-encoded weights, `format.rowBytes(columns:)` each.
