@@ -391,34 +391,6 @@ FKV_AVX512 static void gemv_avx512_##F##_##R(const float *a, size_t lda, const u
     }                                                                                                      \
 }
 
-// Up to four rows walk the task's four panels at once: four FMA chains per row instead of two, so
-// one row (decode) is not bound by the FMA latency (on Zen 5, 1B q8_0 decode: about 1.2× faster).
-#define DEFINE_GEMV4_AVX512(F, R)                                                                          \
-FKV_AVX512 static void gemv4_avx512_##F##_##R(const float *a, size_t lda, const unsigned char *const b[4], \
-                                              size_t k, float *c, size_t ldc, int load_c,                  \
-                                              const __mmask16 mask[4]) {                                   \
-    __m512 acc[R][4];                                                                                      \
-    for (int i = 0; i < R; i++)                                                                            \
-        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();                                       \
-    for (size_t p = 0; p < k; p++) {                                                                       \
-        __m512 w0, w1, w2, w3;                                                                             \
-        LOAD_##F##_1(b[0], p, w0); LOAD_##F##_1(b[1], p, w1);                                              \
-        LOAD_##F##_1(b[2], p, w2); LOAD_##F##_1(b[3], p, w3);                                              \
-        for (int i = 0; i < R; i++) {                                                                      \
-            const __m512 ai = _mm512_set1_ps(a[i * lda + p]);                                              \
-            acc[i][0] = _mm512_fmadd_ps(ai, w0, acc[i][0]);                                                \
-            acc[i][1] = _mm512_fmadd_ps(ai, w1, acc[i][1]);                                                \
-            acc[i][2] = _mm512_fmadd_ps(ai, w2, acc[i][2]);                                                \
-            acc[i][3] = _mm512_fmadd_ps(ai, w3, acc[i][3]);                                                \
-        }                                                                                                  \
-    }                                                                                                      \
-    for (int i = 0; i < R; i++)                                                                            \
-        for (int j = 0; j < 4; j++) {                                                                      \
-            if (load_c) acc[i][j] = _mm512_add_ps(_mm512_maskz_loadu_ps(mask[j], c + i * ldc + 16 * j), acc[i][j]); \
-            _mm512_mask_storeu_ps(c + i * ldc + 16 * j, mask[j], acc[i][j]);                               \
-        }                                                                                                  \
-}
-
 // AVX2, one or two rows: two panels at once (four FMA chains per row, as the AVX-512 kernel's four).
 static inline void store8_avx2(float *c, __m256 v, size_t valid, int load_c) {
     if (valid >= 8) {
@@ -459,7 +431,6 @@ static void gemv2_avx2_##F##_##R(const float *a, size_t lda, const unsigned char
 
 #define DEFINE_GEMV_FORMAT(F)                                                                              \
 DEFINE_GEMV2_AVX2(F, 1) DEFINE_GEMV2_AVX2(F, 2)                                                            \
-DEFINE_GEMV4_AVX512(F, 1) DEFINE_GEMV4_AVX512(F, 2) DEFINE_GEMV4_AVX512(F, 3) DEFINE_GEMV4_AVX512(F, 4)   \
 DEFINE_GEMV_AVX512(F, 5) DEFINE_GEMV_AVX512(F, 6) DEFINE_GEMV_AVX512(F, 7) DEFINE_GEMV_AVX512(F, 8)       \
 FKV_AVX512 static void gemv_task_avx512_##F(void *ctx, size_t task, size_t worker) {                       \
     (void)worker;                                                                                          \
@@ -467,7 +438,8 @@ FKV_AVX512 static void gemv_task_avx512_##F(void *ctx, size_t task, size_t worke
     const size_t count = (g->n + NR - 1) / NR, first = task * GEMV_PANELS;                                 \
     const size_t end = first + GEMV_PANELS < count ? first + GEMV_PANELS : count;                          \
     if (g->m <= 4) {                                                                                       \
-        /* Missing panels of the last task alias the first one (read, masked off). */                     \
+        /* The GEMM's 4-panel micro-kernel over all of k: four FMA chains per row, so one row is not */   \
+        /* bound by the FMA latency. Missing panels of the last task alias the first (masked off). */      \
         const unsigned char *b[4];                                                                         \
         __mmask16 mask[4];                                                                                 \
         for (size_t j = 0; j < 4; j++) {                                                                   \
@@ -478,10 +450,10 @@ FKV_AVX512 static void gemv_task_avx512_##F(void *ctx, size_t task, size_t worke
         }                                                                                                  \
         float *c = g->c + first * NR;                                                                      \
         switch (g->m) {                                                                                    \
-        case 4: gemv4_avx512_##F##_4(g->a, g->lda, b, g->k, c, g->ldc, g->accumulate, mask); break;       \
-        case 3: gemv4_avx512_##F##_3(g->a, g->lda, b, g->k, c, g->ldc, g->accumulate, mask); break;       \
-        case 2: gemv4_avx512_##F##_2(g->a, g->lda, b, g->k, c, g->ldc, g->accumulate, mask); break;       \
-        default: gemv4_avx512_##F##_1(g->a, g->lda, b, g->k, c, g->ldc, g->accumulate, mask); break;      \
+        case 4: kernel_avx512_##F##_4(g->a, g->lda, b, g->k, c, g->ldc, g->accumulate, mask); break;       \
+        case 3: kernel_avx512_##F##_3(g->a, g->lda, b, g->k, c, g->ldc, g->accumulate, mask); break;       \
+        case 2: kernel_avx512_##F##_2(g->a, g->lda, b, g->k, c, g->ldc, g->accumulate, mask); break;       \
+        default: kernel_avx512_##F##_1(g->a, g->lda, b, g->k, c, g->ldc, g->accumulate, mask); break;      \
         }                                                                                                  \
         return;                                                                                            \
     }                                                                                                      \
