@@ -194,6 +194,18 @@ static inline __m256i lane_mask(size_t valid) {   // lanes < valid set
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)valid), idx);
 }
 
+// C[0..valid) (+)= v for valid ≤ 8 lanes (masked only at a ragged end).
+static inline void store8_avx2(float *c, __m256 v, size_t valid, int load_c) {
+    if (valid >= 8) {
+        if (load_c) v = _mm256_add_ps(_mm256_loadu_ps(c), v);
+        _mm256_storeu_ps(c, v);
+    } else if (valid > 0) {
+        const __m256i m = lane_mask(valid);
+        if (load_c) v = _mm256_add_ps(_mm256_maskload_ps(c, m), v);
+        _mm256_maskstore_ps(c, m, v);
+    }
+}
+
 #if defined(__clang__)
 #define FKV_UNROLL4 _Pragma("unroll 4")
 #else
@@ -206,7 +218,6 @@ static void kernel_avx2_##F##_##R(const float *a, size_t lda, const unsigned cha
     /* The block's sum starts from 0 and is added to C at the end (blocked summation: over k = 1536 */ \
     /* this halves the rounding error of one chain that starts from C). */                                \
     __m256 acc0[R], acc1[R];                                                                               \
-    const __m256i m0 = lane_mask(cols), m1 = lane_mask(cols > 8 ? cols - 8 : 0);                           \
     for (int i = 0; i < R; i++) { acc0[i] = _mm256_setzero_ps(); acc1[i] = _mm256_setzero_ps(); }          \
     /* Two row pointers, so each broadcast address is base + {0, 1, 2}·lda (no per-step arithmetic). */   \
     const float *a0 = a, *a3 = a + 3 * lda;                                                                \
@@ -221,19 +232,8 @@ static void kernel_avx2_##F##_##R(const float *a, size_t lda, const unsigned cha
         }                                                                                                  \
     }                                                                                                      \
     for (int i = 0; i < R; i++) {                                                                          \
-        if (cols == 16) {                                                                                  \
-            if (load_c) {                                                                                  \
-                acc0[i] = _mm256_add_ps(_mm256_loadu_ps(c + i * ldc), acc0[i]);                            \
-                acc1[i] = _mm256_add_ps(_mm256_loadu_ps(c + i * ldc + 8), acc1[i]);                        \
-            }                                                                                              \
-            _mm256_storeu_ps(c + i * ldc, acc0[i]); _mm256_storeu_ps(c + i * ldc + 8, acc1[i]);            \
-        } else {                                                                                           \
-            if (load_c) {                                                                                  \
-                acc0[i] = _mm256_add_ps(_mm256_maskload_ps(c + i * ldc, m0), acc0[i]);                     \
-                acc1[i] = _mm256_add_ps(_mm256_maskload_ps(c + i * ldc + 8, m1), acc1[i]);                 \
-            }                                                                                              \
-            _mm256_maskstore_ps(c + i * ldc, m0, acc0[i]); _mm256_maskstore_ps(c + i * ldc + 8, m1, acc1[i]); \
-        }                                                                                                  \
+        store8_avx2(c + i * ldc, acc0[i], cols, load_c);                                                   \
+        store8_avx2(c + i * ldc + 8, acc1[i], cols > 8 ? cols - 8 : 0, load_c);                            \
     }                                                                                                      \
 }
 
@@ -392,17 +392,6 @@ FKV_AVX512 static void gemv_avx512_##F##_##R(const float *a, size_t lda, const u
 }
 
 // AVX2, one or two rows: two panels at once (four FMA chains per row, as the AVX-512 kernel's four).
-static inline void store8_avx2(float *c, __m256 v, size_t valid, int load_c) {
-    if (valid >= 8) {
-        if (load_c) v = _mm256_add_ps(_mm256_loadu_ps(c), v);
-        _mm256_storeu_ps(c, v);
-    } else if (valid > 0) {
-        const __m256i m = lane_mask(valid);
-        if (load_c) v = _mm256_add_ps(_mm256_maskload_ps(c, m), v);
-        _mm256_maskstore_ps(c, m, v);
-    }
-}
-
 #define DEFINE_GEMV2_AVX2(F, R)                                                                            \
 static void gemv2_avx2_##F##_##R(const float *a, size_t lda, const unsigned char *b0, const unsigned char *b1, \
                                  size_t k, float *c, size_t ldc, int load_c, size_t cols0, size_t cols1) { \

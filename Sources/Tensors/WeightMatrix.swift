@@ -61,9 +61,10 @@ public final class WeightMatrix: @unchecked Sendable {
 
     /// Up to this many input rows go through the stored-format kernel when the matrix also holds
     /// panels (4-bit weights beside f32 panels); more go through the GEMM. It depends on the path
-    /// because the crossover does: on Zen 5, 16 sequences of SmolLM2 Q4_1 decode at 239 tok/s through
-    /// the AVX2 GEMM over f32 panels and at 286 through four passes of the stored Q4_1 kernel, while
-    /// the AVX-512 GEMM gives 444 against 299 (`bench-engine --batch-sequences 16`).
+    /// because the crossover does: on Zen 5, 16 sequences of SmolLM2 Q4_1 decode at 248–280 tok/s
+    /// through the AVX2 GEMM over f32 panels and at 284–302 through four passes of the stored Q4_1
+    /// kernel (interleaved runs, noisy), while the AVX-512 GEMM gives 444 against 299
+    /// (`bench-engine --batch-sequences 16`).
     public static var packedRowLimit: Int { KernelPath.current == .avx512 ? 8 : 16 }
 
     /// - Parameters:
