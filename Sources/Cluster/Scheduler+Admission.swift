@@ -19,9 +19,8 @@ extension Scheduler {
             return busy("the coordinator holds \(requests.count) requests, \(waiting.count) of them waiting (limits \(c.maxRequests) and \(c.maxWaitingRequests)); retry later",
                         retryAfter: clampRetry(retry))
         }
-        if c.refuseWhatNoDecodeWorkerCanHold, let largest = registry.largestDecodeCapacity, s.reservedKVBytes > largest {
-            return busy("the request needs \(s.reservedKVBytes) bytes of f32 KV; the largest decode worker holds \(largest) (in f32 bytes)",
-                        retryAfter: nil)
+        if let text = tooLargeForEveryDecodeWorker(reservedKVBytes: s.reservedKVBytes) {
+            return busy(text, retryAfter: nil)
         }
         if c.refuseWhatWouldMissItsDeadline, !waiting.isEmpty,
            let wait = drain.drainTime(of: waiting.ahead(of: s.client), running: runningCount), let service = drain.serviceTime {
@@ -40,5 +39,13 @@ extension Scheduler {
     /// into the same queue, one told "an hour" gives up on a cluster that recovers in seconds.
     private func clampRetry(_ d: Duration) -> Duration {
         min(.seconds(60), max(.milliseconds(500), d))
+    }
+
+    /// Why a request cannot be held by any registered decode worker, or nil when one could hold it
+    /// (or the check is off): admission refuses it and placement fails it with this text.
+    func tooLargeForEveryDecodeWorker(reservedKVBytes: Int) -> String? {
+        guard configuration.refuseWhatNoDecodeWorkerCanHold, let largest = registry.largestDecodeCapacity,
+              reservedKVBytes > largest else { return nil }
+        return "the request needs \(reservedKVBytes) bytes of f32 KV; the largest decode worker holds \(largest) (in f32 bytes)"
     }
 }

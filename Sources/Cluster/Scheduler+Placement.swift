@@ -69,10 +69,8 @@ extension Scheduler {
             return fail(id, ErrorReport(requestID: id, code: .workerLost,
                                         message: "gave up after \(r.attempts) attempts (\(r.excludedPrefill.count) prefill and \(r.excludedDecode.count) decode workers failed)"))
         }
-        if configuration.refuseWhatNoDecodeWorkerCanHold, let largest = registry.largestDecodeCapacity,
-           r.reservedKVBytes > largest {
-            return fail(id, ErrorReport(requestID: id, code: .busy,
-                                        message: "the request needs \(r.reservedKVBytes) bytes of f32 KV; the largest decode worker holds \(largest) (in f32 bytes)"))
+        if let text = tooLargeForEveryDecodeWorker(reservedKVBytes: r.reservedKVBytes) {
+            return fail(id, ErrorReport(requestID: id, code: .busy, message: text))
         }
         guard let prefill = registry.pickPrefill(excluding: r.excludedPrefill, load: load,
                                                  slots: configuration.maxAssignmentsPerPrefillWorker),

@@ -34,7 +34,7 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
         case lengths, decodeContexts = "decode-contexts", configs, methods, depths, coordinator
         case requests, concurrency, maxTokens = "max-tokens", timeout, runs, decodeTokens = "decode-tokens"
         case batchSequences = "batch-sequences", batchContext = "batch-context"
-        case tasks, fillers, templates, samples, kvRate = "kv-rate", kvBudget = "kv-budget"
+        case tasks, fillers, templates, samples, kvRate = "kv-rate", kvBudget = "kv-budget", tspLength = "tsp-len"
 
         public var flag: String { "--" + rawValue }
     }

@@ -21,8 +21,9 @@ struct SuiteEval: ParsableCommand {
     var methods: String = CompressionMethod.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "KV retain rates r, comma-separated (C = ⌊n·r⌋ per layer).") var kvRate: String = "0.02,0.05,0.1,0.2"
     @Option(help: "Constant KV budgets C in entries per layer, comma-separated (\"\" for none).") var kvBudget: String = "128,256,512"
-    @Option(help: "TSP rate ρ (FastKV).") var tspRate: Double = CompressionConfig.Defaults.tspRate
-    @Option(help: "Constant number of propagated tokens (instead of --tsp-rate).") var tspLen: Int?
+    @Option(help: "FastKV's TSP rate ρ at the proportional budgets (--kv-rate).") var tspRate: Double = CompressionConfig.Defaults.tspRate
+    @Option(help: "FastKV's propagated tokens n_T at the constant budgets (--kv-budget; the spec's constant mode).")
+    var tspLen: Int = SuitePlan.defaultConstantTSPLength
     @Option(help: "TSP layer ℓ_T (also GemFilter's filter layer); default L/2 − 1.") var tspLayer: Int?
     @Option(help: "Observation window w.") var window: Int = CompressionConfig.Defaults.windowSize
     @Option(help: "Pooling kernel size (odd).") var kernel: Int = CompressionConfig.Defaults.kernelSize
@@ -47,7 +48,7 @@ struct SuiteEval: ParsableCommand {
         let budgets = try ListArgument.positiveIntegersOrNone(kvBudget, for: .kvBudget)
         let knobs: CompressionConfig
         do {
-            knobs = try CompressionConfig(method: .fastKV, tspRate: tspRate, tspLength: tspLen, tspLayer: tspLayer,
+            knobs = try CompressionConfig(method: .fastKV, tspRate: tspRate, tspLayer: tspLayer,
                                           windowSize: window, kernelSize: kernel, pooling: pooling)
         } catch { throw ValidationError("\(error)") }
         return try SuitePlan(tasks: names(tasks, SuiteTask.self, .tasks, SuiteTask.choices),
@@ -55,7 +56,7 @@ struct SuiteEval: ParsableCommand {
                              templates: names(templates, SuiteTemplate.self, .templates, "plain, chat"),
                              fillers: names(fillers, SuiteFiller.self, .fillers, SuiteFiller.choices),
                              samples: samples, seed: seed, methods: ListArgument.methods(methods),
-                             kvRates: rates, kvBudgets: budgets, knobs: knobs)
+                             kvRates: rates, kvBudgets: budgets, knobs: knobs, constantTSPLength: tspLen)
     }
 
     func run() throws {

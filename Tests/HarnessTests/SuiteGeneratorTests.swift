@@ -111,6 +111,14 @@ import Testing
         #expect(plan.lengths == [1000, 2000] && plan.methods == [.full, .snapKV, .fastKV])
         let labels = try plan.entries(layerCount: 30).map(\.label)
         #expect(labels == ["full", "snapkv r=0.1", "snapkv r=0.02", "snapkv C=512", "fastkv r=0.1", "fastkv r=0.02", "fastkv C=512"])
+        // FastKV pairs r with ρ and C with the constant tsp_len (the spec's two modes); the rest ignore both.
+        let fastkv = try plan.entries(layerCount: 30).filter { $0.config.method == .fastKV }.map(\.config)
+        #expect(fastkv.map(\.tspLength) == [nil, nil, SuitePlan.defaultConstantTSPLength])
+        #expect(fastkv.map(\.kvBudget) == [nil, nil, 512])
+        #expect(throws: HarnessError.invalid(.tspLength, "must be ≥ 1, got 0")) {
+            _ = try SuitePlan(tasks: [.qa], lengths: [1000], templates: [.plain], fillers: [.noise], samples: 1, seed: 1,
+                              methods: [.fastKV], kvRates: [], kvBudgets: [512], knobs: .full, constantTSPLength: 0)
+        }
         #expect(throws: HarnessError.invalid(.samples, "must be ≥ 1")) {
             _ = try SuitePlan(tasks: [.qa], lengths: [1000], templates: [.plain], fillers: [.noise], samples: 0, seed: 1,
                               methods: [.full], kvRates: [], kvBudgets: [], knobs: .full)

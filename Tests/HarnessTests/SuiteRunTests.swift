@@ -51,6 +51,28 @@ extension ModelTests {
             #expect(throws: HarnessError.self) { _ = try output.resumableRows(plan: other) }
         }
 
+        /// FastKV's constant budgets run the spec's constant mode: with n_T ≥ N no token is dropped at
+        /// the TSP layer, so it keeps and answers exactly what SnapKV does; with n_T < N the layers after
+        /// ℓ_T hold only the n_T propagated tokens.
+        @Test func fastKVsConstantBudgetsUseTheConstantTSPLength() throws {
+            let loaded = try ModelTests.model()
+            func outcomes(tspLength: Int) throws -> [SuiteRunner.Outcome] {
+                let plan = try SuitePlan(tasks: [.niahSingle], lengths: [256], templates: [.plain], fillers: [.noise], samples: 1,
+                                         seed: 11, methods: [.snapKV, .fastKV], kvRates: [], kvBudgets: [128], knobs: .full,
+                                         constantTSPLength: tspLength)
+                let runner = try SuiteRunner(model: loaded, plan: plan, fillers: [try FillerText.load(.noise)])
+                #expect(runner.entries.map(\.label) == ["full", "snapkv C=128", "fastkv C=128"])
+                return try runner.run(try runner.samples(task: .niahSingle, length: 256)[0], template: .plain, entries: runner.entries)
+            }
+            let whole = try outcomes(tspLength: 2048)
+            #expect(whole[2].answer == whole[1].answer && whole[2].keptShare == whole[1].keptShare)
+            let cut = try outcomes(tspLength: 64)
+            let layers = Double(loaded.config.layerCount), early = Double(loaded.config.layerCount / 2)  // ℓ_T = L/2 − 1
+            let prompt = Double(cut[0].promptTokens)
+            #expect(abs(cut[1].keptShare - 128 / prompt) < 1e-9)
+            #expect(abs(cut[2].keptShare - (early * 128 + (layers - early) * 64) / (layers * prompt)) < 1e-9, "\(cut[2].keptShare)")
+        }
+
         /// The shared prefill's answers are the answers of each method run alone.
         @Test func sharedRunsAnswerAsEachMethodAlone() throws {
             let loaded = try ModelTests.model()

@@ -14,16 +14,23 @@ public struct SuitePlan: Codable, Sendable, Equatable {
     /// Proportional budgets r (C = ⌊n·r⌋) and constant budgets C; every method but full runs at each.
     public var kv_rates: [Double]
     public var kv_budgets: [Int]
-    /// The other knobs, the same for every method (FastKV's ρ / n_T and ℓ_T; w, kernel, pooling).
+    /// The other knobs, the same for every method (FastKV's ρ and ℓ_T; w, kernel, pooling). ρ serves
+    /// the proportional budgets; `knobs.tspLength` is unused (see `constant_tsp_len`).
     public var knobs: CompressionConfig
+    /// FastKV's propagated tokens n_T at the constant budgets: the spec's constant mode pairs a constant
+    /// KV budget with a constant tsp_len (2048 in the paper's first version), as the proportional
+    /// budgets pair r with ρ. At N ≤ n_T no token is dropped at the TSP layer (spec §5, case 3).
+    public var constant_tsp_len: Int
     /// Cells whose full-KV score is below chance + this are near chance (left out of averages).
     public var chance_margin: Double
 
     public static let defaultChanceMargin = 0.1
+    /// The spec's tsp_len in constant mode.
+    public static let defaultConstantTSPLength = 2048
 
     public init(tasks: [SuiteTask], lengths: [Int], templates: [SuiteTemplate], fillers: [SuiteFiller], samples: Int,
                 seed: UInt64, methods: [CompressionMethod], kvRates: [Double], kvBudgets: [Int], knobs: CompressionConfig,
-                chanceMargin: Double = defaultChanceMargin) throws(HarnessError) {
+                constantTSPLength: Int = defaultConstantTSPLength, chanceMargin: Double = defaultChanceMargin) throws(HarnessError) {
         guard !tasks.isEmpty else { throw .invalid(.tasks, "is empty (use \(SuiteTask.choices))") }
         guard !templates.isEmpty else { throw .invalid(.templates, "is empty (use plain, chat)") }
         guard !fillers.isEmpty else { throw .invalid(.fillers, "is empty (use \(SuiteFiller.choices))") }
@@ -34,6 +41,7 @@ public struct SuitePlan: Codable, Sendable, Equatable {
         }
         for r in kvRates where !(r > 0 && r <= 1) { throw .invalid(.kvRate, "must be in (0, 1], got \(r)") }
         for c in kvBudgets where c < 1 { throw .invalid(.kvBudget, "must be ≥ 1, got \(c)") }
+        guard constantTSPLength >= 1 else { throw .invalid(.tspLength, "must be ≥ 1, got \(constantTSPLength)") }
         self.tasks = tasks
         self.lengths = lengths.sorted()
         self.templates = templates
@@ -45,6 +53,7 @@ public struct SuitePlan: Codable, Sendable, Equatable {
         kv_rates = kvRates
         kv_budgets = kvBudgets
         self.knobs = knobs
+        constant_tsp_len = constantTSPLength
         chance_margin = chanceMargin
     }
 
@@ -65,7 +74,7 @@ public struct SuitePlan: Codable, Sendable, Equatable {
                 let config: CompressionConfig
                 do throws(RequestError) {
                     config = try CompressionConfig(method: method, retainRate: rate, kvBudget: budget, tspRate: knobs.tspRate,
-                                                   tspLength: knobs.tspLength, tspLayer: knobs.tspLayer,
+                                                   tspLength: budget == nil ? nil : constant_tsp_len, tspLayer: knobs.tspLayer,
                                                    windowSize: knobs.windowSize, kernelSize: knobs.kernelSize,
                                                    pooling: knobs.pooling)
                     try config.validate(layerCount: layerCount)

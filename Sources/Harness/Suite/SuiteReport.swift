@@ -96,7 +96,7 @@ public enum SuiteReport {
         - machine: \(results.machine.cpu_model), \(results.machine.nproc) CPUs
         - tasks: \(p.tasks.map(\.rawValue).joined(separator: ", ")); lengths \(p.lengths.map(String.init).joined(separator: ", ")) tokens; templates \(p.templates.map(\.rawValue).joined(separator: ", "))
         - fillers (samples take them in turn): \(p.fillers.map(\.rawValue).joined(separator: ", ")); \(p.samples) samples per cell, seed \(p.seed)
-        - budgets: r ∈ {\(p.kv_rates.map { SuitePlan.format($0) }.joined(separator: ", "))}, C ∈ {\(p.kv_budgets.map(String.init).joined(separator: ", "))}; ρ = \(p.knobs.tspLength.map { "n_T \($0)" } ?? SuitePlan.format(p.knobs.tspRate)), ℓ_T = \(p.knobs.tspLayer.map(String.init) ?? "L/2 − 1"), w = \(p.knobs.windowSize), kernel \(p.knobs.kernelSize), \(p.knobs.pooling.rawValue) pooling
+        - budgets: r ∈ {\(p.kv_rates.map { SuitePlan.format($0) }.joined(separator: ", "))}, C ∈ {\(p.kv_budgets.map(String.init).joined(separator: ", "))}; FastKV's ρ = \(SuitePlan.format(p.knobs.tspRate)) at the r budgets and n_T = \(p.constant_tsp_len) at the C budgets, ℓ_T = \(p.knobs.tspLayer.map(String.init) ?? "L/2 − 1"), w = \(p.knobs.windowSize), kernel \(p.knobs.kernelSize), \(p.knobs.pooling.rawValue) pooling
 
 
         """
