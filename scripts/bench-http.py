@@ -55,6 +55,20 @@ def pct(values, p):
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
+def sse_chunk(line):
+    """The JSON chunk of one server-sent-events line (str or bytes), or None for any other line
+    (comments, blank separators, `data: [DONE]`)."""
+    text = line.decode() if isinstance(line, bytes) else line
+    text = text.rstrip("\r")
+    if not text.startswith("data: ") or text == "data: [DONE]":
+        return None
+    return json.loads(text[6:])
+
+
+def has_text(chunk):
+    return bool(chunk and chunk.get("choices") and chunk["choices"][0].get("text"))
+
+
 async def one(client, model, config, sent_at=None):
     body = {"model": model, "prompt": PROMPT, "max_tokens": args.max_tokens, "temperature": 0, "stream": True,
             "stream_options": {"include_usage": True}, "ignore_eos": True, "kv_compression": compression(config)}
@@ -65,9 +79,9 @@ async def one(client, model, config, sent_at=None):
             if r.status_code != 200:
                 return {"error": f"HTTP {r.status_code}: {(await r.aread()).decode()[:200]}"}
             async for line in r.aiter_lines():
-                if not line.startswith("data: ") or line == "data: [DONE]":
+                chunk = sse_chunk(line)
+                if chunk is None:
                     continue
-                chunk = json.loads(line[6:])
                 if "error" in chunk:
                     error = chunk["error"]["message"]
                     break
@@ -76,7 +90,7 @@ async def one(client, model, config, sent_at=None):
                     tokens = chunk["usage"]["completion_tokens"]
                 if chunk.get("fastkv"):
                     ext = chunk["fastkv"]
-                if chunk["choices"] and chunk["choices"][0].get("text"):
+                if has_text(chunk):
                     if first is None:
                         first = now
                     else:
@@ -154,12 +168,11 @@ def raw_socket_ttft(model):
                 break
             buf += d
             if first is None:
-                for line in buf.split(b"\n"):
-                    if line.startswith(b"data: {"):
-                        j = json.loads(line[6:])
-                        if j.get("choices") and j["choices"][0].get("text"):
-                            first = time.perf_counter()
-                            break
+                # Only complete lines: a chunk split across recv() calls is parsed when its end arrives.
+                for line in buf.split(b"\n")[:-1]:
+                    if has_text(sse_chunk(line)):
+                        first = time.perf_counter()
+                        break
     if first is None:
         raise RuntimeError(f"no text chunk in the raw-socket response: {buf[:300]!r}")
     return 1000 * (first - t0)

@@ -4,20 +4,33 @@ import RequestVocabulary
 
 extension Generator {
     /// Generates a continuation of `promptTokens` under each of `compressions`, all sharing one
-    /// prefill forward (`SharedPrefill`); results in `compressions` order.
-    ///
-    /// Each result's prefill time is the shared forward's time minus the other policies' selection
-    /// time: what this method's own prefill would have cost, less the difference in cache capacity
-    /// planning (an estimate, not a separate measurement).
-    /// - Throws: `FastKVError.changesPrefill` for GemFilter, `FastKVError.policiesDisagree` when the
-    ///   compressions do not keep the same forward (full with FastKV, say): run those with `generate`.
+    /// prefill forward (`prefillShared`) and decoded as one batch (`decodeTogether`); results in
+    /// `compressions` order.
+    /// - Throws: `FastKVError.changesPrefill` for GemFilter among other methods, `FastKVError.policiesDisagree`
+    ///   when the compressions do not keep the same forward (full with FastKV, say): run those with `generate`.
     public func generateShared(promptTokens: [Int32], sampling: SamplingParameters,
                                compressions: [CompressionConfig]) throws -> [GenerationResult] {
-        let limit = loaded.model.config.contextLength
-        guard !promptTokens.isEmpty else { throw EngineError.invalidRequest("the prompt is empty") }
-        guard promptTokens.count + sampling.maxTokens - 1 <= limit else {
-            throw EngineError.invalidRequest(
-                "prompt (\(promptTokens.count) tokens) + max tokens (\(sampling.maxTokens)) exceeds the context of \(limit)")
+        try decodeTogether(prefillShared(promptTokens: promptTokens, sampling: sampling, compressions: compressions),
+                           promptTokens: promptTokens, sampling: sampling)
+    }
+
+    /// One prefill forward (`SharedPrefill`) whose layers fill a cache per compression; or, when
+    /// every compression is GemFilter, one filter pass for all of them and a second pass each
+    /// (`CompressedPrefill.runGemFilter`).
+    ///
+    /// Each sequence's prefill time is the shared forward's time minus the other policies' selection
+    /// time: what this method's own prefill would have cost, less the difference in cache capacity
+    /// planning (an estimate, not a separate measurement). GemFilter's is the filter pass plus its own
+    /// second pass.
+    public func prefillShared(promptTokens: [Int32], sampling: SamplingParameters,
+                              compressions: [CompressionConfig]) throws -> [PrefilledSequence] {
+        try checkFits(promptTokens: promptTokens, sampling: sampling)
+        if !compressions.isEmpty && compressions.allSatisfy({ $0.method == .gemFilter }) {
+            let out = try CompressedPrefill.runGemFilter(model: loaded.model, tokens: promptTokens, configs: compressions,
+                                                         decodeReserve: sampling.maxTokens)
+            return compressions.indices.map {
+                PrefilledSequence(prefill: out.results[$0], prefillDuration: out.durations[$0], method: .gemFilter)
+            }
         }
         let clock = ContinuousClock()
         let start = clock.now
@@ -28,9 +41,9 @@ extension Generator {
                                            decodeReserve: sampling.maxTokens, headImportance: scores)
         let total = clock.now - start
         let allSelection = shared.selectionDurations.reduce(Duration.zero, +)
-        return try compressions.indices.map { i in
-            try decode(after: shared.results[i], prefillDuration: total - allSelection + shared.selectionDurations[i],
-                       promptTokens: promptTokens, sampling: sampling, method: compressions[i].method)
+        return compressions.indices.map { i in
+            PrefilledSequence(prefill: shared.results[i], prefillDuration: total - allSelection + shared.selectionDurations[i],
+                              method: compressions[i].method)
         }
     }
 }

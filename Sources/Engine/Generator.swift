@@ -32,6 +32,14 @@ public struct GenerationResult: Sendable {
     public var kvDType: KVDType
 }
 
+/// A prefill whose decode has not run yet (`Generator.decodeTogether`).
+public struct PrefilledSequence: Sendable {
+    public var prefill: CompressedPrefillResult
+    /// What the prefill cost this method (for a shared forward, its estimated own share).
+    public var prefillDuration: Duration
+    public var method: CompressionMethod
+}
+
 /// Runs prefill then decode for one request in this process (the aggregated path).
 public struct Generator {
     public let loaded: LoadedModel
@@ -45,12 +53,7 @@ public struct Generator {
                          onText: (String) -> Void = { _ in }) throws -> GenerationResult
     {
         let model = loaded.model
-        let limit = model.config.contextLength
-        guard !promptTokens.isEmpty else { throw EngineError.invalidRequest("the prompt is empty") }
-        guard promptTokens.count + sampling.maxTokens - 1 <= limit else {
-            throw EngineError.invalidRequest(
-                "prompt (\(promptTokens.count) tokens) + max tokens (\(sampling.maxTokens)) exceeds the context of \(limit)")
-        }
+        try checkFits(promptTokens: promptTokens, sampling: sampling)
         let clock = ContinuousClock()
         let start = clock.now
         let prefill = try CompressedPrefill.run(model: model, tokens: promptTokens, config: compression,
@@ -58,6 +61,69 @@ public struct Generator {
                                                 headImportance: loaded.headImportance(for: compression))
         return try decode(after: prefill, prefillDuration: clock.now - start, promptTokens: promptTokens,
                           sampling: sampling, method: compression.method, onText: onText)
+    }
+
+    /// The prefill of `generate` alone, its decode left for `decodeTogether`.
+    public func prefill(promptTokens: [Int32], sampling: SamplingParameters,
+                        compression: CompressionConfig) throws -> PrefilledSequence {
+        try checkFits(promptTokens: promptTokens, sampling: sampling)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let prefill = try CompressedPrefill.run(model: loaded.model, tokens: promptTokens, config: compression,
+                                                decodeReserve: sampling.maxTokens,
+                                                headImportance: loaded.headImportance(for: compression))
+        return PrefilledSequence(prefill: prefill, prefillDuration: clock.now - start, method: compression.method)
+    }
+
+    func checkFits(promptTokens: [Int32], sampling: SamplingParameters) throws {
+        let limit = loaded.model.config.contextLength
+        guard !promptTokens.isEmpty else { throw EngineError.invalidRequest("the prompt is empty") }
+        guard promptTokens.count + sampling.maxTokens - 1 <= limit else {
+            throw EngineError.invalidRequest(
+                "prompt (\(promptTokens.count) tokens) + max tokens (\(sampling.maxTokens)) exceeds the context of \(limit)")
+        }
+    }
+
+    /// Greedy (or sampled) continuations of several prefills of one prompt, decoded as one batch: each
+    /// step is one weight pass for every sequence still running (`LlamaModel.decode` over their
+    /// caches), at most `maxBatch` rows at a time. Results in `sequences` order.
+    ///
+    /// Each sequence's tokens are what decoding it alone gives up to float rounding: a batch of m rows
+    /// may run another matrix kernel than one row (`WeightMatrix.packedRowLimit`), so a near tie
+    /// between two logits can break the other way. Decode time and tok/s are the whole batch's.
+    public func decodeTogether(_ sequences: [PrefilledSequence], promptTokens: [Int32], sampling: SamplingParameters,
+                               maxBatch: Int = 64) throws -> [GenerationResult] {
+        precondition(maxBatch >= 1)
+        let clock = ContinuousClock()
+        var decoders: [SequenceDecoder] = [], next: [Int32] = [], firstTokenTimes: [Duration] = []
+        for s in sequences {
+            let sampleStart = clock.now
+            var decoder = SequenceDecoder(tokenizer: loaded.tokenizer, parameters: sampling)
+            let token = decoder.sample(s.prefill.logits)
+            firstTokenTimes.append(s.prefillDuration + (clock.now - sampleStart))
+            _ = decoder.accept(token)
+            decoders.append(decoder)
+            next.append(token)
+        }
+        let decodeStart = clock.now
+        while true {
+            let running = decoders.indices.filter { !decoders[$0].isFinished }
+            if running.isEmpty { break }
+            for chunkStart in stride(from: 0, to: running.count, by: maxBatch) {
+                let rows = Array(running[chunkStart..<min(running.count, chunkStart + maxBatch)])
+                let logits = try loaded.model.decode(tokens: rows.map { next[$0] }, caches: rows.map { sequences[$0].prefill.cache })
+                for (k, i) in rows.enumerated() {
+                    next[i] = decoders[i].sample(logits[k])
+                    _ = decoders[i].accept(next[i])
+                }
+            }
+        }
+        let decodeDuration = clock.now - decodeStart
+        return sequences.indices.map { i in
+            result(of: decoders[i], prefill: sequences[i].prefill, prefillDuration: sequences[i].prefillDuration,
+                   firstTokenTime: firstTokenTimes[i], decodeDuration: decodeDuration, promptTokens: promptTokens,
+                   method: sequences[i].method)
+        }
     }
 
     /// Samples the first token from the prefill's logits, then decodes from its cache.
@@ -79,9 +145,16 @@ public struct Generator {
             token = sequence.sample(next)
             onText(sequence.accept(token))
         }
-        let decodeEnd = clock.now
+        return result(of: sequence, prefill: prefill, prefillDuration: prefillDuration, firstTokenTime: firstTokenTime,
+                      decodeDuration: clock.now - decodeStart, promptTokens: promptTokens, method: method)
+    }
+
+    private func result(of sequence: SequenceDecoder, prefill: CompressedPrefillResult, prefillDuration: Duration,
+                        firstTokenTime: Duration, decodeDuration: Duration, promptTokens: [Int32],
+                        method: CompressionMethod) -> GenerationResult {
+        let model = loaded.model, logits = prefill.logits
         let decodeSteps = sequence.tokens.count - 1
-        let decodeMs = (decodeEnd - decodeStart).milliseconds
+        let decodeMs = decodeDuration.milliseconds
         return GenerationResult(
             text: sequence.text, tokens: sequence.tokens, promptTokens: promptTokens.count,
             prefillMilliseconds: prefillDuration.milliseconds,

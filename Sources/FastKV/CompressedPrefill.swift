@@ -18,13 +18,14 @@ public enum CompressedPrefill {
     /// The selection policy of a method that runs one forward pass (everything but GemFilter, whose
     /// two passes `run` drives itself). A new method is one more case here and in `CompressionMethod`.
     /// - Throws: `HeadScoresError.missing` for `headkv` without the model's head scores.
+    /// - Parameter h2oMemo: shared by the H2O policies of one forward (`SharedPrefill`).
     public static func policy(for config: CompressionConfig, layerCount: Int,
-                              headImportance: HeadImportance? = nil) throws -> AnySelectionPolicy {
-        AnySelectionPolicy(try base(for: config, layerCount: layerCount, headImportance: headImportance))
+                              headImportance: HeadImportance? = nil, h2oMemo: H2OScoreMemo? = nil) throws -> AnySelectionPolicy {
+        AnySelectionPolicy(try base(for: config, layerCount: layerCount, headImportance: headImportance, h2oMemo: h2oMemo))
     }
 
     private static func base(for config: CompressionConfig, layerCount: Int,
-                             headImportance: HeadImportance?) throws -> any KVSelectionPolicy {
+                             headImportance: HeadImportance?, h2oMemo: H2OScoreMemo?) throws -> any KVSelectionPolicy {
         switch config.method {
         case .headKV:
             guard let headImportance else { throw HeadScoresError.missing(fingerprint: nil) }
@@ -32,7 +33,7 @@ public enum CompressedPrefill {
         case .fastKV, .snapKV: return WindowSelectionPolicy(config: config, layerCount: layerCount)
         case .streamingLLM: return StreamingLLMPolicy(config: config)
         case .adaKV: return AdaKVPolicy(config: config)
-        case .h2o: return H2OPolicy(config: config)
+        case .h2o: return H2OPolicy(config: config, memo: h2oMemo)
         case .pyramidInfer: return PyramidPolicy(config: config, layerCount: layerCount)
         case .full, .gemFilter: return FullKVPolicy()
         }
@@ -67,12 +68,44 @@ public enum CompressedPrefill {
                 flops: PrefillFlops.estimate(config: c, enteringTokens: output.enteringTokenCounts),
                 fullFlops: fullFlops)
         case .gemFilter:
-            // Pass 1: layers 0…f on everything, caching nothing, to choose the tokens.
-            var filter = GemFilterPolicy(config: config, layerCount: c.layerCount)
-            let scratch = model.makeCache(capacity: 1)
-            let first = try model.prefill(tokens: tokens, cache: scratch, policy: &filter)
-            let rows = filter.selectedRows ?? Array(0..<n)
-            // Pass 2: the whole model on the chosen tokens, renumbered 0..<k (GemFilter's choice).
+            return try runGemFilter(model: model, tokens: tokens, configs: [config], decodeReserve: decodeReserve,
+                                    onLayerStored: onLayerStored).results[0]
+        }
+    }
+
+    /// What `runGemFilter` produced: a result per config, and what each would have cost alone (the
+    /// shared first pass plus its own second pass).
+    public struct GemFilterOutput {
+        public var results: [CompressedPrefillResult]
+        public var durations: [Duration]
+    }
+
+    /// GemFilter (spec §3) at several budgets with one filter layer: pass 1 (layers 0…f on everything,
+    /// caching nothing) runs once, since its scores do not depend on the budget; then per config the
+    /// top k positions by those scores and pass 2, the whole model on them, renumbered 0..<k.
+    /// Each result is exactly that config's own two-pass run.
+    public static func runGemFilter(model: LlamaModel, tokens: [Int32], configs: [CompressionConfig], decodeReserve: Int = 0,
+                                    onLayerStored: ((Int, LayerKV) throws -> Void)? = nil) throws -> GemFilterOutput {
+        let c = model.config, n = tokens.count
+        guard let firstConfig = configs.first else { return GemFilterOutput(results: [], durations: []) }
+        for config in configs {
+            guard config.method == .gemFilter else { throw FastKVError.policiesDisagree(.gemFilter, config.method, layer: 0) }
+            try config.validate(layerCount: c.layerCount)
+        }
+        let fullFlops = PrefillFlops.estimate(config: c, enteringTokens: Array(repeating: n, count: c.layerCount))
+        let clock = ContinuousClock()
+        let start = clock.now
+        var filter = GemFilterPolicy(config: firstConfig, layerCount: c.layerCount)
+        for config in configs.dropFirst() where config.resolvedTSPLayer(layerCount: c.layerCount) != filter.filterLayer {
+            throw FastKVError.policiesDisagree(.gemFilter, .gemFilter, layer: filter.filterLayer)
+        }
+        let scratch = model.makeCache(capacity: 1)
+        let first = try model.prefill(tokens: tokens, cache: scratch, policy: &filter)
+        let firstDuration = clock.now - start
+        var output = GemFilterOutput(results: [], durations: [])
+        for config in configs {
+            let secondStart = clock.now
+            let rows = filter.selectedRows(count: GemFilterPolicy.keptCount(config: config, promptLength: n)) ?? Array(0..<n)
             let cache = model.makeCache(capacity: rows.count + decodeReserve)
             var full = FullKVPolicy()
             let second = try model.prefill(tokens: rows.map { tokens[$0] }, cache: cache, policy: &full,
@@ -83,8 +116,10 @@ public enum CompressedPrefill {
             record.mapPositions { rows[Int($0)] }
             let flops = PrefillFlops.estimate(config: c, enteringTokens: first.enteringTokenCounts)
                 + PrefillFlops.estimate(config: c, enteringTokens: second.enteringTokenCounts)
-            return CompressedPrefillResult(cache: cache, logits: second.logits!, record: record, flops: flops,
-                                           fullFlops: fullFlops)
+            output.results.append(CompressedPrefillResult(cache: cache, logits: second.logits!, record: record, flops: flops,
+                                                          fullFlops: fullFlops))
+            output.durations.append(firstDuration + (clock.now - secondStart))
         }
+        return output
     }
 }

@@ -10,7 +10,10 @@ public struct GemFilterPolicy: KVSelectionPolicy {
     public static let poolKernel = 5
     public let config: CompressionConfig
     public let filterLayer: Int
-    public private(set) var selectedRows: [Int]?
+    /// The pooled scores of every position at the filter layer (nil before it ran).
+    public private(set) var pooledScores: [Float]?
+    /// The rows the second pass runs on at this policy's own budget.
+    public var selectedRows: [Int]? { selectedRows(count: Self.keptCount(config: config, promptLength: pooledScores?.count ?? 0)) }
 
     public init(config: CompressionConfig, layerCount: Int) {
         self.config = config
@@ -42,9 +45,13 @@ public struct GemFilterPolicy: KVSelectionPolicy {
         }
         var pooled: [Float] = []
         Pooling.apply(scores, kernelSize: Self.poolKernel, mode: .avg, into: &pooled)
-        let k = Self.keptCount(config: config, promptLength: n)
-        let rows = TopK.select(pooled, count: k)
-        selectedRows = rows
-        return LayerSelection(keptRows: none.keptRows, propagatedRows: rows, stop: true)
+        pooledScores = pooled
+        return LayerSelection(keptRows: none.keptRows, propagatedRows: selectedRows, stop: true)
+    }
+
+    /// The top `count` positions by the pooled scores, ascending (what a budget keeping `count`
+    /// tokens runs its second pass on); nil before the filter layer ran.
+    public func selectedRows(count: Int) -> [Int]? {
+        pooledScores.map { TopK.select($0, count: count) }
     }
 }

@@ -20,15 +20,20 @@ import Tensors
 /// itself), in 64-row tiles so memory stays O(64·n) per thread.
 public struct H2OPolicy: KVSelectionPolicy {
     public let config: CompressionConfig
+    /// Shared by the H2O budgets of one shared prefill: the scores do not depend on the budget.
+    let memo: H2OScoreMemo?
 
-    public init(config: CompressionConfig) { self.config = config }
+    public init(config: CompressionConfig, memo: H2OScoreMemo? = nil) {
+        self.config = config
+        self.memo = memo
+    }
 
     public func select(_ a: LayerActivations) -> LayerSelection {
         let n = a.tokenCount, w = config.windowSize
         let budget = LayerBudget(enteringTokens: n, rate: config.retainRate, constantBudget: config.kvBudget,
                                  windowSize: w)
         guard !budget.storesAll else { return .keepAll }
-        let scores = Self.scores(a, windowSize: w)
+        let scores = memo?.scores(a, windowSize: w) ?? Self.scores(a, windowSize: w)
         let window = Array((n - w)..<n)
         return LayerSelection(keptRows: scores.map { TopK.select($0, count: budget.selectCount) + window })
     }
@@ -73,5 +78,31 @@ public struct H2OPolicy: KVSelectionPolicy {
             }
         }
         return result
+    }
+}
+
+/// The last layer's H2O scores, so several H2O budgets over one forward score each layer once.
+/// Holds one layer's [Hk][n − w] floats; a new layer or window replaces them. `hits` and
+/// `lastComputeDuration` let the caller charge the scoring to every budget that used it.
+public final class H2OScoreMemo {
+    private var key: (layer: Int, tokens: Int, window: Int)?
+    private var value: [[Float]] = []
+    /// Calls answered from the memo, and what computing the held scores took.
+    public private(set) var hits = 0
+    public private(set) var lastComputeDuration: Duration = .zero
+
+    public init() {}
+
+    func scores(_ a: LayerActivations, windowSize w: Int) -> [[Float]] {
+        if let key, key == (a.layer, a.tokenCount, w) {
+            hits += 1
+            return value
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        value = H2OPolicy.scores(a, windowSize: w)
+        lastComputeDuration = clock.now - start
+        key = (a.layer, a.tokenCount, w)
+        return value
     }
 }

@@ -54,10 +54,12 @@ public enum SharedPrefill {
                                                        headImportance: headImportance) ?? n
             return model.makeCache(capacity: planned + decodeReserve)
         }
+        let h2oMemo = H2OScoreMemo()   // the H2O budgets score each layer once between them
         var fanOut = FanOutPolicy(policies: try configs.map {
-                                      try CompressedPrefill.policy(for: $0, layerCount: c.layerCount, headImportance: headImportance)
+                                      try CompressedPrefill.policy(for: $0, layerCount: c.layerCount, headImportance: headImportance,
+                                                                   h2oMemo: h2oMemo)
                                   },
-                                  caches: caches)
+                                  caches: caches, h2oMemo: h2oMemo)
         // The model's own cache stores nothing: the fan-out returns empty row lists.
         let unused = model.makeCache(capacity: 1)
         let output = try model.prefill(tokens: tokens, cache: unused, policy: &fanOut)
@@ -87,10 +89,14 @@ struct FanOutPolicy: KVSelectionPolicy {
     var durations: [Duration]
     /// The first (policy index, layer) whose propagation or stop differs from the first policy's.
     var firstDisagreement: (Int, Int)?
+    /// Shared by the H2O policies: a policy answered from it is charged the scoring it reused, so
+    /// each budget's selection time is what its own prefill would have spent.
+    let h2oMemo: H2OScoreMemo?
 
-    init(policies: [AnySelectionPolicy], caches: [KVCache]) {
+    init(policies: [AnySelectionPolicy], caches: [KVCache], h2oMemo: H2OScoreMemo? = nil) {
         self.policies = policies
         self.caches = caches
+        self.h2oMemo = h2oMemo
         durations = Array(repeating: .zero, count: policies.count)
     }
 
@@ -99,7 +105,9 @@ struct FanOutPolicy: KVSelectionPolicy {
         var forward: (rows: [Int]?, stop: Bool)?
         for i in policies.indices {
             let start = clock.now
+            let hitsBefore = h2oMemo?.hits ?? 0
             let s = policies[i].select(a)
+            if let h2oMemo, h2oMemo.hits > hitsBefore { durations[i] += h2oMemo.lastComputeDuration }
             // Propagating every row is propagating nothing (the model gathers only when rows < n).
             let choice = (rows: s.propagatedRows.flatMap { $0.count < a.tokenCount ? $0 : nil }, stop: s.stop)
             if let agreed = forward {

@@ -62,6 +62,46 @@ extension EngineTests {
             }
         }
 
+        /// Several H2O budgets in one forward score each layer once (the memo) and still keep exactly
+        /// what each keeps alone; each is charged the scoring it reused.
+        @Test func h2oBudgetsShareTheirScores() throws {
+            let loaded = try SharedEngine.get()
+            let ids = try loaded.encodePrompt(String(repeating: "The grass is green. The sky is blue. Here we go. ", count: 20)
+                + "What is the colour of the grass?", chat: false)
+            let configs = [try CompressionConfig(method: .h2o, retainRate: 0.1), try CompressionConfig(method: .snapKV, retainRate: 0.1),
+                           try CompressionConfig(method: .h2o, retainRate: 0.3), try CompressionConfig(method: .h2o, kvBudget: 48)]
+            let shared = try SharedPrefill.run(model: loaded.model, tokens: ids, configs: configs, decodeReserve: 2)
+            for (i, config) in configs.enumerated() {
+                let alone = try CompressedPrefill.run(model: loaded.model, tokens: ids, config: config, decodeReserve: 2)
+                Self.expectSame(shared.results[i], alone, "\(config.method.rawValue) #\(i)", layerCount: loaded.config.layerCount)
+            }
+            #expect(Set([0, 2, 3].map { shared.results[$0].record.keptEntries }).count == 3, "the budgets keep different amounts")
+            // The reusing budgets pay the reused n² scoring too: more than SnapKV's w×n scoring.
+            #expect(shared.selectionDurations[2] > shared.selectionDurations[1] && shared.selectionDurations[3] > shared.selectionDurations[1])
+        }
+
+        /// GemFilter at several budgets runs its filter pass once: each budget's cache, logits and flops
+        /// are its own two-pass run's.
+        @Test func gemFilterBudgetsShareTheFilterPass() throws {
+            let loaded = try SharedEngine.get()
+            let ids = try loaded.encodePrompt(String(repeating: "The grass is green. The sky is blue. Here we go. ", count: 20)
+                + "The pass key is 48213. What is the pass key? The pass key is", chat: false)
+            let configs = [try CompressionConfig(method: .gemFilter, retainRate: 0.05), try CompressionConfig(method: .gemFilter, retainRate: 0.2),
+                           try CompressionConfig(method: .gemFilter, kvBudget: 40)]
+            let shared = try CompressedPrefill.runGemFilter(model: loaded.model, tokens: ids, configs: configs, decodeReserve: 2)
+            #expect(shared.results.count == 3 && shared.durations.count == 3)
+            for (i, config) in configs.enumerated() {
+                let alone = try CompressedPrefill.run(model: loaded.model, tokens: ids, config: config, decodeReserve: 2)
+                Self.expectSame(shared.results[i], alone, "gemfilter #\(i)", layerCount: loaded.config.layerCount)
+                #expect(shared.results[i].flops == alone.flops)
+                #expect(alone.record.keptEntries == GemFilterPolicy.keptCount(config: config, promptLength: ids.count)
+                        * loaded.config.layerCount * loaded.config.kvHeadCount)
+            }
+            #expect(throws: FastKVError.self) {
+                _ = try CompressedPrefill.runGemFilter(model: loaded.model, tokens: ids, configs: [configs[0], .full])
+            }
+        }
+
         static func expectSame(_ s: CompressedPrefillResult, _ alone: CompressedPrefillResult, _ label: String, layerCount: Int) {
             #expect(s.record == alone.record, "\(label): kept positions differ")
             #expect(s.logits == alone.logits, "\(label): logits differ")

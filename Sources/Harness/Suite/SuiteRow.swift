@@ -22,7 +22,7 @@ public struct SuiteRow: Codable, Sendable, Equatable {
     public var near_chance: Bool
     public var prompt_tokens: Double
     /// Mean TTFT; for methods that shared a full prefill, the shared forward's time less the other
-    /// policies' selection time (`Generator.generateShared`).
+    /// policies' selection time (`Generator.prefillShared`).
     public var ttft_ms: Double
     /// Kept KV entries over full KV's, mean over the samples.
     public var kv_kept_share: Double

@@ -5,8 +5,9 @@ import RequestVocabulary
 import Tokenization
 
 /// Runs the suite's cells on one model: per sample, one full prefill shared by every method that
-/// does not change the forward pass (`Generator.generateShared`), and a prefill of its own for
-/// FastKV and GemFilter; greedy answers scored by the task's metric.
+/// does not change the forward pass (`Generator.prefillShared`), one per FastKV TSP setting that
+/// drops tokens and one GemFilter filter pass for all its budgets; every answer decoded greedily in one batch
+/// (`Generator.decodeTogether`) and scored by the task's metric.
 public struct SuiteRunner {
     public let loaded: LoadedModel
     public let plan: SuitePlan
@@ -50,14 +51,19 @@ public struct SuiteRunner {
         public var promptTokens: Int
     }
 
-    /// Entries that can share one prefill forward, as index groups: every method that keeps the full
-    /// forward in one group, FastKV's budgets (same ρ and ℓ_T) in another, GemFilter alone.
-    static func forwardGroups(_ entries: [SuitePlan.Entry]) -> [[Int]] {
+    /// Entries that can share one prefill forward on a prompt of `promptLength` tokens, as index
+    /// groups: every method that keeps the full forward in one group (FastKV too where its TSP drops
+    /// nothing, n_T ≥ N), FastKV's budgets with the same TSP settings in another, GemFilter's budgets
+    /// with the same filter layer in a third (one filter pass, a second pass each).
+    static func forwardGroups(_ entries: [SuitePlan.Entry], promptLength: Int) -> [[Int]] {
         var keys: [String] = [], groups: [String: [Int]] = [:]
         for (i, e) in entries.enumerated() {
-            let key = switch e.config.method {
-            case .gemFilter: "gemfilter \(i)"
-            case .fastKV: "fastkv"
+            let c = e.config
+            let key = switch c.method {
+            case .gemFilter: "gemfilter ℓ_T \(c.tspLayer ?? -1)"
+            case .fastKV where TSPBudget(promptLength: promptLength, rate: c.tspRate, constantLength: c.tspLength,
+                                         windowSize: c.windowSize).applies:
+                "fastkv ρ \(c.tspRate) n_T \(c.tspLength ?? 0) ℓ_T \(c.tspLayer ?? -1)"
             default: "full forward"
             }
             if groups[key] == nil { keys.append(key) }
@@ -66,33 +72,34 @@ public struct SuiteRunner {
         return keys.map { groups[$0]! }
     }
 
-    /// Runs `sample` under `entries` (in their order); entries that agree on the forward share a prefill.
+    /// Runs `sample` under `entries` (in their order): entries that agree on the forward share a
+    /// prefill, and every entry's answer is decoded in one batch (`Generator.decodeTogether`).
     public func run(_ sample: SuiteSample, template: SuiteTemplate, entries: [SuitePlan.Entry]) throws -> [Outcome] {
         let ids = try promptTokens(sample, template: template)
         let sampling = try SamplingParameters(maxTokens: sample.task.maxTokens)
         let gen = Generator(loaded)
-        var results = [GenerationResult?](repeating: nil, count: entries.count)
-        for group in Self.forwardGroups(entries) {
+        var prefilled = [PrefilledSequence?](repeating: nil, count: entries.count)
+        for group in Self.forwardGroups(entries, promptLength: ids.count) {
             if group.count > 1 {
                 do {
-                    let shared = try gen.generateShared(promptTokens: ids, sampling: sampling,
-                                                        compressions: group.map { entries[$0].config })
-                    for (k, i) in group.enumerated() { results[i] = shared[k] }
+                    let shared = try gen.prefillShared(promptTokens: ids, sampling: sampling,
+                                                       compressions: group.map { entries[$0].config })
+                    for (k, i) in group.enumerated() { prefilled[i] = shared[k] }
                     continue
                 } catch FastKVError.policiesDisagree {
-                    // e.g. a FastKV constant budget above N skips TSP: run the group's members alone.
+                    // Budgets that still propagate different tokens (one whose ℓ_T keeps every token, say): alone.
                 }
             }
             for i in group {
-                results[i] = try gen.generate(promptTokens: ids, sampling: sampling, compression: entries[i].config)
+                prefilled[i] = try gen.prefill(promptTokens: ids, sampling: sampling, compression: entries[i].config)
             }
         }
+        let results = try gen.decodeTogether(prefilled.map { $0! }, promptTokens: ids, sampling: sampling)
         return results.map { r in
-            let r = r!
-            return Outcome(answer: r.text, score: sample.task.score(answer: r.text, expected: sample.expected),
-                           ttftMs: r.timeToFirstTokenMilliseconds,
-                           keptShare: r.fullEntries > 0 ? Double(r.keptEntries) / Double(r.fullEntries) : 1,
-                           promptTokens: ids.count)
+            Outcome(answer: r.text, score: sample.task.score(answer: r.text, expected: sample.expected),
+                    ttftMs: r.timeToFirstTokenMilliseconds,
+                    keptShare: r.fullEntries > 0 ? Double(r.keptEntries) / Double(r.fullEntries) : 1,
+                    promptTokens: ids.count)
         }
     }
 
