@@ -16,26 +16,45 @@ static double now(void) {
 
 typedef struct { int wide; long iters; double sink; } job;
 
+// Twelve named accumulators (an array would live in memory and time the store-to-load latency).
+#define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
 __attribute__((target("avx2,fma"))) static double run_avx2(long iters) {
-    __m256 a[12], b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
-    for (long n = 0; n < iters; n++)
-        for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], b, c);
-    __m256 s = a[0];
-    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, a[i]);
+    const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+#define DECL(i) __m256 a##i = _mm256_set1_ps((float)i);
+#define STEP(i) a##i = _mm256_fmadd_ps(a##i, b, c);
+#define SUM(i) s = _mm256_add_ps(s, a##i);
+    CHAINS(DECL)
+    for (long n = 0; n < iters; n++) {
+        CHAINS(STEP)
+        __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));
+    }
+    __m256 s = _mm256_setzero_ps();
+    CHAINS(SUM)
     float out[8];
     _mm256_storeu_ps(out, s);
     return out[0];
+#undef DECL
+#undef STEP
+#undef SUM
 }
 
 __attribute__((target("avx512f"))) static double run_avx512(long iters) {
-    __m512 a[12], b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
-    for (long n = 0; n < iters; n++)
-        for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], b, c);
-    __m512 s = a[0];
-    for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
+    const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+#define DECL(i) __m512 a##i = _mm512_set1_ps((float)i);
+#define STEP(i) a##i = _mm512_fmadd_ps(a##i, b, c);
+#define SUM(i) s = _mm512_add_ps(s, a##i);
+    CHAINS(DECL)
+    for (long n = 0; n < iters; n++) {
+        CHAINS(STEP)
+        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));
+    }
+    __m512 s = _mm512_setzero_ps();
+    CHAINS(SUM)
     return _mm512_reduce_add_ps(s);
+#undef DECL
+#undef STEP
+#undef SUM
 }
 
 static void *worker(void *p) {

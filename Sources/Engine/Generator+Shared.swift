@@ -18,8 +18,8 @@ extension Generator {
     /// every compression is GemFilter, one filter pass for all of them and a second pass each
     /// (`CompressedPrefill.runGemFilter`).
     ///
-    /// Each sequence's prefill time is the shared forward's time minus the other policies' selection
-    /// time: what this method's own prefill would have cost, less the difference in cache capacity
+    /// Each sequence's prefill time is the shared forward's time minus the time all policies spent
+    /// selecting, plus this method's own selection time: what its own prefill would have cost, less the difference in cache capacity
     /// planning (an estimate, not a separate measurement). GemFilter's is the filter pass plus its own
     /// second pass.
     public func prefillShared(promptTokens: [Int32], sampling: SamplingParameters,
@@ -40,9 +40,8 @@ extension Generator {
         let shared = try SharedPrefill.run(model: loaded.model, tokens: promptTokens, configs: compressions,
                                            decodeReserve: sampling.maxTokens, headImportance: scores)
         let total = clock.now - start
-        let allSelection = shared.selectionDurations.reduce(Duration.zero, +)
         return compressions.indices.map { i in
-            PrefilledSequence(prefill: shared.results[i], prefillDuration: total - allSelection + shared.selectionDurations[i],
+            PrefilledSequence(prefill: shared.results[i], prefillDuration: total - shared.spentSelection + shared.selectionDurations[i],
                               method: compressions[i].method)
         }
     }

@@ -30,8 +30,12 @@ public enum SharedPrefill {
     /// the policies' own.
     public struct Output: Sendable {
         public var results: [CompressedPrefillResult]
-        /// Per config: the time spent in its `select` and in copying its kept entries.
+        /// Per config: the time its own prefill would spend in `select` and in copying its kept
+        /// entries (an H2O budget that reused another's scores is charged their computation too).
         public var selectionDurations: [Duration]
+        /// The time all the policies really spent in the shared run (reused scoring counted once),
+        /// so the forward alone took the run's time minus this.
+        public var spentSelection: Duration
     }
 
     /// - Parameters:
@@ -77,7 +81,7 @@ public enum SharedPrefill {
             return CompressedPrefillResult(cache: cache, logits: output.logits!, record: record, flops: flops,
                                            fullFlops: fullFlops)
         }
-        return Output(results: results, selectionDurations: fanOut.durations)
+        return Output(results: results, selectionDurations: fanOut.durations, spentSelection: fanOut.spent)
     }
 }
 
@@ -87,6 +91,8 @@ struct FanOutPolicy: KVSelectionPolicy {
     var policies: [AnySelectionPolicy]
     let caches: [KVCache]
     var durations: [Duration]
+    /// Wall time in the policies' selection and copies (the reused scoring counted once).
+    var spent: Duration = .zero
     /// The first (policy index, layer) whose propagation or stop differs from the first policy's.
     var firstDisagreement: (Int, Int)?
     /// Shared by the H2O policies: a policy answered from it is charged the scoring it reused, so
@@ -107,7 +113,7 @@ struct FanOutPolicy: KVSelectionPolicy {
             let start = clock.now
             let hitsBefore = h2oMemo?.hits ?? 0
             let s = policies[i].select(a)
-            if let h2oMemo, h2oMemo.hits > hitsBefore { durations[i] += h2oMemo.lastComputeDuration }
+            let charged = h2oMemo.map { $0.hits > hitsBefore ? $0.lastComputeDuration : .zero } ?? .zero
             // Propagating every row is propagating nothing (the model gathers only when rows < n).
             let choice = (rows: s.propagatedRows.flatMap { $0.count < a.tokenCount ? $0 : nil }, stop: s.stop)
             if let agreed = forward {
@@ -120,7 +126,9 @@ struct FanOutPolicy: KVSelectionPolicy {
             let rows = s.keptRows ?? Array(repeating: Array(0..<a.tokenCount), count: a.kvHeadCount)
             caches[i].layers[a.layer].append(fromQKV: a.qkv, rowStride: a.rowStride, kColumn: a.keyColumn,
                                              vColumn: a.valueColumn, rows: rows, positions: a.positions)
-            durations[i] += clock.now - start
+            let took = clock.now - start
+            spent += took
+            durations[i] += took + charged
         }
         return LayerSelection(keptRows: Array(repeating: [], count: a.kvHeadCount), propagatedRows: forward?.rows,
                               stop: forward?.stop ?? false)

@@ -78,6 +78,10 @@ extension EngineTests {
             #expect(Set([0, 2, 3].map { shared.results[$0].record.keptEntries }).count == 3, "the budgets keep different amounts")
             // The reusing budgets pay the reused n² scoring too: more than SnapKV's w×n scoring.
             #expect(shared.selectionDurations[2] > shared.selectionDurations[1] && shared.selectionDurations[3] > shared.selectionDurations[1])
+            // ...but the run spent the scoring once: what the policies charge exceeds what they spent.
+            #expect(shared.spentSelection < shared.selectionDurations.reduce(.zero, +))
+            let result = try Generator(loaded).prefillShared(promptTokens: ids, sampling: try SamplingParameters(maxTokens: 2), compressions: configs)
+            #expect(result.allSatisfy { $0.prefillDuration > .zero }, "\(result.map(\.prefillDuration))")
         }
 
         /// GemFilter at several budgets runs its filter pass once: each budget's cache, logits and flops

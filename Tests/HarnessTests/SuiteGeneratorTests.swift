@@ -139,6 +139,8 @@ import Testing
                     row(.variableTracking, "full", 0.3, near: true), row(.variableTracking, "snapkv", 0, near: true)]
         let avg = SuiteReport.averages(rows)
         #expect(avg.map(\.label) == ["full", "snapkv"] && avg.map(\.score) == [1, 0.5] && avg.allSatisfy { $0.cells == 1 })
+        // One cell of 4 samples at p = 0.5: p̃ = 0.5, 1.96·√(0.25/8) = 0.346; at 1: p̃ = 0.75, 1.96·√(0.1875/8) = 0.300.
+        #expect(abs(avg[1].halfWidth! - 0.3465) < 1e-3 && abs(avg[0].halfWidth! - 0.3001) < 1e-3, "\(avg.map(\.halfWidth))")
         #expect(SuiteReport.csv(rows).split(separator: "\n").count == 5)
     }
 }

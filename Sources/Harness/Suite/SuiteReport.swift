@@ -28,10 +28,21 @@ public struct SuiteResults: Codable, Sendable, Equatable {
 /// The tables and chart data of a suite run.
 public enum SuiteReport {
     /// Mean score per label over the cells where full KV is above chance; nil where no cell counts.
-    public static func averages(_ rows: [SuiteRow], length: Int? = nil) -> [(label: String, score: Double?, cells: Int)] {
+    /// `halfWidth` is the 95 % half-width of that mean of cell means: 1.96·√(Σ p̃ᵢ(1−p̃ᵢ)/(nᵢ+4))/k over
+    /// its k cells, with Agresti–Coull's p̃ᵢ = (nᵢpᵢ + 2)/(nᵢ + 4) so a cell at 0 or 1 still counts its
+    /// uncertainty (a normal approximation; the cells' samples are independent prompts).
+    public static func averages(_ rows: [SuiteRow], length: Int? = nil)
+        -> [(label: String, score: Double?, halfWidth: Double?, cells: Int)]
+    {
         labels(rows).map { label in
             let counted = rows.filter { $0.label == label && !$0.near_chance && (length == nil || $0.length == length) }
-            return (label, counted.isEmpty ? nil : counted.map(\.score).reduce(0, +) / Double(counted.count), counted.count)
+            guard !counted.isEmpty else { return (label, nil, nil, 0) }
+            let k = Double(counted.count)
+            let variance = counted.reduce(0.0) { sum, r in
+                let n = Double(r.samples), p = (n * r.score + 2) / (n + 4)
+                return sum + p * (1 - p) / (n + 4)
+            }
+            return (label, counted.map(\.score).reduce(0, +) / k, 1.96 * variance.squareRoot() / k, counted.count)
         }
     }
 
@@ -114,10 +125,28 @@ public enum SuiteReport {
         }
         t += "\n(full score [interval] / chance)\n\n## Average over the cells above chance\n\n| method | " + p.lengths.map { "\($0)" }.joined(separator: " | ") + " | all |\n|---|" + p.lengths.map { _ in "---:" }.joined(separator: "|") + "|---:|\n"
         let perLength = p.lengths.map { averages(rows, length: $0) }
-        for (i, overall) in averages(rows).enumerated() {
-            t += "| \(overall.label) | " + perLength.map { pct($0.first { $0.label == overall.label }?.score) }.joined(separator: " | ")
-                + " | \(pct(overall.score)) (\(overall.cells) cells) |\n"
-            _ = i
+        func withInterval(_ a: (label: String, score: Double?, halfWidth: Double?, cells: Int)?) -> String {
+            guard let a, let score = a.score else { return "–" }
+            return pct(score) + (a.halfWidth.map { " ±" + pct($0) } ?? "")
+        }
+        for overall in averages(rows) {
+            t += "| \(overall.label) | " + perLength.map { withInterval($0.first { $0.label == overall.label }) }.joined(separator: " | ")
+                + " | \(withInterval(overall)) (\(overall.cells) cells) |\n"
+        }
+        t += "\n(mean of the cells' scores ± the 95 % half-width of that mean)\n"
+        // Where each method wins and loses: every cell at one budget (the paper's r = 0.1 if run).
+        let budget = p.kv_rates.contains(0.1) ? "r=0.1" : p.kv_rates.first.map { "r=\(SuitePlan.format($0))" }
+            ?? p.kv_budgets.first.map { "C=\($0)" }
+        if let budget {
+            let columns = labels(rows).filter { $0 == "full" || $0.hasSuffix(" " + budget) }
+            t += "\n## Per cell at \(budget)\n\n| task | length | template | " + columns.joined(separator: " | ") + " |\n|---|---:|---|"
+                + columns.map { _ in "---:" }.joined(separator: "|") + "|\n"
+            for cell in p.cells {
+                let inCell = rows.filter { $0.task == cell.task && $0.length == cell.length && $0.template == cell.template }
+                guard let full = inCell.first(where: { $0.label == "full" }) else { continue }
+                t += "| \(cell.task.rawValue)\(full.near_chance ? " (near chance)" : "") | \(cell.length) | \(cell.template.rawValue) | "
+                    + columns.map { c in pct(inCell.first { $0.label == c }?.score) }.joined(separator: " | ") + " |\n"
+            }
         }
         let near4K = p.lengths.min { abs($0 - 4096) < abs($1 - 4096) } ?? 4096
         let fulls = rows.filter { $0.length == near4K && $0.label == "full" }
