@@ -16,45 +16,35 @@ static double now(void) {
 
 typedef struct { int wide; long iters; double sink; } job;
 
-// Twelve named accumulators (an array would live in memory and time the store-to-load latency).
-#define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+// Twelve named accumulators: an array would live in memory and time the store-to-load latency.
+// One function per instruction set, from one body: vector type, intrinsics and the asm constraint.
+#define DEFINE_RUN(name, isa, vec, set1, fmadd, add, zero, constraint)                              \
+    __attribute__((target(isa))) static vec name##_chains(long iters) {                          \
+        const vec b = set1(0.999999f), c = set1(1e-7f);                                            \
+        vec a0 = set1(0), a1 = set1(1), a2 = set1(2), a3 = set1(3), a4 = set1(4), a5 = set1(5);   \
+        vec a6 = set1(6), a7 = set1(7), a8 = set1(8), a9 = set1(9), a10 = set1(10), a11 = set1(11); \
+        for (long n = 0; n < iters; n++) {                                                         \
+            a0 = fmadd(a0, b, c); a1 = fmadd(a1, b, c); a2 = fmadd(a2, b, c); a3 = fmadd(a3, b, c); \
+            a4 = fmadd(a4, b, c); a5 = fmadd(a5, b, c); a6 = fmadd(a6, b, c); a7 = fmadd(a7, b, c); \
+            a8 = fmadd(a8, b, c); a9 = fmadd(a9, b, c); a10 = fmadd(a10, b, c); a11 = fmadd(a11, b, c); \
+            __asm__ volatile("" : constraint(a0), constraint(a1), constraint(a2), constraint(a3));  \
+        }                                                                                          \
+        vec s = zero();                                                                            \
+        s = add(s, add(add(add(a0, a1), add(a2, a3)), add(add(a4, a5), add(a6, a7))));             \
+        return add(s, add(add(a8, a9), add(a10, a11)));                                            \
+    }
+
+DEFINE_RUN(avx2, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_setzero_ps, "+x")
+DEFINE_RUN(avx512, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_setzero_ps, "+v")
 
 __attribute__((target("avx2,fma"))) static double run_avx2(long iters) {
-    const __m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-#define DECL(i) __m256 a##i = _mm256_set1_ps((float)i);
-#define STEP(i) a##i = _mm256_fmadd_ps(a##i, b, c);
-#define SUM(i) s = _mm256_add_ps(s, a##i);
-    CHAINS(DECL)
-    for (long n = 0; n < iters; n++) {
-        CHAINS(STEP)
-        __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));
-    }
-    __m256 s = _mm256_setzero_ps();
-    CHAINS(SUM)
     float out[8];
-    _mm256_storeu_ps(out, s);
+    _mm256_storeu_ps(out, avx2_chains(iters));
     return out[0];
-#undef DECL
-#undef STEP
-#undef SUM
 }
 
 __attribute__((target("avx512f"))) static double run_avx512(long iters) {
-    const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-#define DECL(i) __m512 a##i = _mm512_set1_ps((float)i);
-#define STEP(i) a##i = _mm512_fmadd_ps(a##i, b, c);
-#define SUM(i) s = _mm512_add_ps(s, a##i);
-    CHAINS(DECL)
-    for (long n = 0; n < iters; n++) {
-        CHAINS(STEP)
-        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));
-    }
-    __m512 s = _mm512_setzero_ps();
-    CHAINS(SUM)
-    return _mm512_reduce_add_ps(s);
-#undef DECL
-#undef STEP
-#undef SUM
+    return _mm512_reduce_add_ps(avx512_chains(iters));
 }
 
 static void *worker(void *p) {
