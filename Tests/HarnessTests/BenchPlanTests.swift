@@ -53,7 +53,7 @@ import Testing
         #expect(HarnessError.Setting.allCases.map(\.flag) == [
             "--lengths", "--decode-contexts", "--configs", "--methods", "--depths", "--coordinator", "--requests",
             "--concurrency", "--max-tokens", "--timeout", "--runs", "--decode-tokens", "--batch-sequences", "--batch-context",
-            "--tasks", "--fillers", "--templates", "--samples", "--kv-rate", "--kv-budget",
+            "--tasks", "--fillers", "--templates", "--samples", "--kv-rate", "--kv-budget", "--tsp-len",
         ])
     }
 }
