@@ -52,14 +52,8 @@ public struct Generator {
                          compression: CompressionConfig = .full,
                          onText: (String) -> Void = { _ in }) throws -> GenerationResult
     {
-        let model = loaded.model
-        try checkFits(promptTokens: promptTokens, sampling: sampling)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let prefill = try CompressedPrefill.run(model: model, tokens: promptTokens, config: compression,
-                                                decodeReserve: sampling.maxTokens,
-                                                headImportance: loaded.headImportance(for: compression))
-        return try decode(after: prefill, prefillDuration: clock.now - start, promptTokens: promptTokens,
+        let p = try prefill(promptTokens: promptTokens, sampling: sampling, compression: compression)
+        return try decode(after: p.prefill, prefillDuration: p.prefillDuration, promptTokens: promptTokens,
                           sampling: sampling, method: compression.method, onText: onText)
     }
 
