@@ -13,6 +13,18 @@ public struct CompressedPrefillResult: Sendable {
     public var skippedFlopShare: Double { fullFlops > 0 ? max(0, 1 - flops / fullFlops) : 0 }
 }
 
+/// The forward pass a prefill runs (`CompressedPrefill.forward(of:promptLength:layerCount:)`).
+public enum PrefillForward: Hashable, Sendable {
+    /// Every layer sees every token: full KV and every method that only selects (FastKV too when its TSP
+    /// would drop no token, n_T ≥ N).
+    case full
+    /// FastKV's: the tokens past ℓ_T are the ones the TSP scores pick (they depend on the scorer's knobs,
+    /// not on the KV budget r or C).
+    case tsp(rate: Double, length: Int?, layer: Int, window: Int, kernel: Int, pooling: Pooling)
+    /// GemFilter's: a filter pass to `filterLayer`, then a second pass per budget.
+    case gemFilter(filterLayer: Int)
+}
+
 /// Runs prefill under any compression method behind one call.
 public enum CompressedPrefill {
     /// The selection policy of a method that runs one forward pass (everything but GemFilter, whose
@@ -36,6 +48,20 @@ public enum CompressedPrefill {
         case .h2o: return H2OPolicy(config: config, memo: h2oMemo)
         case .pyramidInfer: return PyramidPolicy(config: config, layerCount: layerCount)
         case .full, .gemFilter: return FullKVPolicy()
+        }
+    }
+
+    /// The prefill forward `config` runs on a prompt of `promptLength` tokens. Methods with equal forwards
+    /// can share one pass (`SharedPrefill`, `runGemFilter`): what a layer caches never feeds back into
+    /// prefill, so only propagation (FastKV's TSP, GemFilter's second pass) changes the forward.
+    public static func forward(of config: CompressionConfig, promptLength: Int, layerCount: Int) -> PrefillForward {
+        switch config.method {
+        case .gemFilter: return .gemFilter(filterLayer: config.resolvedTSPLayer(layerCount: layerCount))
+        case .fastKV where TSPBudget(promptLength: promptLength, rate: config.tspRate, constantLength: config.tspLength,
+                                     windowSize: config.windowSize).applies:
+            return .tsp(rate: config.tspRate, length: config.tspLength, layer: config.resolvedTSPLayer(layerCount: layerCount),
+                        window: config.windowSize, kernel: config.kernelSize, pooling: config.pooling)
+        default: return .full
         }
     }
 

@@ -12,8 +12,6 @@ public struct GemFilterPolicy: KVSelectionPolicy {
     public let filterLayer: Int
     /// The pooled scores of every position at the filter layer (nil before it ran).
     public private(set) var pooledScores: [Float]?
-    /// The rows the second pass runs on at this policy's own budget.
-    public var selectedRows: [Int]? { selectedRows(count: Self.keptCount(config: config, promptLength: pooledScores?.count ?? 0)) }
 
     public init(config: CompressionConfig, layerCount: Int) {
         self.config = config
@@ -46,7 +44,9 @@ public struct GemFilterPolicy: KVSelectionPolicy {
         var pooled: [Float] = []
         Pooling.apply(scores, kernelSize: Self.poolKernel, mode: .avg, into: &pooled)
         pooledScores = pooled
-        return LayerSelection(keptRows: none.keptRows, propagatedRows: selectedRows, stop: true)
+        // The rows the second pass runs on at this policy's own budget.
+        return LayerSelection(keptRows: none.keptRows, propagatedRows: TopK.select(pooled, count: Self.keptCount(config: config, promptLength: n)),
+                              stop: true)
     }
 
     /// The top `count` positions by the pooled scores, ascending (what a budget keeping `count`

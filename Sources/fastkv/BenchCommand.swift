@@ -17,12 +17,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Prompt lengths in tokens.") var lengths: String = "1000,2000,4000,8000"
     @Option(help: "KV configs, method[:kv_rate[:tsp_rate]] each.")
     var configs: String = "full,fastkv:0.1:0.2,fastkv:0.2:0.2,snapkv:0.1,gemfilter:0.1,adakv:0.1,headkv:0.1,h2o:0.1,pyramidinfer:0.1"
-    @Option(help: "AdaKV's α for the adakv entries (default \(CompressionConfig.Defaults.adaAlpha)).")
-    var adaAlpha: Double = CompressionConfig.Defaults.adaAlpha
-    @Option(help: "HeadKV's β for the headkv entries (default \(CompressionConfig.Defaults.headKVBeta)).")
-    var headkvBeta: Double = CompressionConfig.Defaults.headKVBeta
-    @Option(help: "HeadKV's temperature for the headkv entries (default \(CompressionConfig.Defaults.headKVTemperature)).")
-    var headkvTemperature: Double = CompressionConfig.Defaults.headKVTemperature
+    @OptionGroup var baselineKnobs: BaselineKnobOptions
     @Option(help: "Head-importance file for the aggregated baseline's headkv (default: the shipped one).")
     var headScores: String?
     @Option(help: "Requests per config and length.") var requests: Int = 3
@@ -74,7 +69,7 @@ struct BenchCommand: ParsableCommand {
     /// The per-method knobs, checked like every other entry point's (`CompressionConfig`).
     private func knobs() throws(HarnessError) -> CompressionConfig {
         do throws(RequestError) {
-            return try CompressionConfig(adaAlpha: adaAlpha, headKVBeta: headkvBeta, headKVTemperature: headkvTemperature)
+            return try baselineKnobs.config()
         } catch { throw .invalidConfigEntry(entry: "--ada-alpha/--headkv-*", .knob(error)) }
     }
 

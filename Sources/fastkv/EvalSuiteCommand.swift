@@ -28,6 +28,7 @@ struct SuiteEval: ParsableCommand {
     @Option(help: "Observation window w.") var window: Int = CompressionConfig.Defaults.windowSize
     @Option(help: "Pooling kernel size (odd).") var kernel: Int = CompressionConfig.Defaults.kernelSize
     @Option(help: "Pooling of the window scores.") var pooling: Pooling = CompressionConfig.Defaults.pooling
+    @OptionGroup var baselineKnobs: BaselineKnobOptions
     @Option(help: "Output folder (rerunning into it resumes).") var out: String = "runs/suite"
     @Option(help: "gnuplot script for the charts.") var chartScript: String = "scripts/suite-charts.gp"
 
@@ -49,7 +50,9 @@ struct SuiteEval: ParsableCommand {
         let knobs: CompressionConfig
         do {
             knobs = try CompressionConfig(method: .fastKV, tspRate: tspRate, tspLayer: tspLayer,
-                                          windowSize: window, kernelSize: kernel, pooling: pooling)
+                                          windowSize: window, kernelSize: kernel, pooling: pooling,
+                                          adaAlpha: baselineKnobs.adaAlphaValue, headKVBeta: baselineKnobs.headkvBetaValue,
+                                          headKVTemperature: baselineKnobs.headkvTemperatureValue)
         } catch { throw ValidationError("\(error)") }
         return try SuitePlan(tasks: names(tasks, SuiteTask.self, .tasks, SuiteTask.choices),
                              lengths: ListArgument.positiveIntegers(lengths, for: .lengths),

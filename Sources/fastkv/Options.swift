@@ -127,12 +127,7 @@ struct CompressionOptions: ParsableArguments {
     var kernel: Int = CompressionConfig.Defaults.kernelSize
     @Option(help: "Pooling of the window scores.")
     var pooling: Pooling = CompressionConfig.Defaults.pooling
-    @Option(help: "AdaKV's α: the share of each head's budget kept whatever the other heads' scores (default \(CompressionConfig.Defaults.adaAlpha)).")
-    var adaAlpha: Double?
-    @Option(help: "HeadKV's β: ⌊B/β⌋ of each head's budget B goes to the pool shared by head importance (default \(CompressionConfig.Defaults.headKVBeta)).")
-    var headkvBeta: Double?
-    @Option(help: "HeadKV's temperature on the head scores (default \(CompressionConfig.Defaults.headKVTemperature)).")
-    var headkvTemperature: Double?
+    @OptionGroup var baselineKnobs: BaselineKnobOptions
 
     /// The knobs for `--method`, with the checks that only make sense for one method.
     func config() throws -> CompressionConfig {
@@ -142,8 +137,8 @@ struct CompressionOptions: ParsableArguments {
         if method != .fastKV && (tspRate != nil || tspLen != nil) {
             throw ValidationError("--tsp-rate/--tsp-len apply to --method fastkv only")
         }
-        if method != .adaKV && adaAlpha != nil { throw ValidationError("--ada-alpha applies to --method adakv only") }
-        if method != .headKV && (headkvBeta != nil || headkvTemperature != nil) {
+        if method != .adaKV && baselineKnobs.adaAlpha != nil { throw ValidationError("--ada-alpha applies to --method adakv only") }
+        if method != .headKV && (baselineKnobs.headkvBeta != nil || baselineKnobs.headkvTemperature != nil) {
             throw ValidationError("--headkv-beta/--headkv-temperature apply to --method headkv only")
         }
         return try config(for: method)
@@ -158,15 +153,34 @@ struct CompressionOptions: ParsableArguments {
                                          kvBudget: kvBudget, tspRate: tspRate ?? CompressionConfig.Defaults.tspRate,
                                          tspLength: tspLen, tspLayer: tspLayer, windowSize: window,
                                          kernelSize: kernel, pooling: pooling,
-                                         adaAlpha: adaAlpha ?? CompressionConfig.Defaults.adaAlpha,
-                                         headKVBeta: headkvBeta ?? CompressionConfig.Defaults.headKVBeta,
-                                         headKVTemperature: headkvTemperature ?? CompressionConfig.Defaults.headKVTemperature)
+                                         adaAlpha: baselineKnobs.adaAlphaValue, headKVBeta: baselineKnobs.headkvBetaValue,
+                                         headKVTemperature: baselineKnobs.headkvTemperatureValue)
         } catch { throw ValidationError("\(error)") }
     }
 
     /// Every single-method command checks its knobs before it loads a model or sends anything.
     func validate() throws {
         _ = try config(for: method == .full ? .fastKV : method)
+    }
+}
+
+/// The baselines' own knobs (AdaKV's α, HeadKV's β and temperature): one set of flags for every command
+/// that runs those methods; unset means the `CompressionConfig` default.
+struct BaselineKnobOptions: ParsableArguments {
+    @Option(help: "AdaKV's α: the share of each head's budget kept whatever the other heads' scores (default \(CompressionConfig.Defaults.adaAlpha)).")
+    var adaAlpha: Double?
+    @Option(help: "HeadKV's β: ⌊B/β⌋ of each head's budget B goes to the pool shared by head importance (default \(CompressionConfig.Defaults.headKVBeta)).")
+    var headkvBeta: Double?
+    @Option(help: "HeadKV's temperature on the head scores (default \(CompressionConfig.Defaults.headKVTemperature)).")
+    var headkvTemperature: Double?
+
+    var adaAlphaValue: Double { adaAlpha ?? CompressionConfig.Defaults.adaAlpha }
+    var headkvBetaValue: Double { headkvBeta ?? CompressionConfig.Defaults.headKVBeta }
+    var headkvTemperatureValue: Double { headkvTemperature ?? CompressionConfig.Defaults.headKVTemperature }
+
+    /// The knobs alone, checked by `CompressionConfig`'s rules.
+    func config() throws(RequestError) -> CompressionConfig {
+        try CompressionConfig(adaAlpha: adaAlphaValue, headKVBeta: headkvBetaValue, headKVTemperature: headkvTemperatureValue)
     }
 }
 

@@ -52,16 +52,42 @@ import Testing
             #expect(L.kept.allSatisfy { Array($0.suffix(w)) == Array((L.n - w)..<L.n) }, "layer \(L.layer): window not kept")
             #expect(L.kept.reduce(0) { $0 + $1.count } == L.kvHeads * (b + w), "layer \(L.layer): total is not Hk·C")
             // The boundary: the lowest score the pooled selection took.
-            let floor = Int(Double(b) * 0.2)
             let taken = want.enumerated().flatMap { h, rows in rows.map { scores[h][$0] } }
             let poolBoundary = taken.min() ?? 0
-            _ = floor
             if let problem = BaselineReference.compare(got: got, want: want, scores: scores, boundary: { _ in poolBoundary }) {
                 Issue.record("\(m) layer \(L.layer): \(problem)")
             }
             ragged = ragged || Set(L.kept.map(\.count)).count > 1
         }
         #expect(ragged, "\(m): AdaKV never gave two heads different counts (the test would not exercise ragged layers)")
+    }
+
+    /// α = 1 leaves nothing to the pooled top-k: every head keeps its own top B, which is SnapKV. α = 0
+    /// pools the whole budget, so the layer keeps the top Hk·B scores over all heads. Both on the real
+    /// selection path (scores from the model's own activations), not on hand-made scores.
+    @Test(arguments: Model.allCases)
+    func adaKVAtItsAlphaLimits(model m: Model) throws {
+        let snap = try Self.run(m, WindowSelectionPolicy(config: CompressionConfig(method: .snapKV, retainRate: 0.15),
+                                                              layerCount: try Self.model(m).config.layerCount))
+        let ada1 = try Self.run(m, AdaKVPolicy(config: CompressionConfig(method: .adaKV, retainRate: 0.15, adaAlpha: 1)))
+        #expect(snap.count == ada1.count && !snap.isEmpty)
+        for (s, a) in zip(snap, ada1) {
+            #expect(s.kept.map { Set($0) } == a.kept.map { Set($0) }, "\(m) layer \(s.layer): AdaKV α = 1 differs from SnapKV")
+        }
+        let config0 = try CompressionConfig(method: .adaKV, retainRate: 0.15, adaAlpha: 0)
+        let w = config0.windowSize
+        for L in try Self.run(m, AdaKVPolicy(config: config0)) {
+            let b = min(max(Int(Double(L.n) * 0.15) - w, 0), L.n - w)
+            let scores = BaselineReference.windowScores(L, w: w, kernel: config0.kernelSize)
+            let got = L.kept.map { $0.filter { $0 < L.n - w } }
+            #expect(got.reduce(0) { $0 + $1.count } == L.kvHeads * b, "\(m) layer \(L.layer)")
+            // Every kept score is at least every dropped score, across heads (up to float rounding).
+            let keptMin = got.enumerated().flatMap { h, rows in rows.map { scores[h][$0] } }.min() ?? .infinity
+            let droppedMax = scores.enumerated().flatMap { h, row in
+                row.indices.filter { !Set(got[h]).contains($0) }.map { row[$0] }
+            }.max() ?? -.infinity
+            #expect(keptMin >= droppedMax - 1e-5 * max(1, abs(droppedMax)), "\(m) layer \(L.layer): α = 0 is not a pooled top-k")
+        }
     }
 
     @Test(arguments: Model.allCases)

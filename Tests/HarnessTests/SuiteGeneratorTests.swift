@@ -115,6 +115,12 @@ import Testing
         let fastkv = try plan.entries(layerCount: 30).filter { $0.config.method == .fastKV }.map(\.config)
         #expect(fastkv.map(\.tspLength) == [nil, nil, SuitePlan.defaultConstantTSPLength])
         #expect(fastkv.map(\.kvBudget) == [nil, nil, 512])
+        // The baselines' own knobs reach their entries (`eval suite --ada-alpha/--headkv-*`).
+        let tuned = try SuitePlan(tasks: [.qa], lengths: [1000], templates: [.plain], fillers: [.noise], samples: 1, seed: 1,
+                                  methods: [.adaKV, .headKV], kvRates: [0.1], kvBudgets: [256],
+                                  knobs: CompressionConfig(adaAlpha: 0.6, headKVBeta: 1.7, headKVTemperature: 0.5))
+        let configs = try tuned.entries(layerCount: 30).map(\.config).filter { $0.method != .full }
+        #expect(configs.count == 4 && configs.allSatisfy { $0.adaAlpha == 0.6 && $0.headKVBeta == 1.7 && $0.headKVTemperature == 0.5 })
         #expect(throws: HarnessError.invalid(.tspLength, "must be ≥ 1, got 0")) {
             _ = try SuitePlan(tasks: [.qa], lengths: [1000], templates: [.plain], fillers: [.noise], samples: 1, seed: 1,
                               methods: [.fastKV], kvRates: [], kvBudgets: [512], knobs: .full, constantTSPLength: 0)

@@ -14,7 +14,8 @@ public struct SuitePlan: Codable, Sendable, Equatable {
     /// Proportional budgets r (C = ⌊n·r⌋) and constant budgets C; every method but full runs at each.
     public var kv_rates: [Double]
     public var kv_budgets: [Int]
-    /// The other knobs, the same for every method (FastKV's ρ and ℓ_T; w, kernel, pooling). ρ serves
+    /// The other knobs, the same for every method (FastKV's ρ and ℓ_T; w, kernel, pooling; AdaKV's α,
+    /// HeadKV's β and temperature). ρ serves
     /// the proportional budgets; `knobs.tspLength` is unused (see `constant_tsp_len`).
     public var knobs: CompressionConfig
     /// FastKV's propagated tokens n_T at the constant budgets: the spec's constant mode pairs a constant
@@ -76,7 +77,8 @@ public struct SuitePlan: Codable, Sendable, Equatable {
                     config = try CompressionConfig(method: method, retainRate: rate, kvBudget: budget, tspRate: knobs.tspRate,
                                                    tspLength: budget == nil ? nil : constant_tsp_len, tspLayer: knobs.tspLayer,
                                                    windowSize: knobs.windowSize, kernelSize: knobs.kernelSize,
-                                                   pooling: knobs.pooling)
+                                                   pooling: knobs.pooling, adaAlpha: knobs.adaAlpha,
+                                                   headKVBeta: knobs.headKVBeta, headKVTemperature: knobs.headKVTemperature)
                     try config.validate(layerCount: layerCount)
                 } catch { throw .unsupportedKnobs(method, error) }
                 out.append(Entry(label: "\(method.rawValue) \(name)", config: config))

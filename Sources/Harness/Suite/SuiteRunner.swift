@@ -52,20 +52,12 @@ public struct SuiteRunner {
     }
 
     /// Entries that can share one prefill forward on a prompt of `promptLength` tokens, as index
-    /// groups: every method that keeps the full forward in one group (FastKV too where its TSP drops
-    /// nothing, n_T ≥ N), FastKV's budgets with the same TSP settings in another, GemFilter's budgets
-    /// with the same filter layer in a third (one filter pass, a second pass each).
-    static func forwardGroups(_ entries: [SuitePlan.Entry], promptLength: Int) -> [[Int]] {
-        var keys: [String] = [], groups: [String: [Int]] = [:]
+    /// groups in first-seen order (`CompressedPrefill.forward`: the full forward, FastKV's TSP forward
+    /// per scorer setting, GemFilter's filter pass per filter layer).
+    static func forwardGroups(_ entries: [SuitePlan.Entry], promptLength: Int, layerCount: Int) -> [[Int]] {
+        var keys: [PrefillForward] = [], groups: [PrefillForward: [Int]] = [:]
         for (i, e) in entries.enumerated() {
-            let c = e.config
-            let key = switch c.method {
-            case .gemFilter: "gemfilter ℓ_T \(c.tspLayer ?? -1)"
-            case .fastKV where TSPBudget(promptLength: promptLength, rate: c.tspRate, constantLength: c.tspLength,
-                                         windowSize: c.windowSize).applies:
-                "fastkv ρ \(c.tspRate) n_T \(c.tspLength ?? 0) ℓ_T \(c.tspLayer ?? -1)"
-            default: "full forward"
-            }
+            let key = CompressedPrefill.forward(of: e.config, promptLength: promptLength, layerCount: layerCount)
             if groups[key] == nil { keys.append(key) }
             groups[key, default: []].append(i)
         }
@@ -79,7 +71,7 @@ public struct SuiteRunner {
         let sampling = try SamplingParameters(maxTokens: sample.task.maxTokens)
         let gen = Generator(loaded)
         var prefilled = [PrefilledSequence?](repeating: nil, count: entries.count)
-        for group in Self.forwardGroups(entries, promptLength: ids.count) {
+        for group in Self.forwardGroups(entries, promptLength: ids.count, layerCount: loaded.model.config.layerCount) {
             if group.count > 1 {
                 do {
                     let shared = try gen.prefillShared(promptTokens: ids, sampling: sampling,
