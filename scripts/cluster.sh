@@ -58,8 +58,11 @@ done
 bin="${FASTKV_BIN:-$(swift build -c release --show-bin-path 2>/dev/null)/fastkv}"
 http_bin="${FASTKV_HTTP_BIN:-$(dirname "$bin")/fastkv-http}"
 
-# The pid in $1 is alive and is a fastkv process.
+# The pid in $1 is alive and is a fastkv process (for pid files, which may be stale).
 is_fastkv() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q "fastkv"; }
+# The child this script just started (pid $1) has not exited. Not is_fastkv: between fork and exec
+# the child's cmdline is still this script's, and a loaded machine can be caught in that window.
+still_running() { [[ -r "/proc/$1/stat" ]] && [[ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]]; }
 
 endpoint_file="$run_dir/coordinator.endpoint"
 keys="$run_dir/keys"
@@ -140,7 +143,7 @@ up() {
   for _ in $(seq 1 $((wait_s * 10))); do
     endpoint=$(sed -n 's/^coordinator listening on //p' "$run_dir/coordinator.out" 2>/dev/null || true)
     [[ -n "$endpoint" ]] && break
-    is_fastkv "$(cat "$run_dir/coordinator.pid")" || { cat "$run_dir/coordinator.log" >&2; down; exit 1; }
+    still_running "$(cat "$run_dir/coordinator.pid")" || { cat "$run_dir/coordinator.log" >&2; down; exit 1; }
     sleep 0.1
   done
   [[ -n "$endpoint" ]] || { echo "cluster.sh: the coordinator did not start within ${wait_s}s" >&2; down; exit 1; }
@@ -182,7 +185,7 @@ start_http() {
   for _ in $(seq 1 $((wait_s * 10))); do
     url=$(sed -n 's/^fastkv-http listening on \([^ ]*\).*/\1/p' "$run_dir/http.out" 2>/dev/null || true)
     [[ -n "$url" ]] && break
-    is_fastkv "$(cat "$run_dir/http.pid")" || { echo "cluster.sh: fastkv-http exited:" >&2; tail -5 "$run_dir/http.log" >&2; down >&2; exit 1; }
+    still_running "$(cat "$run_dir/http.pid")" || { echo "cluster.sh: fastkv-http exited:" >&2; tail -5 "$run_dir/http.log" >&2; down >&2; exit 1; }
     sleep 0.1
   done
   [[ -n "$url" ]] || { echo "cluster.sh: fastkv-http did not start within ${wait_s}s" >&2; down >&2; exit 1; }

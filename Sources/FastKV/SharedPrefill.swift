@@ -36,6 +36,8 @@ public enum SharedPrefill {
         /// The time all the policies really spent in the shared run (reused scoring counted once),
         /// so the forward alone took the run's time minus this.
         public var spentSelection: Duration
+        /// Layers an H2O budget took from another budget's scoring instead of scoring them itself.
+        public var h2oScoreReuses: Int
     }
 
     /// - Parameters:
@@ -81,7 +83,8 @@ public enum SharedPrefill {
             return CompressedPrefillResult(cache: cache, logits: output.logits!, record: record, flops: flops,
                                            fullFlops: fullFlops)
         }
-        return Output(results: results, selectionDurations: fanOut.durations, spentSelection: fanOut.spent)
+        return Output(results: results, selectionDurations: fanOut.durations, spentSelection: fanOut.spent,
+                      h2oScoreReuses: h2oMemo.hits)
     }
 }
 
