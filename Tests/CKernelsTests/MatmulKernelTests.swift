@@ -7,8 +7,12 @@ import Tensors
 struct MatmulKernelTests {
     /// Row counts around the 4-row m = 1 kernel, vector counts around the 4-vector batch, and
     /// widths of one block, a few blocks, past the scalar path's 256-wide slice, and (f32/f16/bf16)
-    /// not a multiple of the 8-lane vector.
-    static func widths(_ format: WeightFormatName) -> [Int] { format.isBlock ? [32, 96, 288, 608] : [13, 37, 96, 288] }
+    /// not a multiple of the 8-lane vector. The widest rows take the one-row-at-a-time decode
+    /// kernels (rows of at least 1 KiB and at most 4096 columns: 1824 block columns are 1026 bytes
+    /// as Q4_0, 520 f16 columns 1040 bytes), and 4128 columns go back to four rows at a time.
+    static func widths(_ format: WeightFormatName) -> [Int] {
+        format.isBlock ? [32, 96, 288, 608, 1824, 4128] : [13, 37, 96, 288, 520, 4103]
+    }
     static let rowCounts = [1, 6, 67]
     static let vectorCounts = [1, 2, 5, 9]
 
