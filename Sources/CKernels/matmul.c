@@ -120,14 +120,14 @@ typedef struct {
 
 // Decode reads each weight once, straight from memory, so the order of the reads matters as much
 // as the arithmetic. Four rows at a time share each load of x, but they are four streams
-// row_bytes apart, and once rows reach about a kilobyte the hardware prefetcher stops keeping up
-// with them; one row at a time is one stream, but reloads all of x per row, which stops paying
-// once x no longer fits in L1 beside the streaming weights. Measured on the Zen 4 EPYC (Q8_0, two
-// threads, medians of 11 interleaved runs): 8192×2048 streamed at 17 GB/s four rows at a time and
-// 27 GB/s one at a time; 2048×4096 at 18.6 and 20.4; 2048×8192 at 18.6 and 15.1. Short rows
-// (the 135M model's 576 and 1536 columns) showed no consistent difference and stay four at a time.
+// row_bytes apart, which the hardware prefetcher keeps up with only while rows are short; one row
+// at a time is one stream, but reloads all of x per row, which stops paying once x no longer fits
+// in L1 beside the streaming weights. Measured on the Zen 4 EPYC (two threads, medians of 11
+// interleaved runs, GB/s four rows at a time → one at a time): Q8_0 8192×2048 17 → 27, 2048×4096
+// 18.6 → 20.4, 2048×8192 18.6 → 15.1, 576×576 15.7 → 22.1, 49152×576 20 → 22-25; Q4_1 576×1536
+// (960-byte rows) 11.2 → 16.8, but 1536×576 (360-byte rows) 15.8 → 14.2.
 static inline int rows_one_at_a_time(const mm_args *a) {
-    return a->row_bytes >= 1024 && a->cols <= 4096;
+    return a->row_bytes >= 512 && a->cols <= 4096;
 }
 
 #if defined(FKV_AVX2)
@@ -435,52 +435,39 @@ static void mm_rows_m1_q4(const mm_args *a, size_t r0, size_t r1) {
     for (; r < r1; r++) q4_row1(a, r);
 }
 
-// AVX-512 variants of the one-vector kernel for the block formats: a whole 32-weight block is two
-// 16-lane registers, so unpacking and FMAs take half the instructions. Chosen at run time. Short
-// Q4 rows stay on the AVX2 kernel above (q4_rows4): its mask-and-convert unpacking beat the
-// 16-lane widening one by 20-25 % on the Zen 4 EPYC, whose AVX-512 units are 256 bits wide.
+// AVX-512 variants of the one-vector Q8_0 kernel: a whole 32-weight block is two 16-lane
+// registers, so unpacking and FMAs take half the instructions. Chosen at run time. The Q4 formats
+// stay on the AVX2 kernels above (q4_rows4, q4_row1): their mask-and-convert unpacking beat
+// 16-lane widening by 20-25 % on the Zen 4 EPYC, whose AVX-512 units are 256 bits wide.
 #define FKV_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 FKV_AVX512 static inline float hsum512(__m512 v) { return _mm512_reduce_add_ps(v); }
 
-// Unpacks one block's 32 weights (before the scale d) into two 16-lane vectors.
-FKV_AVX512 static inline void block_codes_avx512(fkv_format format, const uint8_t *blk, __m512 *q0, __m512 *q1) {
-    if (format == FKV_Q8_0) {
-        *q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2))));
-        *q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 18))));
-    } else {
-        const __m128i bytes = _mm_loadu_si128((const __m128i *)(blk + (format == FKV_Q4_1 ? 4 : 2)));
-        const __m128i mask = _mm_set1_epi8(0x0f);
-        *q0 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(bytes, mask)));
-        *q1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask)));
-    }
+// Σ q·x over one block's 32 int8 codes (before the scale d), as 16 partial sums.
+FKV_AVX512 static inline __m512 q8_block_dot_avx512(const uint8_t *blk, __m512 x0, __m512 x1) {
+    const __m512 q0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2))));
+    const __m512 q1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 18))));
+    return _mm512_fmadd_ps(q1, x1, _mm512_mul_ps(q0, x0));
 }
 
 // One row (see rows_one_at_a_time): blocks alternate between two accumulators so that
 // consecutive blocks do not wait on each other's FMA.
-FKV_AVX512 static void block_row1_avx512(const mm_args *a, size_t r) {
+FKV_AVX512 static void q8_row1_avx512(const mm_args *a, size_t r) {
     const size_t nb = a->cols / QK;
-    const size_t bb = a->format == FKV_Q8_0 ? 34 : a->format == FKV_Q4_0 ? 18 : 20;
     const uint8_t *row = a->w + r * a->row_bytes;
     __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-    float extra = 0.f;
     for (size_t b = 0; b < nb; b++) {
-        const uint8_t *blk = row + b * bb;
+        const uint8_t *blk = row + b * 34;
         const float *xb = a->x + b * QK;
-        __m512 q0, q1;
-        block_codes_avx512(a->format, blk, &q0, &q1);
-        const float d = f16_to_f32(load_u16(blk));
-        const __m512 t = _mm512_fmadd_ps(q1, _mm512_loadu_ps(xb + 16), _mm512_mul_ps(q0, _mm512_loadu_ps(xb)));
-        acc[b & 1] = _mm512_fmadd_ps(t, _mm512_set1_ps(d), acc[b & 1]);
-        if (a->format == FKV_Q4_1) extra += f16_to_f32(load_u16(blk + 2)) * a->xsum[b];
-        else if (a->format == FKV_Q4_0) extra += -8.f * d * a->xsum[b];
+        const __m512 t = q8_block_dot_avx512(blk, _mm512_loadu_ps(xb), _mm512_loadu_ps(xb + 16));
+        acc[b & 1] = _mm512_fmadd_ps(t, _mm512_set1_ps(f16_to_f32(load_u16(blk))), acc[b & 1]);
     }
-    const float v = hsum512(_mm512_add_ps(acc[0], acc[1])) + extra;
+    const float v = hsum512(_mm512_add_ps(acc[0], acc[1]));
     float *dst = a->y + r;
     *dst = a->accumulate ? *dst + v : v;
 }
 
-// Short Q8_0 rows, four at a time.
+// Short rows, four at a time.
 FKV_AVX512 static void q8_rows4_avx512(const mm_args *a, size_t r) {
     const size_t nb = a->cols / QK;
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
@@ -496,10 +483,7 @@ FKV_AVX512 static void q8_rows4_avx512(const mm_args *a, size_t r) {
         const __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
         for (int k = 0; k < 4; k++) {
             const uint8_t *blk = rows[k] + b * 34;
-            __m512 q0, q1;
-            block_codes_avx512(FKV_Q8_0, blk, &q0, &q1);
-            const __m512 t = _mm512_fmadd_ps(q1, x1, _mm512_mul_ps(q0, x0));
-            acc[k] = _mm512_fmadd_ps(t, _mm512_set1_ps(f16_to_f32(load_u16(blk))), acc[k]);
+            acc[k] = _mm512_fmadd_ps(q8_block_dot_avx512(blk, x0, x1), _mm512_set1_ps(f16_to_f32(load_u16(blk))), acc[k]);
         }
     }
     for (int k = 0; k < 4; k++) {
@@ -509,17 +493,12 @@ FKV_AVX512 static void q8_rows4_avx512(const mm_args *a, size_t r) {
     }
 }
 
-// Block formats, one input vector: long rows one at a time (rows_one_at_a_time); short Q8_0 rows
-// four at a time; short Q4 rows on the AVX2 kernel; a task's last rows (fewer than four) on the
-// generic kernel.
-FKV_AVX512 static void mm_rows_m1_avx512(const mm_args *a, size_t r0, size_t r1) {
+// Q8_0, one input vector: long rows one at a time (rows_one_at_a_time), short ones four at a time,
+// a task's last rows (fewer than four) on the generic kernel.
+FKV_AVX512 static void mm_rows_m1_q8_avx512(const mm_args *a, size_t r0, size_t r1) {
     size_t r = r0;
     if (rows_one_at_a_time(a)) {
-        for (; r < r1; r++) block_row1_avx512(a, r);
-        return;
-    }
-    if (a->format != FKV_Q8_0) {
-        mm_rows_m1_q4(a, r0, r1);
+        for (; r < r1; r++) q8_row1_avx512(a, r);
         return;
     }
     for (; r + 4 <= r1; r += 4) q8_rows4_avx512(a, r);
@@ -564,8 +543,8 @@ static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
 #if defined(FKV_AVX2)
     switch (a->path) {
     case FKV_PATH_AVX512:
-        if (a->m == 1 && (a->format == FKV_Q4_1 || a->format == FKV_Q4_0 || a->format == FKV_Q8_0)) {
-            mm_rows_m1_avx512(a, r0, r1);
+        if (a->m == 1 && a->format == FKV_Q8_0) {
+            mm_rows_m1_q8_avx512(a, r0, r1);
             return;
         }
         /* fall through: the other formats and batches use the AVX2 kernels */
