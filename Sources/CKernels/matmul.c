@@ -125,9 +125,12 @@ typedef struct {
 // in L1 beside the streaming weights. Measured on the Zen 4 EPYC (two threads, medians of 11
 // interleaved runs, GB/s four rows at a time → one at a time): Q8_0 8192×2048 17 → 27, 2048×4096
 // 18.6 → 20.4, 2048×8192 18.6 → 15.1, 576×576 15.7 → 22.1, 49152×576 20 → 22-25; Q4_1 576×1536
-// (960-byte rows) 11.2 → 16.8, but 1536×576 (360-byte rows) 15.8 → 14.2.
+// (960-byte rows) 11.2 → 16.8, but 1536×576 (360-byte rows) 15.8 → 14.2. The f32/f16/bf16 rows
+// (f16 8192×2048: 19.9 → 20.7) keep the four-row kernel, whose four FMA chains the one-row generic
+// kernel lacks.
 static inline int rows_one_at_a_time(const mm_args *a) {
-    return a->row_bytes >= 512 && a->cols <= 4096;
+    const int block = a->format == FKV_Q8_0 || a->format == FKV_Q4_0 || a->format == FKV_Q4_1;
+    return block && a->row_bytes >= 512 && a->cols <= 4096;
 }
 
 #if defined(FKV_AVX2)
@@ -551,7 +554,7 @@ static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
     case FKV_PATH_AVX2:
         if (a->m == 1 && a->xq) mm_rows_m1_q4(a, r0, r1);
         else if (a->m == 1 && !rows_one_at_a_time(a)) mm_rows_m1(a, r0, r1);
-        else mm_rows_generic(a, r0, r1);   // batches, and long rows one at a time
+        else mm_rows_generic(a, r0, r1);   // batches, and long Q8_0 rows one at a time
         return;
     case FKV_PATH_SCALAR:
         break;

@@ -7,9 +7,9 @@ import Tensors
 struct MatmulKernelTests {
     /// Row counts around the 4-row m = 1 kernel, vector counts around the 4-vector batch, and
     /// widths of one block, a few blocks, past the scalar path's 256-wide slice, and (f32/f16/bf16)
-    /// not a multiple of the 8-lane vector. Rows of at least 512 bytes and at most 4096 columns take
-    /// the one-row-at-a-time decode kernels (608 columns as Q8_0, 1824 as any block format, 288
-    /// and more as f32, 520 as f16/bf16); 4128 columns go back to four rows at a time.
+    /// not a multiple of the 8-lane vector. Block-format rows of at least 512 bytes and at most 4096
+    /// columns take the one-row-at-a-time decode kernels (608 columns as Q8_0, 1824 as any block
+    /// format); 4128 columns go back to four rows at a time; 520 and 4103 are wide f16/bf16/f32 rows.
     static func widths(_ format: WeightFormatName) -> [Int] {
         format.isBlock ? [32, 96, 288, 608, 1824, 4128] : [13, 37, 96, 288, 520, 4103]
     }
