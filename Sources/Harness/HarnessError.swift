@@ -28,6 +28,8 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
     case fillerUnavailable(filler: String, path: String, reason: String)
     /// An `eval suite` output folder whose results.json cannot be resumed (other settings, or unreadable).
     case cannotResume(path: String, reason: String)
+    /// A folder given to `eval suite-table` has no readable results.json.
+    case unreadableResults(path: String, reason: String)
 
     /// The harness settings, spelled as their flags.
     public enum Setting: String, Sendable, Hashable, CaseIterable {
@@ -79,6 +81,7 @@ public enum HarnessError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "try other --lengths, or --score-all-trials for a model that cannot retrieve"
         case let .fillerUnavailable(filler, path, reason): "filler \(filler) (\(path)): \(reason)"
         case let .cannotResume(path, reason): "cannot resume \(path): \(reason)"
+        case let .unreadableResults(path, reason): "cannot read suite results \(path): \(reason)"
         }
     }
 }

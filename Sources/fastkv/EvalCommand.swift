@@ -7,7 +7,7 @@ import RequestVocabulary
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "Long-context retrieval accuracy per compression method.",
-        subcommands: [PasskeyEval.self, NeedleEval.self, SuiteEval.self])
+        subcommands: [PasskeyEval.self, NeedleEval.self, SuiteEval.self, SuiteTableEval.self])
 }
 
 /// Options shared by the retrieval evaluations, and their output: a log line per case on stderr,

@@ -135,6 +135,42 @@ import Testing
         }
     }
 
+    /// `eval suite-table`: the columns are (run, length, template), the cells the same means and
+    /// half-widths as `averages` over that column's rows, near-chance cells left out, and the
+    /// per-task table marks them; a folder without results.json is a clear error.
+    @Test func combinedTableAveragesEachColumn() throws {
+        func row(_ task: SuiteTask, _ length: Int, _ template: SuiteTemplate, _ label: String, _ score: Double,
+                 near: Bool = false) -> SuiteRow {
+            SuiteRow(task: task, length: length, template: template, label: label, method: String(label.prefix { $0 != " " }),
+                     kv_rate: nil, kv_budget: nil, samples: 4, score: score, ci_low: 0, ci_high: 1, chance: 0.25, full_score: nil,
+                     near_chance: near, prompt_tokens: Double(length), ttft_ms: 1, kv_kept_share: 1, score_by_filler: [:], answers: [])
+        }
+        func results(lengths: [Int], templates: [SuiteTemplate], rows: [SuiteRow]) throws -> SuiteResults {
+            let plan = try SuitePlan(tasks: [.qa, .variableTracking], lengths: lengths, templates: templates, fillers: [.noise],
+                                     samples: 4, seed: 1, methods: [.snapKV], kvRates: [0.1], kvBudgets: [], knobs: .full)
+            return SuiteResults(commit: nil, date: "2026-12-03", complete: true, rows_expected: rows.count,
+                                machine: .init(nproc: 2, cpu_model: "test", memory_bytes: 1), model: "m", plan: plan, rows: rows)
+        }
+        let a = try results(lengths: [1000, 2000], templates: [.plain], rows: [
+            row(.qa, 1000, .plain, "full", 1), row(.qa, 1000, .plain, "snapkv r=0.1", 0.5),
+            row(.variableTracking, 1000, .plain, "full", 0.25, near: true), row(.variableTracking, 1000, .plain, "snapkv r=0.1", 0, near: true),
+            row(.qa, 2000, .plain, "full", 0.75), row(.qa, 2000, .plain, "snapkv r=0.1", 0.25),
+            row(.variableTracking, 2000, .plain, "full", 1), row(.variableTracking, 2000, .plain, "snapkv r=0.1", 0.75),
+        ])
+        let b = try results(lengths: [1000], templates: [.chat], rows: [row(.qa, 1000, .chat, "full", 0.5)])
+        let lines = SuiteReport.combinedTable([("a", a), ("b", b)], perTaskSuffix: "r=0.1").split(separator: "\n").map(String.init)
+        #expect(lines[0] == "| method | a 1000 plain | a 2000 plain | b 1000 chat |")
+        // a 1000: one counted cell (qa) per label: 100 ± 30.0 and 50 ± 34.6 (see the test below);
+        // a 2000: two cells, full (0.75 + 1)/2 = 87.5, snapkv (0.25 + 0.75)/2 = 50.0.
+        let full2000 = SuiteReport.averages(a.rows.filter { $0.length == 2000 })[0]
+        #expect(lines[2] == "| full | 100.0 ±30.0 | 87.5 ±\(String(format: "%.1f", 100 * full2000.halfWidth!)) | 50.0 ±34.6 |", "\(lines[2])")
+        #expect(lines[3].hasPrefix("| snapkv r=0.1 | 50.0 ±34.6 | 50.0 ±") && lines[3].hasSuffix("| – |"), "\(lines[3])")
+        #expect(lines.contains("| vt (near chance) | 1000 | plain | 25.0 | 0.0 |"), "\(lines)")
+        #expect(lines.contains("| qa | 1000 | chat | 50.0 | – |"), "\(lines)")
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-suite-\(UInt64.random(in: 0...UInt64.max))")
+        #expect(throws: HarnessError.self) { _ = try SuiteOutput.results(in: missing) }
+    }
+
     @Test func nearChanceCellsAreLeftOutOfTheAverages() {
         func row(_ task: SuiteTask, _ label: String, _ score: Double, near: Bool) -> SuiteRow {
             SuiteRow(task: task, length: 1000, template: .plain, label: label, method: label, kv_rate: nil, kv_budget: nil,

@@ -14,6 +14,17 @@ public struct SuiteOutput: Sendable {
 
     var resultsURL: URL { files.directory.appendingPathComponent("results.json") }
 
+    /// The results.json of a suite folder (finished or not), for `eval suite-table`.
+    public static func results(in folder: URL) throws(HarnessError) -> SuiteResults {
+        let url = folder.appendingPathComponent("results.json")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw .unreadableResults(path: url.path, reason: "no such file (is \(folder.path) an eval suite --out folder?)")
+        }
+        do { return try JSONDecoder().decode(SuiteResults.self, from: Data(contentsOf: url)) } catch {
+            throw .unreadableResults(path: url.path, reason: "\(error)")
+        }
+    }
+
     /// The rows of an earlier run of the same plan in this folder (none when there is no results.json).
     /// - Throws: `HarnessError.cannotResume` when the file is unreadable or its plan differs.
     public func resumableRows(plan: SuitePlan) throws(HarnessError) -> [SuiteRow] {

@@ -46,6 +46,46 @@ public enum SuiteReport {
         }
     }
 
+    /// One Markdown table over several suite runs (`eval suite-table`): a row per method-budget label
+    /// (in first-seen order), a column per (run, length, template), each cell the `averages` mean ±
+    /// its half-width in percent, "–" where no cell above chance counts. With `perTaskSuffix`, a
+    /// second table gives every (task, length, template) score of full and of the labels ending in
+    /// " " + that suffix (e.g. "r=0.1"), near-chance cells marked.
+    public static func combinedTable(_ runs: [(name: String, results: SuiteResults)], perTaskSuffix: String? = nil) -> String {
+        func pct(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
+        let columns = runs.flatMap { run in
+            run.results.plan.lengths.flatMap { length in run.results.plan.templates.map { (run, length, $0) } }
+        }
+        let allLabels = labels(runs.flatMap(\.results.rows))
+        var t = "| method | " + columns.map { "\($0.0.name) \($0.1) \($0.2.rawValue)" }.joined(separator: " | ") + " |\n"
+        t += "|---|" + columns.map { _ in "---:" }.joined(separator: "|") + "|\n"
+        let cells = columns.map { run, length, template in
+            Dictionary(averages(run.results.rows.filter { $0.template == template }, length: length).map { ($0.label, $0) },
+                       uniquingKeysWith: { first, _ in first })
+        }
+        for label in allLabels {
+            t += "| \(label) | " + cells.map { byLabel in
+                guard let a = byLabel[label], let score = a.score, let half = a.halfWidth else { return "–" }
+                return "\(pct(score)) ±\(pct(half))"
+            }.joined(separator: " | ") + " |\n"
+        }
+        guard let suffix = perTaskSuffix else { return t }
+        let picked = ["full"] + allLabels.filter { $0.hasSuffix(" " + suffix) }
+        t += "\n| task | length | template | " + picked.joined(separator: " | ") + " |\n"
+        t += "|---|---:|---|" + picked.map { _ in "---:" }.joined(separator: "|") + "|\n"
+        for (run, length, template) in columns {
+            for task in run.results.plan.tasks {
+                let inCell = run.results.rows.filter { $0.task == task && $0.length == length && $0.template == template }
+                guard let full = inCell.first(where: { $0.label == "full" }) else { continue }
+                let name = task.rawValue + (full.near_chance ? " (near chance)" : "")
+                t += "| \(name) | \(length) | \(template.rawValue) | " + picked.map { label in
+                    inCell.first { $0.label == label }.map { pct($0.score) } ?? "–"
+                }.joined(separator: " | ") + " |\n"
+            }
+        }
+        return t
+    }
+
     static func labels(_ rows: [SuiteRow]) -> [String] {
         var seen = Set<String>(), out: [String] = []
         for r in rows where seen.insert(r.label).inserted { out.append(r.label) }
