@@ -5,8 +5,10 @@
 // and differs from an f32 dot product only in rounding order.
 //
 // Paths (cpu.c): AVX2 kernels for every format, one vector (decode) and batches of up to four
-// vectors per weight pass; AVX-512 for the block formats with one vector; scalar C (exact
-// dequantisation, then a plain dot product) as the reference.
+// vectors per weight pass; AVX-512 for Q8_0 with one vector (the Q4 formats keep their AVX2
+// kernels there: see below); scalar C (exact dequantisation, then a plain dot product) as the
+// reference. For one vector the rows are read four at a time or one at a time depending on their
+// length (rows_one_at_a_time).
 #include "CKernels.h"
 #include "half.h"
 
