@@ -5,16 +5,40 @@ import Tensors
 /// fkv_matmul (decode mat-vec for one vector, the batched kernel for several) and fkv_dequant_row
 /// against references decoded in the test, for every weight format on every kernel path.
 struct MatmulKernelTests {
-    /// Row counts around the 4-row m = 1 kernel, vector counts around the 4-vector batch, and
-    /// widths of one block, a few blocks, past the scalar path's 256-wide slice, and (f32/f16/bf16)
-    /// not a multiple of the 8-lane vector. Block-format rows of at least 512 bytes and at most 4096
-    /// columns take the one-row-at-a-time decode kernels (608 columns as Q8_0, 1824 as any block
-    /// format); 4128 columns go back to four rows at a time; 520 and 4103 are wide f16/bf16/f32 rows.
+    /// Row counts around the 4-row m = 1 kernel and the 3-row tile (67 rows split into tasks of 17
+    /// leave tiles of 3, 2 and 1 rows), vector counts around the 4-vector batch and the tiled
+    /// kernel's groups of four (5, 6, 7, 9 leave 1, 2, 3, 1), and widths of one block, a few blocks,
+    /// past the scalar path's 256-wide slice and the tiled kernel's 512-column chunk, and
+    /// (f32/f16/bf16) not a multiple of the 8-lane vector (5: no full vector at all). Block-format
+    /// rows of at least 512 bytes and at most 4096 columns take the one-row-at-a-time decode
+    /// kernels (608 columns as Q8_0, 1824 as any block format); 4128 columns go back to four rows at
+    /// a time; 520 and 4103 are wide f16/bf16/f32 rows.
     static func widths(_ format: WeightFormatName) -> [Int] {
-        format.isBlock ? [32, 96, 288, 608, 1824, 4128] : [13, 37, 96, 288, 520, 4103]
+        format.isBlock ? [32, 96, 288, 608, 1824, 4128] : [5, 13, 37, 96, 288, 520, 4103]
     }
     static let rowCounts = [1, 6, 67]
-    static let vectorCounts = [1, 2, 5, 9]
+    static let vectorCounts = [1, 2, 3, 5, 6, 7, 9]
+
+    /// The shapes above reach every kernel the path has for the format (so no kernel goes untested).
+    @Test(arguments: KernelPath.supported, WeightFormatName.allCases)
+    func shapesReachEveryKernel(path: KernelPath, format: WeightFormatName) {
+        var reached = Set<String>()
+        for cols in Self.widths(format) {
+            for m in Self.vectorCounts {
+                let kernel = fkv_matmul_kernel_for(fkv_path(UInt32(path.rawValue)), format.format, cols, m)
+                reached.insert(String(cString: fkv_matmul_kernel_name(kernel)))
+            }
+        }
+        let expected: Set<String>
+        switch (path, format.isBlock) {
+        case (.scalar, _): expected = ["scalar"]
+        case (_, false): expected = ["rows4-m1", "tiled"]
+        case (.avx512, true) where format == .q8_0: expected = ["q8-m1-avx512", "generic", "tiled"]
+        case (_, true) where format == .q8_0: expected = ["rows4-m1", "generic", "tiled"]
+        default: expected = ["q4-m1", "generic", "tiled"]
+        }
+        #expect(reached == expected, "path \(path), \(format): shapes reach \(reached.sorted())")
+    }
 
     @Test(arguments: KernelPath.supported, WeightFormatName.allCases)
     func productMatchesReference(path: KernelPath, format: WeightFormatName) {
