@@ -284,8 +284,12 @@ static inline void dequant_tile_row(fkv_format f, const uint8_t *row, size_t c0,
         const __m128i low = _mm_set1_epi8(0x0f);
         const __m256i eight = _mm256_set1_epi32(8);
         for (size_t b = 0; b < n / QK; b++, blk += bb) {
-            const __m256 d = _mm256_set1_ps(f16_to_f32(load_u16(blk)));
-            const __m256 mn = _mm256_set1_ps(q41 ? f16_to_f32(load_u16(blk + 2)) : 0.f);
+            // d and (Q4_1) m are adjacent f16 values: one load, one conversion.
+            uint32_t hdr;
+            memcpy(&hdr, blk, q41 ? 4 : 2);
+            const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(q41 ? hdr : hdr & 0xffff)));
+            const __m256 d = _mm256_broadcastss_ps(dm);
+            const __m256 mn = _mm256_broadcastss_ps(_mm_movehdup_ps(dm));
             const __m128i bytes = _mm_loadu_si128((const __m128i *)(blk + (q41 ? 4 : 2)));
             const __m128i lo = _mm_and_si128(bytes, low), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low);
             const __m128i part[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
