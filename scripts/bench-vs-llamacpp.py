@@ -14,6 +14,8 @@ fastkv's `bench-engine --batch-sequences`, llama.cpp's `llama-batched-bench -pps
         [--model models/SmolLM2-135M-Instruct.Q4_1.gguf] [--rounds 5] [--threads 2]
         [--prefill 512,2048] [--decode 512,2048,4096] [--fastkv-args "--max-context 4096"]
 
+With --prefill "" --decode "" and --llama-batched-bench, only the batched figures are measured.
+
 Any GGUF works (e.g. the Llama-shaped ones of scripts/make-llama-checkpoint.py). Each process's
 peak RSS (wait4's ru_maxrss) is reported too, the largest over rounds.
 
@@ -145,8 +147,8 @@ def main():
         DECODE = [int(x) for x in a.decode.split(",") if x.strip()]
     except ValueError:
         sys.exit("bench-vs-llamacpp: --prefill and --decode are comma-separated token counts")
-    if not PREFILL and not DECODE:
-        sys.exit("bench-vs-llamacpp: nothing to measure (--prefill and --decode both empty)")
+    if not PREFILL and not DECODE and not a.llama_batched_bench:
+        sys.exit("bench-vs-llamacpp: nothing to measure (--prefill and --decode both empty, no --llama-batched-bench)")
     binary = a.fastkv or os.path.join(".build", "release", "fastkv")
     for path, what in [(binary, "fastkv binary"), (a.llama_bench, "llama-bench"), (a.model, "model")] + \
             ([(a.f32, "F32 GGUF")] if a.f32 else []) + \
@@ -163,7 +165,7 @@ def main():
         print(f"round {r + 1}/{a.rounds}", file=sys.stderr, flush=True)
         ours, cpu = fastkv_round(binary, a.model, a.threads, a.fastkv_args.split(), bool(a.llama_batched_bench))
         for name, path in others:
-            theirs = llama_round(a.llama_bench, path, a.threads)
+            theirs = llama_round(a.llama_bench, path, a.threads) if PREFILL or DECODE else {}
             if a.llama_batched_bench:
                 theirs.update(batched_round(a.llama_batched_bench, path, a.threads))
             for key, value in theirs.items():
