@@ -342,6 +342,10 @@ static void mm_rows_tiled(const mm_args *a, size_t r0, size_t r1) {
     const size_t cols8 = a->cols / 8 * 8;   // f32/f16/bf16 rows may end in a partial vector
     for (size_t r = r0; r < r1; r += TILE_ROWS) {
         const int tr = r1 - r < TILE_ROWS ? (int)(r1 - r) : TILE_ROWS;
+        if (r + 2 * TILE_ROWS <= a->rows) {   // the next tile's rows, while this one computes
+            const char *next = (const char *)(a->w + (r + TILE_ROWS) * a->row_bytes);
+            for (size_t off = 0; off < TILE_ROWS * a->row_bytes; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+        }
         for (size_t c0 = 0; c0 < cols8; c0 += TILE_COLS) {
             const size_t n = cols8 - c0 < TILE_COLS ? cols8 - c0 : TILE_COLS;
             const float *w;

@@ -161,10 +161,11 @@ import Testing
         let lines = SuiteReport.combinedTable([("a", a), ("b", b)], perTaskSuffix: "r=0.1").split(separator: "\n").map(String.init)
         #expect(lines[0] == "| method | a 1000 plain | a 2000 plain | b 1000 chat |")
         // a 1000: one counted cell (qa) per label: 100 ± 30.0 and 50 ± 34.6 (see the test below);
-        // a 2000: two cells, full (0.75 + 1)/2 = 87.5, snapkv (0.25 + 0.75)/2 = 50.0.
-        let full2000 = SuiteReport.averages(a.rows.filter { $0.length == 2000 })[0]
-        #expect(lines[2] == "| full | 100.0 ±30.0 | 87.5 ±\(String(format: "%.1f", 100 * full2000.halfWidth!)) | 50.0 ±34.6 |", "\(lines[2])")
-        #expect(lines[3].hasPrefix("| snapkv r=0.1 | 50.0 ±34.6 | 50.0 ±") && lines[3].hasSuffix("| – |"), "\(lines[3])")
+        // a 2000: two cells of 4 samples, full (0.75 + 1)/2 = 87.5 with p̃ = 5/8 and 6/8:
+        // 1.96·√(0.625·0.375/8 + 0.75·0.25/8)/2 = 0.2250; snapkv (0.25 + 0.75)/2 = 50.0 with p̃ = 3/8 and
+        // 5/8: 1.96·√(2·0.375·0.625/8)/2 = 0.2372.
+        #expect(lines[2] == "| full | 100.0 ±30.0 | 87.5 ±22.5 | 50.0 ±34.6 |", "\(lines[2])")
+        #expect(lines[3] == "| snapkv r=0.1 | 50.0 ±34.6 | 50.0 ±23.7 | – |", "\(lines[3])")
         #expect(lines.contains("| vt (near chance) | 1000 | plain | 25.0 | 0.0 |"), "\(lines)")
         #expect(lines.contains("| qa | 1000 | chat | 50.0 | – |"), "\(lines)")
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-suite-\(UInt64.random(in: 0...UInt64.max))")
