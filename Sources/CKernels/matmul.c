@@ -566,9 +566,11 @@ static void q4_row1(const mm_args *a, size_t r) {
     *dst = a->accumulate ? *dst + v : v;
 }
 
-static void mm_rows_m1_q4(const mm_args *a, size_t r0, size_t r1) {
+// Q4_0/Q4_1, one input vector: four rows at a time (a task's last rows one at a time), or every
+// row one at a time (rows_one_at_a_time).
+static void mm_rows_m1_q4(const mm_args *a, size_t r0, size_t r1, int four) {
     size_t r = r0;
-    if (!rows_one_at_a_time(a->format, a->row_bytes, a->cols))
+    if (four)
         for (; r + 4 <= r1; r += 4) q4_rows4(a, r);
     for (; r < r1; r++) q4_row1(a, r);
 }
@@ -631,11 +633,11 @@ FKV_AVX512 static void q8_rows4_avx512(const mm_args *a, size_t r) {
     }
 }
 
-// Q8_0, one input vector: long rows one at a time (rows_one_at_a_time), short ones four at a time,
-// a task's last rows (fewer than four) on the generic kernel.
-FKV_AVX512 static void mm_rows_m1_q8_avx512(const mm_args *a, size_t r0, size_t r1) {
+// Q8_0, one input vector: every row one at a time (long rows: rows_one_at_a_time), or four at a
+// time with a task's last rows (fewer than four) on the generic kernel.
+FKV_AVX512 static void mm_rows_m1_q8_avx512(const mm_args *a, size_t r0, size_t r1, int four) {
     size_t r = r0;
-    if (rows_one_at_a_time(a->format, a->row_bytes, a->cols)) {
+    if (!four) {
         for (; r < r1; r++) q8_row1_avx512(a, r);
         return;
     }
@@ -680,13 +682,16 @@ static void mm_rows_scalar(const mm_args *a, size_t r0, size_t r1) {
 static void mm_rows(const mm_args *a, size_t r0, size_t r1) {
     switch (a->kernel) {
 #if defined(FKV_AVX2)
-    case FKV_MM_Q8_M1_AVX512: mm_rows_m1_q8_avx512(a, r0, r1); return;
-    case FKV_MM_Q4_M1: mm_rows_m1_q4(a, r0, r1); return;
+    case FKV_MM_Q8_ROWS4_M1_AVX512: mm_rows_m1_q8_avx512(a, r0, r1, 1); return;
+    case FKV_MM_Q8_ROW1_M1_AVX512: mm_rows_m1_q8_avx512(a, r0, r1, 0); return;
+    case FKV_MM_Q4_ROWS4_M1: mm_rows_m1_q4(a, r0, r1, 1); return;
+    case FKV_MM_Q4_ROW1_M1: mm_rows_m1_q4(a, r0, r1, 0); return;
     case FKV_MM_ROWS4_M1: mm_rows_m1(a, r0, r1); return;
+    case FKV_MM_ROW1_M1: case FKV_MM_GENERIC: mm_rows_generic(a, r0, r1); return;
     case FKV_MM_TILED: mm_rows_tiled(a, r0, r1); return;
-    case FKV_MM_GENERIC: mm_rows_generic(a, r0, r1); return;
 #else
-    case FKV_MM_Q8_M1_AVX512: case FKV_MM_Q4_M1: case FKV_MM_ROWS4_M1: case FKV_MM_TILED: case FKV_MM_GENERIC:
+    case FKV_MM_Q8_ROWS4_M1_AVX512: case FKV_MM_Q8_ROW1_M1_AVX512: case FKV_MM_Q4_ROWS4_M1: case FKV_MM_Q4_ROW1_M1:
+    case FKV_MM_ROWS4_M1: case FKV_MM_ROW1_M1: case FKV_MM_GENERIC: case FKV_MM_TILED:
 #endif
     case FKV_MM_SCALAR: break;
     }
@@ -699,9 +704,10 @@ fkv_matmul_kernel fkv_matmul_kernel_for(fkv_path path, fkv_format format, size_t
     const int q4 = format == FKV_Q4_0 || format == FKV_Q4_1;
     const int block = q4 || format == FKV_Q8_0;
     if (m == 1) {
-        if (path == FKV_PATH_AVX512 && format == FKV_Q8_0) return FKV_MM_Q8_M1_AVX512;
-        if (q4) return FKV_MM_Q4_M1;
-        return rows_one_at_a_time(format, fkv_row_bytes(format, cols), cols) ? FKV_MM_GENERIC : FKV_MM_ROWS4_M1;
+        const int one = rows_one_at_a_time(format, fkv_row_bytes(format, cols), cols);
+        if (path == FKV_PATH_AVX512 && format == FKV_Q8_0) return one ? FKV_MM_Q8_ROW1_M1_AVX512 : FKV_MM_Q8_ROWS4_M1_AVX512;
+        if (q4) return one ? FKV_MM_Q4_ROW1_M1 : FKV_MM_Q4_ROWS4_M1;
+        return one ? FKV_MM_ROW1_M1 : FKV_MM_ROWS4_M1;
     }
     return m >= (block ? TILED_MIN_M_BLOCK : TILED_MIN_M_FLOAT) ? FKV_MM_TILED : FKV_MM_GENERIC;
 #else
@@ -715,8 +721,11 @@ const char *fkv_matmul_kernel_name(fkv_matmul_kernel kernel) {
     case FKV_MM_SCALAR: return "scalar";
     case FKV_MM_GENERIC: return "generic";
     case FKV_MM_ROWS4_M1: return "rows4-m1";
-    case FKV_MM_Q4_M1: return "q4-m1";
-    case FKV_MM_Q8_M1_AVX512: return "q8-m1-avx512";
+    case FKV_MM_ROW1_M1: return "row1-m1";
+    case FKV_MM_Q4_ROWS4_M1: return "q4-rows4-m1";
+    case FKV_MM_Q4_ROW1_M1: return "q4-row1-m1";
+    case FKV_MM_Q8_ROWS4_M1_AVX512: return "q8-rows4-m1-avx512";
+    case FKV_MM_Q8_ROW1_M1_AVX512: return "q8-row1-m1-avx512";
     case FKV_MM_TILED: return "tiled";
     }
     return "?";
@@ -742,7 +751,7 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
     };
     // The kernels that regroup a Q4 block as d·Σq·x + m·Σx need the block sums of x.
     float *xsum = NULL, xsum_small[256];   // decode (m = 1) never needs the heap
-    if ((format == FKV_Q4_0 || format == FKV_Q4_1) && (kernel == FKV_MM_GENERIC || kernel == FKV_MM_Q4_M1)) {
+    if ((format == FKV_Q4_0 || format == FKV_Q4_1) && (kernel == FKV_MM_GENERIC || kernel == FKV_MM_Q4_ROWS4_M1 || kernel == FKV_MM_Q4_ROW1_M1)) {
         const size_t nb = cols / QK;
         xsum = m * nb <= 256 ? xsum_small : malloc(m * nb * sizeof(float));
         if (!xsum) return;
@@ -756,7 +765,7 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
     }
 #if defined(FKV_AVX2)
     float xq_small[1536], *xq = NULL;   // the decode shapes need no heap
-    if (kernel == FKV_MM_Q4_M1) {
+    if (kernel == FKV_MM_Q4_ROWS4_M1 || kernel == FKV_MM_Q4_ROW1_M1) {
         xq = cols <= 1536 ? xq_small : malloc(cols * sizeof(float));
         if (!xq) { if (xsum && xsum != xsum_small) free(xsum); return; }
         q4_prescale(x, cols / QK, xq);

@@ -33,11 +33,33 @@ struct MatmulKernelTests {
         switch (path, format.isBlock) {
         case (.scalar, _): expected = ["scalar"]
         case (_, false): expected = ["rows4-m1", "tiled"]
-        case (.avx512, true) where format == .q8_0: expected = ["q8-m1-avx512", "generic", "tiled"]
-        case (_, true) where format == .q8_0: expected = ["rows4-m1", "generic", "tiled"]
-        default: expected = ["q4-m1", "generic", "tiled"]
+        case (.avx512, true) where format == .q8_0: expected = ["q8-rows4-m1-avx512", "q8-row1-m1-avx512", "generic", "tiled"]
+        case (_, true) where format == .q8_0: expected = ["rows4-m1", "row1-m1", "generic", "tiled"]
+        default: expected = ["q4-rows4-m1", "q4-row1-m1", "generic", "tiled"]
         }
         #expect(reached == expected, "path \(path), \(format): shapes reach \(reached.sorted())")
+    }
+
+    /// The read order for one vector (matmul.c, rows_one_at_a_time): block-format rows of at least
+    /// 512 bytes and at most 4096 columns one at a time, everything else four at a time; and the
+    /// batch kernels by vector count (tiled from 5 vectors for block formats, from 2 for the others).
+    @Test func kernelChoiceFollowsTheMeasuredCrossovers() {
+        func name(_ path: fkv_path, _ format: WeightFormatName, _ cols: Int, _ m: Int) -> String {
+            String(cString: fkv_matmul_kernel_name(fkv_matmul_kernel_for(path, format.format, cols, m)))
+        }
+        #expect(name(FKV_PATH_AVX2, .q8_0, 2048, 1) == "row1-m1")        // 2176-byte rows
+        #expect(name(FKV_PATH_AVX2, .q8_0, 8192, 1) == "rows4-m1")       // over 4096 columns
+        #expect(name(FKV_PATH_AVX2, .q8_0, 448, 1) == "rows4-m1")        // 476-byte rows
+        #expect(name(FKV_PATH_AVX512, .q8_0, 576, 1) == "q8-row1-m1-avx512")   // 612-byte rows
+        #expect(name(FKV_PATH_AVX512, .q8_0, 8192, 1) == "q8-rows4-m1-avx512")
+        #expect(name(FKV_PATH_AVX2, .q4_1, 576, 1) == "q4-rows4-m1")     // 360-byte rows
+        #expect(name(FKV_PATH_AVX512, .q4_1, 1536, 1) == "q4-row1-m1")   // 960-byte rows
+        #expect(name(FKV_PATH_AVX2, .q4_0, 1024, 1) == "q4-row1-m1")     // 576-byte rows
+        #expect(name(FKV_PATH_AVX2, .q4_0, 864, 1) == "q4-rows4-m1")     // 486-byte rows
+        #expect(name(FKV_PATH_AVX2, .f16, 2048, 1) == "rows4-m1")        // f16 rows never one at a time
+        #expect(name(FKV_PATH_AVX2, .q4_1, 576, 4) == "generic" && name(FKV_PATH_AVX2, .q4_1, 576, 5) == "tiled")
+        #expect(name(FKV_PATH_AVX512, .q8_0, 576, 16) == "tiled" && name(FKV_PATH_AVX2, .f32, 576, 2) == "tiled")
+        #expect(name(FKV_PATH_SCALAR, .q4_1, 576, 1) == "scalar" && name(FKV_PATH_SCALAR, .f16, 576, 16) == "scalar")
     }
 
     @Test(arguments: KernelPath.supported, WeightFormatName.allCases)

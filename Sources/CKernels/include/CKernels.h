@@ -67,12 +67,15 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
 
 /// The kernel fkv_matmul runs for a path, a weight format, a row length and m input vectors.
 typedef enum {
-    FKV_MM_SCALAR,          // the reference
-    FKV_MM_GENERIC,         // each block unpacked once for up to four vectors
-    FKV_MM_ROWS4_M1,        // one vector, four rows at a time
-    FKV_MM_Q4_M1,           // Q4_0/Q4_1, one vector, mask-and-convert unpacking
-    FKV_MM_Q8_M1_AVX512,    // Q8_0, one vector, 16 lanes
-    FKV_MM_TILED,           // a tile of rows dequantised once for all vectors
+    FKV_MM_SCALAR,                // the reference
+    FKV_MM_GENERIC,               // each block unpacked once for up to four vectors
+    FKV_MM_ROWS4_M1,              // one vector, four rows at a time
+    FKV_MM_ROW1_M1,               // one vector, one row at a time (long block-format rows)
+    FKV_MM_Q4_ROWS4_M1,           // Q4_0/Q4_1, one vector, mask-and-convert unpacking, four rows at a time
+    FKV_MM_Q4_ROW1_M1,            // the same, one row at a time
+    FKV_MM_Q8_ROWS4_M1_AVX512,    // Q8_0, one vector, 16 lanes, four rows at a time
+    FKV_MM_Q8_ROW1_M1_AVX512,     // the same, one row at a time
+    FKV_MM_TILED,                 // a tile of rows dequantised once for all vectors
 } fkv_matmul_kernel;
 fkv_matmul_kernel fkv_matmul_kernel_for(fkv_path path, fkv_format format, size_t cols, size_t m);
 const char *fkv_matmul_kernel_name(fkv_matmul_kernel kernel);
