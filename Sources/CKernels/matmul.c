@@ -749,12 +749,17 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
         .row_bytes = fkv_row_bytes(format, cols), .x = x, .ldx = ldx, .m = m, .y = y, .ldy = ldy,
         .accumulate = accumulate, .xsum = NULL, .xq = NULL, .kernel = kernel,
     };
-    // The kernels that regroup a Q4 block as d·Σq·x + m·Σx need the block sums of x.
+    // The kernels that regroup a Q4 block as d·Σq·x + m·Σx need the block sums of x. When their
+    // scratch cannot be allocated the call falls back to the scalar kernel, which needs none: slower,
+    // never a y left unwritten.
     float *xsum = NULL, xsum_small[256];   // decode (m = 1) never needs the heap
     if ((format == FKV_Q4_0 || format == FKV_Q4_1) && (kernel == FKV_MM_GENERIC || kernel == FKV_MM_Q4_ROWS4_M1 || kernel == FKV_MM_Q4_ROW1_M1)) {
         const size_t nb = cols / QK;
         xsum = m * nb <= 256 ? xsum_small : malloc(m * nb * sizeof(float));
-        if (!xsum) return;
+        if (!xsum) a.kernel = FKV_MM_SCALAR;
+    }
+    if (xsum) {
+        const size_t nb = cols / QK;
         for (size_t j = 0; j < m; j++)
             for (size_t b = 0; b < nb; b++) {
                 float s = 0.f;
@@ -765,11 +770,14 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
     }
 #if defined(FKV_AVX2)
     float xq_small[1536], *xq = NULL;   // the decode shapes need no heap
-    if (kernel == FKV_MM_Q4_ROWS4_M1 || kernel == FKV_MM_Q4_ROW1_M1) {
+    if (a.kernel == FKV_MM_Q4_ROWS4_M1 || a.kernel == FKV_MM_Q4_ROW1_M1) {
         xq = cols <= 1536 ? xq_small : malloc(cols * sizeof(float));
-        if (!xq) { if (xsum && xsum != xsum_small) free(xsum); return; }
-        q4_prescale(x, cols / QK, xq);
-        a.xq = xq;
+        if (xq) {
+            q4_prescale(x, cols / QK, xq);
+            a.xq = xq;
+        } else {
+            a.kernel = FKV_MM_SCALAR;
+        }
     }
 #endif
     // Four tasks per thread balance the threads when one starts late (the machine is shared), but
