@@ -83,6 +83,24 @@ public struct ModelConfig: Sendable, Equatable, Codable {
     }
 }
 
+/// The type and row-major shape of a stored tensor, without its bytes.
+public struct TensorLayout: Sendable, Equatable {
+    public let type: ElementType
+    /// Row-major shape, outermost first.
+    public let shape: [Int]
+
+    public init(type: ElementType, shape: [Int]) {
+        self.type = type
+        self.shape = shape
+    }
+
+    /// Rows of a matrix (the first dimension), or 1 for a vector.
+    public var rowCount: Int { shape.count >= 2 ? shape[0] : 1 }
+
+    /// Elements per row (the last dimension).
+    public var columnCount: Int { shape.last ?? 1 }
+}
+
 /// A model checkpoint on disk, presented in Hugging Face terms whatever the file format: tensor names are HF
 /// names (`model.layers.0.self_attn.q_proj.weight`), shapes are row-major `[rows, cols]`, and Q/K rows are in HF
 /// (rotate-half) order. Format differences end here.
@@ -99,6 +117,10 @@ public protocol Checkpoint: AnyObject, Sendable {
     var tensorNames: [String] { get }
     /// The tensor named `name` (HF name). Throws `CheckpointError.missingTensor(file:name:)` if absent.
     func tensor(named name: String) throws -> WeightTensor
+    /// The type and shape of the tensor named `name`, from the tensor table alone: nothing is read
+    /// or copied (a memory plan asks this of every tensor before loading any). Throws
+    /// `CheckpointError.missingTensor(file:name:)` if absent.
+    func tensorLayout(named name: String) throws -> TensorLayout
     /// Where the tokenizer comes from: GGUF metadata or a tokenizer.json file.
     var tokenizerSource: TokenizerSource { get }
     /// The Jinja chat template, if the checkpoint has one.

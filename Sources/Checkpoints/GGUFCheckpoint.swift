@@ -57,7 +57,7 @@ public final class GGUFCheckpoint: Checkpoint {
     }
 
     /// The tensor in HF naming and row order. Q/K matrices are reordered into a fresh 64-byte-aligned copy
-    /// (whole rows, no dequantisation); every other tensor is a zero-copy view of the mapped file (see
+    /// (whole rows, no dequantisation; the mapped pages it was made from are released); every other tensor is a zero-copy view of the mapped file (see
     /// `WeightTensor.view`).
     public func tensor(named name: String) throws -> WeightTensor {
         guard let e = entries[name] else { throw CheckpointError.missingTensor(file: url.path, name: name) }
@@ -83,7 +83,14 @@ public final class GGUFCheckpoint: Checkpoint {
                                           rowBytes: e.info.byteCount / rows, headCount: heads)
             }
         }
+        // The copy replaces the mapped bytes: drop their pages, or the file stays resident beside it.
+        file.storage.releaseResidentPages(e.info.offset ..< e.info.offset + e.info.byteCount)
         return WeightTensor(name: name, type: e.type, shape: e.shape, file: path, storage: copy,
                             byteOffset: 0, byteCount: e.info.byteCount)
+    }
+
+    public func tensorLayout(named name: String) throws -> TensorLayout {
+        guard let e = entries[name] else { throw CheckpointError.missingTensor(file: url.path, name: name) }
+        return TensorLayout(type: e.type, shape: e.shape)
     }
 }

@@ -65,6 +65,11 @@ public final class HFCheckpoint: Checkpoint {
         return try files[index].tensor(named: name)
     }
 
+    public func tensorLayout(named name: String) throws -> TensorLayout {
+        guard let (_, info) = entries[name] else { throw CheckpointError.missingTensor(file: url.path, name: name) }
+        return TensorLayout(type: info.type, shape: info.shape)
+    }
+
     /// The shard list: the distinct files of `model.safetensors.index.json`'s `weight_map`, else every
     /// `*.safetensors` in the directory; sorted. None at all → `fileNotFound` for `model.safetensors`.
     private static func weightFiles(in directory: URL) throws -> [URL] {

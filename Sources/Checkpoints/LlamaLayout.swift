@@ -9,7 +9,7 @@ public enum LlamaLayout {
 
     /// The HF name of a GGUF tensor (`blk.3.attn_q.weight` → `model.layers.3.self_attn.q_proj.weight`), or nil for
     /// names outside the Llama set (those are exposed under their GGUF name, e.g. `rope_freqs.weight`).
-    static func hfName(forGGUF name: String) -> String? {
+    public static func hfName(forGGUF name: String) -> String? {
         switch name {
         case "token_embd.weight": return "model.embed_tokens.weight"
         case "output_norm.weight": return "model.norm.weight"

@@ -53,6 +53,7 @@ public struct WeightTensor: @unchecked Sendable {
                 out.copyMemory(from: UnsafeRawBufferPointer(rebasing: all[byteOffset ..< byteOffset + byteCount]))
             }
         }
+        storage.releaseResidentPages(byteOffset ..< byteOffset + byteCount)   // the copy replaces them
         return WeightTensor(name: name, type: type, shape: shape, file: file, storage: copy, byteOffset: 0,
                             byteCount: byteCount)
     }

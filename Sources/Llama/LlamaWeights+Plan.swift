@@ -23,9 +23,9 @@ extension LlamaWeights {
         try validate(c, file: file)
         var plan = PlannedBytes(stored: 0, panels: 0, transient: 0, panelForms: [])
         var forms: Set<String> = []
-        func tensor(_ name: String) throws -> WeightTensor {
+        func tensor(_ name: String) throws -> TensorLayout {
             guard checkpoint.tensorNames.contains(name) else { throw LlamaError.missingTensor(file: file, name: name) }
-            return try checkpoint.tensor(named: name)
+            return try checkpoint.tensorLayout(named: name)
         }
         func add(_ names: [String], panels: Bool) throws {
             var rows = 0, columns = 0, format = WeightFormat.f32
