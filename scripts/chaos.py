@@ -192,19 +192,44 @@ class Cluster:
                 p.wait_gone(5)
 
     def settle(self, seconds=20):
-        """Waits until the coordinator holds no request and every decode worker's KV is free."""
-        end, last = time.time() + seconds, None
+        """Waits until the coordinator holds no request and every decode worker's KV is free.
+        Returns (settled, last status, why not: one line naming what is still held, or "")."""
+        end, last, why = time.time() + seconds, None, "cluster-status never answered"
         while time.time() < end:
             s = self.status()
             last = s
             if s is not None:
-                decode = [w for w in s["workers"] if w["role"] == "decode"]
-                if (s["waiting_requests"] == 0 and s["running_requests"] == 0 and len(decode) == self.decode
-                        and all(w["free_kv_bytes"] == w["kv_capacity_bytes"] and w["active_sequences"] == 0
-                                for w in decode)):
-                    return True, s
+                why = unsettled_reason(s, self.decode)
+                if not why:
+                    return True, s, ""
             time.sleep(0.5)
-        return False, last
+        return False, last, why
+
+
+def unsettled_reason(s, decode_workers):
+    """What a cluster-status report still holds ("" when nothing): requests, missing or busy decode workers."""
+    held = []
+    if s["waiting_requests"] or s["running_requests"]:
+        held.append(f"coordinator holds {s['waiting_requests']} waiting and {s['running_requests']} running requests")
+    decode = [w for w in s["workers"] if w["role"] == "decode"]
+    if len(decode) != decode_workers:
+        held.append(f"{len(decode)} decode workers registered, expected {decode_workers}")
+    for w in decode:
+        if w["free_kv_bytes"] != w["kv_capacity_bytes"] or w["active_sequences"]:
+            held.append(f"decode worker {w.get('id', '?')}: {w['active_sequences']} sequences, "
+                        f"{w['kv_capacity_bytes'] - w['free_kv_bytes']} KV bytes held")
+    return "; ".join(held)
+
+
+def print_log_tails(cluster, lines=6):
+    """The last lines of every process log, on stderr: the evidence of a failed run whose run
+    directory is a test's temporary one."""
+    for name, p in cluster.procs.items():
+        try:
+            tail = Path(p.log_path).read_text(errors="replace").splitlines()[-lines:]
+        except OSError as e:
+            tail = [f"(no log: {e})"]
+        print(f"--- {name}: " + "\n    ".join(tail), file=sys.stderr)
 
 
 def expected_answers(args, path):
@@ -298,16 +323,21 @@ def chaos(args):
             i += 1
             time.sleep(args.fault_every)
         summary = finish_load(load, args.duration + args.timeout + 120)
-        settled, status = cluster.settle(30)
+        # A request its client gave up on (COORDINATOR_LOST while the coordinator's link was cut)
+        # lives on in the coordinator until it ends or its deadline passes: anything still held one
+        # deadline plus 30 s after the load ended is a leak.
+        settled, status, unsettled = cluster.settle(args.timeout + 30)
         outcomes = read_outcomes(outcomes_path)
         bad = [o for o in outcomes if o["outcome"] in ("wrong", "late", "client_error")]
         over = [o for o in outcomes if o["latency_ms"] > (args.timeout + 2) * 1000]
         alive = {n: p.alive() for n, p in cluster.procs.items()}
-        report.update({"load": summary, "settled": settled, "final_status": status, "processes_alive": alive,
+        report.update({"load": summary, "settled": settled, "unsettled": unsettled, "final_status": status, "processes_alive": alive,
                        "wrong_or_late": len(bad), "past_deadline": len(over), "examples": bad[:5]})
         ok = settled and not bad and not over and all(alive.values())
         report["passed"] = ok
         emit(args, report)
+        if not ok:
+            print_log_tails(cluster)
         return 0 if ok else 1
     finally:
         cluster.down()
@@ -340,7 +370,7 @@ def overload(args):
         log(f"capacity {capacity:.2f} requests/s (closed loop, 4 in flight); overload at {rate:.1f}/s for {args.duration} s")
         summary = finish_load(start_load(args, cluster, args.duration, cluster.run_dir / "overload.jsonl", rate=rate,
                                          concurrency=512), args.duration + args.timeout + 120)
-        settled, status = cluster.settle(60)
+        settled, status, unsettled = cluster.settle(60)
         outcomes = read_outcomes(cluster.run_dir / "overload.jsonl")
         bad = [o for o in outcomes if o["outcome"] in ("wrong", "late", "client_error")]
         over = [o for o in outcomes if o["latency_ms"] > (args.timeout + 2) * 1000]
@@ -351,7 +381,7 @@ def overload(args):
         report = {"mode": "overload", "capacity_per_s": capacity, "offered_per_s": rate, "load": summary,
                   "busy_with_retry_after": sum(1 for o in busy if o.get("retry_after_ms")),
                   "busy_latency_ms_p50": busy_ms[len(busy_ms) // 2] if busy_ms else None,
-                  "wrong_or_late": len(bad), "past_deadline": len(over), "settled": settled,
+                  "wrong_or_late": len(bad), "past_deadline": len(over), "settled": settled, "unsettled": unsettled,
                   "final_status": status, "peak_rss_mb": peak_mb, "rss_limit_mb": args.rss_limit_mb}
         ok = (settled and not bad and not over and all(v <= args.rss_limit_mb for v in peak_mb.values())
               and summary["outcomes"].get("ok", 0) > 0)
@@ -382,7 +412,7 @@ def soak(args):
             log(" ".join(f"{n}: {v['rss_mb']} MB {v['fds']} fds" for n, v in row.items() if n != "t_s"))
             time.sleep(args.sample_every)
         summary = finish_load(load, 60)
-        settled, status = cluster.settle(30)
+        settled, status, unsettled = cluster.settle(30)
         growth = {}
         for n in cluster.procs:
             # Growth from the first sample after warm-up (a tenth of the run) to the last.
@@ -396,7 +426,7 @@ def soak(args):
         outcomes = read_outcomes(cluster.run_dir / "soak.jsonl")
         bad = [o for o in outcomes if o["outcome"] in ("wrong", "late", "client_error")]
         report = {"mode": "soak", "minutes": args.minutes, "load": summary, "growth": growth, "samples": samples,
-                  "wrong_or_late": len(bad), "settled": settled, "final_status": status}
+                  "wrong_or_late": len(bad), "settled": settled, "unsettled": unsettled, "final_status": status}
         ok = (settled and not bad and all(g["rss_growth_mb"] <= args.growth_limit_mb and g["fd_growth"] <= args.fd_growth_limit
                                           for g in growth.values()))
         report["passed"] = ok
