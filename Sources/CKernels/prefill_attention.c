@@ -66,8 +66,11 @@ static tile_scratch carve(float *base, size_t group, size_t d) {
     return s;
 }
 
-/// The three inner kernels of one path.
+/// The inner kernels of one path.
 typedef struct {
+    // kt[c][j] = kb[j·ldk + c] for j < nk, c < d; kt[c][j] = 0 for nk ≤ j < BLOCK (the key block,
+    // transposed and zero padded, so the score kernel reads 16 or 64 keys of a feature at once).
+    void (*keys_transposed)(float *kt, const float *kb, size_t ldk, size_t nk, size_t d);
     // p[r][j] = q[r]·kt[·][j] for r < rp (a multiple of MR), j < BLOCK.
     void (*scores)(const float *q, size_t rp, size_t d, const float *kt, float *p);
     // Online softmax of one row: s[0..valid) are scores (valid ≥ 1), s[valid..BLOCK) become 0.
@@ -113,7 +116,14 @@ static void pv_scalar(float *o, size_t rp, size_t d, const float *p, const float
     }
 }
 
-static const tile_kernels kernels_scalar = {scores_scalar, softmax_row_scalar, pv_scalar};
+static void keys_transposed_scalar(float *kt, const float *kb, size_t ldk, size_t nk, size_t d) {
+    for (size_t j = 0; j < nk; j++)
+        for (size_t c = 0; c < d; c++) kt[c * BLOCK + j] = kb[j * ldk + c];
+    for (size_t c = 0; c < d; c++)
+        for (size_t j = nk; j < BLOCK; j++) kt[c * BLOCK + j] = 0.f;
+}
+
+static const tile_kernels kernels_scalar = {keys_transposed_scalar, scores_scalar, softmax_row_scalar, pv_scalar};
 
 #if defined(FKV_X86)
 // ---------------------------------------------------------------------------------------------
@@ -150,8 +160,61 @@ static void scores_avx2(const float *q, size_t rp, size_t d, const float *kt, fl
     else scores_avx2_d(q, rp, d, kt, p);
 }
 
+// Whole 8-key × 8-feature squares are transposed in registers (8 loads, 24 shuffles, 8 aligned
+// stores); the keys past the last multiple of 8 and features past the last multiple of 8 one by one.
+// The AVX-512 path uses it too (every AVX-512 CPU has AVX2). Before, every element was moved alone:
+// 10 % of an 8192-token prefill on a Zen 3 EPYC, as each query block transposes every key block.
+static void keys_transposed_avx2(float *kt, const float *kb, size_t ldk, size_t nk, size_t d) {
+    const size_t j8 = nk / 8 * 8, c8 = d / 8 * 8;
+    for (size_t j = 0; j < j8; j += 8) {
+        const float *rows = kb + j * ldk;
+        for (size_t c = 0; c < c8; c += 8) {
+            __m256 r[8], t[8], u[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(rows + i * ldk + c);
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);       // r_i[0] r_i+1[0] r_i[1] r_i+1[1] | [4] [5]
+                t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);   // … [2] [3] | [6] [7]
+            }
+            for (int i = 0; i < 8; i += 4) {
+                u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);      // feature 0 | 4 of rows i … i+3
+                u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);  // 1 | 5
+                u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);  // 2 | 6
+                u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);  // 3 | 7
+            }
+            float *dst = kt + c * BLOCK + j;
+            for (int i = 0; i < 4; i++) {
+                _mm256_store_ps(dst + i * BLOCK, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+                _mm256_store_ps(dst + (i + 4) * BLOCK, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+            }
+        }
+        for (size_t c = c8; c < d; c++)
+            for (size_t i = 0; i < 8; i++) kt[c * BLOCK + j + i] = rows[i * ldk + c];
+    }
+    for (size_t j = j8; j < nk; j++)
+        for (size_t c = 0; c < d; c++) kt[c * BLOCK + j] = kb[j * ldk + c];
+    for (size_t c = 0; c < d; c++)
+        for (size_t j = nk; j < BLOCK; j++) kt[c * BLOCK + j] = 0.f;
+}
+
 static float softmax_row_avx2(float *s, size_t valid, float *m, float *l) {
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    if (valid == BLOCK) {   // every block but the diagonal one: no lanes to mask
+        __m256 vmax = _mm256_load_ps(s);
+        for (size_t j = 8; j < BLOCK; j += 8) vmax = _mm256_max_ps(vmax, _mm256_load_ps(s + j));
+        const float bm = hmax256(vmax);
+        const float mn = bm > *m ? bm : *m;
+        const float alpha = *m == -INFINITY ? 0.f : expf(*m - mn);
+        const __m256 vm = _mm256_set1_ps(mn);
+        __m256 vsum = _mm256_setzero_ps();
+        for (size_t j = 0; j < BLOCK; j += 8) {
+            const __m256 e = exp256(_mm256_sub_ps(_mm256_load_ps(s + j), vm));
+            _mm256_store_ps(s + j, e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        *l = *l * alpha + hsum256(vsum);
+        *m = mn;
+        return alpha;
+    }
     __m256 vmax = ninf;
     for (size_t j = 0; j < BLOCK; j += 8) {
         const __m256 keep = _mm256_castsi256_ps(lanes_below(valid > j ? min_size(valid - j, 8) : 0));
@@ -225,7 +288,7 @@ static void pv_avx2(float *o, size_t rp, size_t d, const float *p, const float *
     else pv_avx2_d(o, rp, d, p, v, nk, alpha);
 }
 
-static const tile_kernels kernels_avx2 = {scores_avx2, softmax_row_avx2, pv_avx2};
+static const tile_kernels kernels_avx2 = {keys_transposed_avx2, scores_avx2, softmax_row_avx2, pv_avx2};
 
 // ---------------------------------------------------------------------------------------------
 // AVX-512 (32 zmm): a whole key block (64 keys = 4 vectors) per score step, and output strips of up
@@ -319,7 +382,7 @@ FKV_AVX512 static void pv_avx512(float *o, size_t rp, size_t d, const float *p, 
     }
 }
 
-static const tile_kernels kernels_avx512 = {scores_avx512, softmax_row_avx512, pv_avx512};
+static const tile_kernels kernels_avx512 = {keys_transposed_avx2, scores_avx512, softmax_row_avx512, pv_avx512};
 #endif
 
 // ---------------------------------------------------------------------------------------------
@@ -353,12 +416,8 @@ static void prefill_task(void *ctx, size_t task, size_t worker) {
     for (size_t j0 = 0; j0 <= i0; j0 += BLOCK) {
         const size_t nk = min_size(BLOCK, a->n - j0);   // < BLOCK only for the diagonal block
         const float *kb = a->k + j0 * a->ldk + kv * d, *vb = a->v + j0 * a->ldv + kv * d;
-        for (size_t j = 0; j < nk; j++) {
-            for (size_t c = 0; c < d; c++) s.kt[c * BLOCK + j] = kb[j * a->ldk + c];
-            memcpy(s.v + j * d, vb + j * a->ldv, d * sizeof(float));
-        }
-        for (size_t j = nk; j < BLOCK; j++)
-            for (size_t c = 0; c < d; c++) s.kt[c * BLOCK + j] = 0.f;
+        kn->keys_transposed(s.kt, kb, a->ldk, nk, d);
+        for (size_t j = 0; j < nk; j++) memcpy(s.v + j * d, vb + j * a->ldv, d * sizeof(float));
         kn->scores(s.q, rp, d, s.kt, s.p);
         const int diagonal = j0 == i0;
         for (size_t r = 0; r < rp; r++) {
