@@ -46,6 +46,75 @@ public enum SuiteReport {
         }
     }
 
+    /// Label `label` against label `against` on the same samples: the difference of two suite
+    /// averages measured on the same prompts, without the two averages' independent intervals (which
+    /// overlap long before a difference is in doubt).
+    public struct PairedDifference: Equatable, Sendable {
+        public var label: String
+        public var against: String
+        /// Mean over the cells of each cell's mean score difference (label − against), the weighting
+        /// of `averages`, so it equals the difference of the two labels' averages.
+        public var difference: Double
+        /// 95 % half-width: 1.96·√(Σ sᵢ²/nᵢ)/k over the k cells, sᵢ² the sample variance of cell i's
+        /// n differences (1, the largest a difference of two scores in 0…1 can have, for a one-sample
+        /// cell). A normal approximation: fair over many cells, rough for a few cells of few samples.
+        public var halfWidth: Double
+        public var cells: Int
+        public var pairs: Int
+        /// Samples on which `label` scored higher, the same, lower.
+        public var better: Int
+        public var equal: Int
+        public var worse: Int
+    }
+
+    /// `label` − `against` over every run's cells where full KV is above chance and both rows hold
+    /// per-sample scores of the same samples; nil where no cell qualifies. Runs are kept apart (two
+    /// runs may hold the same cell key: other samples, other settings).
+    public static func pairedDifference(_ runs: [[SuiteRow]], _ label: String, against: String) -> PairedDifference? {
+        var meanSum = 0.0, varianceSum = 0.0, cells = 0, pairs = 0, better = 0, equal = 0, worse = 0
+        for rows in runs {
+            let byKey = Dictionary(rows.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+            for a in rows where a.label == label && !a.near_chance {
+                guard let b = byKey[a.cellKey + "/" + against], let sa = a.sample_scores, let sb = b.sample_scores,
+                      sa.count == sb.count, !sa.isEmpty else { continue }
+                let d = zip(sa, sb).map { $0 - $1 }, n = Double(d.count)
+                let m = d.reduce(0, +) / n
+                let s2 = d.count > 1 ? d.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1) : 1
+                meanSum += m
+                varianceSum += s2 / n
+                cells += 1
+                pairs += d.count
+                better += d.filter { $0 > 0 }.count
+                equal += d.filter { $0 == 0 }.count
+                worse += d.filter { $0 < 0 }.count
+            }
+        }
+        guard cells > 0 else { return nil }
+        let k = Double(cells)
+        return PairedDifference(label: label, against: against, difference: meanSum / k,
+                                halfWidth: 1.96 * varianceSum.squareRoot() / k, cells: cells, pairs: pairs,
+                                better: better, equal: equal, worse: worse)
+    }
+
+    /// A Markdown table of `label` against full and against every other label at its budget (the
+    /// text after its first space, e.g. "r=0.1"): paired differences in points.
+    public static func pairedTable(_ runs: [[SuiteRow]], label: String) -> String {
+        let budget = label.split(separator: " ", maxSplits: 1).dropFirst().first.map(String.init)
+        let others = ["full"] + labels(runs.flatMap { $0 }).filter { other in
+            other != label && other != "full" && budget.map { other.hasSuffix(" " + $0) } == true
+        }
+        var t = "| \(label) against | difference (points) [95 %] | cells | samples better / same / worse |\n|---|---:|---:|---|\n"
+        for other in others {
+            guard let p = pairedDifference(runs, label, against: other) else {
+                t += "| \(other) | – (no per-sample scores) | 0 | |\n"
+                continue
+            }
+            let lo = String(format: "%+.1f", 100 * (p.difference - p.halfWidth)), hi = String(format: "%+.1f", 100 * (p.difference + p.halfWidth))
+            t += "| \(other) | \(String(format: "%+.1f", 100 * p.difference)) [\(lo), \(hi)] | \(p.cells) | \(p.better) / \(p.equal) / \(p.worse) |\n"
+        }
+        return t
+    }
+
     /// One Markdown table over several suite runs (`eval suite-table`): a row per method-budget label
     /// (in first-seen order), a column per (run, length, template), each cell the `averages` mean ±
     /// its half-width in percent, "–" where no cell above chance counts. With `perTaskSuffix`, a
@@ -187,6 +256,10 @@ public enum SuiteReport {
                 t += "| \(cell.task.rawValue)\(full.near_chance ? " (near chance)" : "") | \(cell.length) | \(cell.template.rawValue) | "
                     + columns.map { c in pct(inCell.first { $0.label == c }?.score) }.joined(separator: " | ") + " |\n"
             }
+        }
+        if let budget, labels(rows).contains("fastkv " + budget) {
+            t += "\n## FastKV at \(budget) against each method, paired\n\nThe same samples under both methods: each cell's mean score difference, averaged over the cells above chance (so it is the difference of the two averages above), with a 95 % interval from the per-sample differences.\n\n"
+            t += pairedTable([rows], label: "fastkv " + budget)
         }
         let near4K = p.lengths.min { abs($0 - 4096) < abs($1 - 4096) } ?? 4096
         let fulls = rows.filter { $0.length == near4K && $0.label == "full" }

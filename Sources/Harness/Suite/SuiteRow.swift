@@ -30,16 +30,19 @@ public struct SuiteRow: Codable, Sendable, Equatable {
     public var score_by_filler: [String: Double]
     /// The greedy answers, in sample order.
     public var answers: [String]
+    /// Each sample's score, in sample order (what `SuiteReport.pairedDifference` compares); nil in
+    /// folders written before the runner kept them.
+    public var sample_scores: [Double]?
 
     public init(task: SuiteTask, length: Int, template: SuiteTemplate, label: String, method: String, kv_rate: Double?,
                 kv_budget: Int?, samples: Int, score: Double, ci_low: Double, ci_high: Double, chance: Double,
                 full_score: Double?, near_chance: Bool, prompt_tokens: Double, ttft_ms: Double, kv_kept_share: Double,
-                score_by_filler: [String: Double], answers: [String]) {
+                score_by_filler: [String: Double], answers: [String], sample_scores: [Double]? = nil) {
         (self.task, self.length, self.template, self.label, self.method) = (task, length, template, label, method)
         (self.kv_rate, self.kv_budget, self.samples, self.score) = (kv_rate, kv_budget, samples, score)
         (self.ci_low, self.ci_high, self.chance, self.full_score, self.near_chance) = (ci_low, ci_high, chance, full_score, near_chance)
         (self.prompt_tokens, self.ttft_ms, self.kv_kept_share) = (prompt_tokens, ttft_ms, kv_kept_share)
-        (self.score_by_filler, self.answers) = (score_by_filler, answers)
+        (self.score_by_filler, self.answers, self.sample_scores) = (score_by_filler, answers, sample_scores)
     }
 
     /// The cell this row belongs to (a row per label in each).

@@ -132,7 +132,7 @@ public struct SuiteRunner {
                     samples: scores.count, score: m, ci_low: ci.low, ci_high: ci.high, chance: chance, full_score: fullScore,
                     near_chance: nearChance, prompt_tokens: mean(outcomes.map { Double($0[j].promptTokens) }),
                     ttft_ms: mean(outcomes.map { $0[j].ttftMs }), kv_kept_share: mean(outcomes.map { $0[j].keptShare }),
-                    score_by_filler: byFiller.mapValues(mean), answers: outcomes.map { String($0[j].answer.prefix(200)) }))
+                    score_by_filler: byFiller.mapValues(mean), answers: outcomes.map { String($0[j].answer.prefix(200)) }, sample_scores: scores))
             }
             rows += cellRows
             try onCell(cellRows)
