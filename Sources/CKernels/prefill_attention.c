@@ -160,6 +160,11 @@ static void scores_avx2(const float *q, size_t rp, size_t d, const float *kt, fl
     else scores_avx2_d(q, rp, d, kt, p);
 }
 
+// All-ones lanes for the keys of s[j..j+8) below `valid`.
+static inline __m256 keep_lanes(size_t valid, size_t j) {
+    return _mm256_castsi256_ps(lanes_below(valid > j ? min_size(valid - j, 8) : 0));
+}
+
 // Whole 8-key × 8-feature squares are transposed in registers (8 loads, 24 shuffles, 8 aligned
 // stores); the keys past the last multiple of 8 and features past the last multiple of 8 one by one.
 // The AVX-512 path uses it too (every AVX-512 CPU has AVX2). Before, every element was moved alone:
@@ -196,29 +201,15 @@ static void keys_transposed_avx2(float *kt, const float *kb, size_t ldk, size_t 
         for (size_t j = nk; j < BLOCK; j++) kt[c * BLOCK + j] = 0.f;
 }
 
-static float softmax_row_avx2(float *s, size_t valid, float *m, float *l) {
+// `masked` is a constant at both call sites, so the unmasked copy (every block but the diagonal one:
+// all 64 keys valid) carries no lane masks.
+static inline __attribute__((always_inline)) float softmax_row_avx2_body(float *s, size_t valid, float *m, float *l,
+                                                                         const int masked) {
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
-    if (valid == BLOCK) {   // every block but the diagonal one: no lanes to mask
-        __m256 vmax = _mm256_load_ps(s);
-        for (size_t j = 8; j < BLOCK; j += 8) vmax = _mm256_max_ps(vmax, _mm256_load_ps(s + j));
-        const float bm = hmax256(vmax);
-        const float mn = bm > *m ? bm : *m;
-        const float alpha = *m == -INFINITY ? 0.f : expf(*m - mn);
-        const __m256 vm = _mm256_set1_ps(mn);
-        __m256 vsum = _mm256_setzero_ps();
-        for (size_t j = 0; j < BLOCK; j += 8) {
-            const __m256 e = exp256(_mm256_sub_ps(_mm256_load_ps(s + j), vm));
-            _mm256_store_ps(s + j, e);
-            vsum = _mm256_add_ps(vsum, e);
-        }
-        *l = *l * alpha + hsum256(vsum);
-        *m = mn;
-        return alpha;
-    }
     __m256 vmax = ninf;
     for (size_t j = 0; j < BLOCK; j += 8) {
-        const __m256 keep = _mm256_castsi256_ps(lanes_below(valid > j ? min_size(valid - j, 8) : 0));
-        vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(ninf, _mm256_load_ps(s + j), keep));
+        const __m256 x = _mm256_load_ps(s + j);
+        vmax = _mm256_max_ps(vmax, masked ? _mm256_blendv_ps(ninf, x, keep_lanes(valid, j)) : x);
     }
     const float bm = hmax256(vmax);
     const float mn = bm > *m ? bm : *m;
@@ -226,14 +217,18 @@ static float softmax_row_avx2(float *s, size_t valid, float *m, float *l) {
     const __m256 vm = _mm256_set1_ps(mn);
     __m256 vsum = _mm256_setzero_ps();
     for (size_t j = 0; j < BLOCK; j += 8) {
-        const __m256 keep = _mm256_castsi256_ps(lanes_below(valid > j ? min_size(valid - j, 8) : 0));
-        const __m256 e = _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_load_ps(s + j), vm)), keep);
+        const __m256 x = exp256(_mm256_sub_ps(_mm256_load_ps(s + j), vm));
+        const __m256 e = masked ? _mm256_and_ps(x, keep_lanes(valid, j)) : x;
         _mm256_store_ps(s + j, e);
         vsum = _mm256_add_ps(vsum, e);
     }
     *l = *l * alpha + hsum256(vsum);
     *m = mn;
     return alpha;
+}
+
+static float softmax_row_avx2(float *s, size_t valid, float *m, float *l) {
+    return valid == BLOCK ? softmax_row_avx2_body(s, BLOCK, m, l, 0) : softmax_row_avx2_body(s, valid, m, l, 1);
 }
 
 // 6 rows × 16 columns of O (o, v point at column c0; rows d floats apart).
