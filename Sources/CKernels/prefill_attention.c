@@ -116,11 +116,17 @@ static void pv_scalar(float *o, size_t rp, size_t d, const float *p, const float
     }
 }
 
-static void keys_transposed_scalar(float *kt, const float *kb, size_t ldk, size_t nk, size_t d) {
-    for (size_t j = 0; j < nk; j++)
+// Keys from..nk of the block one element at a time, then the zero padding up to BLOCK: all of the
+// scalar path, and the tail of the vector one.
+static void keys_transposed_from(float *kt, const float *kb, size_t ldk, size_t from, size_t nk, size_t d) {
+    for (size_t j = from; j < nk; j++)
         for (size_t c = 0; c < d; c++) kt[c * BLOCK + j] = kb[j * ldk + c];
     for (size_t c = 0; c < d; c++)
         for (size_t j = nk; j < BLOCK; j++) kt[c * BLOCK + j] = 0.f;
+}
+
+static void keys_transposed_scalar(float *kt, const float *kb, size_t ldk, size_t nk, size_t d) {
+    keys_transposed_from(kt, kb, ldk, 0, nk, d);
 }
 
 static const tile_kernels kernels_scalar = {keys_transposed_scalar, scores_scalar, softmax_row_scalar, pv_scalar};
@@ -195,10 +201,7 @@ static void keys_transposed_avx2(float *kt, const float *kb, size_t ldk, size_t 
         for (size_t c = c8; c < d; c++)
             for (size_t i = 0; i < 8; i++) kt[c * BLOCK + j + i] = rows[i * ldk + c];
     }
-    for (size_t j = j8; j < nk; j++)
-        for (size_t c = 0; c < d; c++) kt[c * BLOCK + j] = kb[j * ldk + c];
-    for (size_t c = 0; c < d; c++)
-        for (size_t j = nk; j < BLOCK; j++) kt[c * BLOCK + j] = 0.f;
+    keys_transposed_from(kt, kb, ldk, j8, nk, d);
 }
 
 // `masked` is a constant at both call sites, so the unmasked copy (every block but the diagonal one:

@@ -36,6 +36,11 @@ extension ModelTests {
                 #expect(window.score == 0, "StreamingLLM's 32-entry window holds no needle at \(length): \(window.answers)")
                 #expect(window.kv_kept_share < 0.15 && full.kv_kept_share == 1)
                 #expect(full.ci_low <= full.score && full.score <= full.ci_high && full.samples == 3)
+                // Each sample's score is kept (what the paired differences compare) and averages to the row's.
+                for r in [full, window] {
+                    let scores = try #require(r.sample_scores, "\(r.label) kept no per-sample scores")
+                    #expect(scores.count == 3 && abs(scores.reduce(0, +) / 3 - r.score) < 1e-12, "\(r.label): \(scores)")
+                }
                 #expect(full.prompt_tokens <= Double(length) + 1, "BOS is the one token over the target")
             }
             // The files are there, and a rerun of the same plan runs nothing and changes no row.
