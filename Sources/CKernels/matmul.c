@@ -14,6 +14,7 @@
 #include "CKernels.h"
 #include "half.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -740,6 +741,18 @@ static void mm_task(void *ctx, size_t task, size_t worker) {
     if (r0 < r1) mm_rows(a, r0, r1);
 }
 
+// Tests refuse the scratch to reach the fallback below; the counter tells them it was taken.
+static atomic_int scratch_refused = 0;
+static atomic_size_t scratch_fallbacks = 0;
+void fkv_matmul_refuse_scratch(int refuse) { atomic_store(&scratch_refused, refuse != 0); }
+size_t fkv_matmul_scratch_fallbacks(void) { return atomic_load(&scratch_fallbacks); }
+
+static void *scratch_alloc(size_t bytes) {
+    void *p = atomic_load_explicit(&scratch_refused, memory_order_relaxed) ? NULL : malloc(bytes);
+    if (!p) atomic_fetch_add(&scratch_fallbacks, 1);
+    return p;
+}
+
 void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
                 const float *x, size_t ldx, size_t m, float *y, size_t ldy, int accumulate) {
     if (rows == 0 || m == 0) return;
@@ -755,7 +768,7 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
     float *xsum = NULL, xsum_small[256];   // decode (m = 1) never needs the heap
     if ((format == FKV_Q4_0 || format == FKV_Q4_1) && (kernel == FKV_MM_GENERIC || kernel == FKV_MM_Q4_ROWS4_M1 || kernel == FKV_MM_Q4_ROW1_M1)) {
         const size_t nb = cols / QK;
-        xsum = m * nb <= 256 ? xsum_small : malloc(m * nb * sizeof(float));
+        xsum = m * nb <= 256 ? xsum_small : scratch_alloc(m * nb * sizeof(float));
         if (!xsum) a.kernel = FKV_MM_SCALAR;
     }
     if (xsum) {
@@ -771,7 +784,7 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
 #if defined(FKV_AVX2)
     float xq_small[1536], *xq = NULL;   // the decode shapes need no heap
     if (a.kernel == FKV_MM_Q4_ROWS4_M1 || a.kernel == FKV_MM_Q4_ROW1_M1) {
-        xq = cols <= 1536 ? xq_small : malloc(cols * sizeof(float));
+        xq = cols <= 1536 ? xq_small : scratch_alloc(cols * sizeof(float));
         if (xq) {
             q4_prescale(x, cols / QK, xq);
             a.xq = xq;

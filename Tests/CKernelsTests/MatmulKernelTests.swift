@@ -78,32 +78,66 @@ struct MatmulKernelTests {
                         KernelPath.withPath(path) {
                             fkv_matmul(format.format, w.bytes, rows, cols, x, ldx, m, &y, ldy, accumulate ? 1 : 0)
                         }
-                        var worst = (diff: 0.0, tolerance: 1.0, j: 0, r: 0)
-                        var padding = true
-                        for j in 0..<m {
-                            for r in 0..<ldy {
-                                if r >= rows { padding = padding && y[j * ldy + r] == start[j * ldy + r]; continue }
-                                var dot = accumulate ? Double(start[j * ldy + r]) : 0, magnitude = abs(dot)
-                                for c in 0..<cols {
-                                    let t = Double(x[j * ldx + c]) * Double(w.values[r * cols + c])
-                                    dot += t
-                                    magnitude += abs(t)
-                                }
-                                let diff = abs(Double(y[j * ldy + r]) - dot), tolerance = 1e-6 + 4e-6 * magnitude
-                                if !worst.diff.isNaN && !(diff / tolerance <= worst.diff / worst.tolerance) {
-                                    worst = (diff, tolerance, j, r)
-                                }
-                            }
-                        }
                         let label = "path \(path), \(format), m \(m), rows \(rows), cols \(cols), accumulate \(accumulate)"
-                        if !(worst.diff <= worst.tolerance) || !padding { failures += 1 }
-                        #expect(worst.diff <= worst.tolerance,
-                                "\(label): |Δ| \(worst.diff) at (vector \(worst.j), row \(worst.r)) > tolerance \(worst.tolerance)")
-                        #expect(padding, "\(label): wrote y beyond the rows (the ldy padding)")
+                        if !Self.expectMatchesReference(y, start: start, w: w, rows: rows, cols: cols, x: x, ldx: ldx,
+                                                        m: m, ldy: ldy, accumulate: accumulate, label: label) {
+                            failures += 1
+                        }
                         if failures > 5 { return }   // enough to diagnose
                     }
                 }
             }
+        }
+    }
+
+    /// Checks y against the double-precision product (and the ldy padding left as it was), with a
+    /// tolerance scaled by each dot product's magnitude. Returns whether it matched.
+    static func expectMatchesReference(_ y: [Float], start: [Float], w: EncodedWeights, rows: Int, cols: Int, x: [Float],
+                                       ldx: Int, m: Int, ldy: Int, accumulate: Bool, label: String) -> Bool {
+        var worst = (diff: 0.0, tolerance: 1.0, j: 0, r: 0)
+        var padding = true
+        for j in 0..<m {
+            for r in 0..<ldy {
+                if r >= rows { padding = padding && y[j * ldy + r] == start[j * ldy + r]; continue }
+                var dot = accumulate ? Double(start[j * ldy + r]) : 0, magnitude = abs(dot)
+                for c in 0..<cols {
+                    let t = Double(x[j * ldx + c]) * Double(w.values[r * cols + c])
+                    dot += t
+                    magnitude += abs(t)
+                }
+                let diff = abs(Double(y[j * ldy + r]) - dot), tolerance = 1e-6 + 4e-6 * magnitude
+                if !worst.diff.isNaN && !(diff / tolerance <= worst.diff / worst.tolerance) {
+                    worst = (diff, tolerance, j, r)
+                }
+            }
+        }
+        #expect(worst.diff <= worst.tolerance,
+                "\(label): |Δ| \(worst.diff) at (vector \(worst.j), row \(worst.r)) > tolerance \(worst.tolerance)")
+        #expect(padding, "\(label): wrote y beyond the rows (the ldy padding)")
+        return worst.diff <= worst.tolerance && padding
+    }
+
+    /// When the Q4 kernels' heap scratch (x block sums for several vectors, pre-scaled x for one
+    /// long vector) cannot be allocated, fkv_matmul takes the scalar kernel and still writes every
+    /// row. The shapes are the ones that need the heap: 4 vectors × 129 blocks of sums (over the
+    /// 256 on the stack) and one 1824-column vector (over the 1536 pre-scaled on the stack).
+    @Test(arguments: KernelPath.supported.filter { $0 != .scalar }, [WeightFormatName.q4_0, .q4_1])
+    func refusedScratchFallsBackToTheScalarKernel(path: KernelPath, format: WeightFormatName) {
+        for (m, cols) in [(4, 4128), (1, 1824)] {
+            let rows = 6, ldx = cols + 5, ldy = rows + 3
+            let w = EncodedWeights(format: format.format, rows: rows, cols: cols, seed: UInt64(cols))
+            var rng = KernelRandom(UInt64(m))
+            let x = rng.floats(m * ldx), start = rng.floats(m * ldy)
+            var y = start
+            let before = fkv_matmul_scratch_fallbacks()
+            KernelPath.withPath(path) {
+                fkv_matmul_refuse_scratch(1)
+                fkv_matmul(format.format, w.bytes, rows, cols, x, ldx, m, &y, ldy, 0)
+                fkv_matmul_refuse_scratch(0)
+            }
+            #expect(fkv_matmul_scratch_fallbacks() > before, "path \(path), \(format), m \(m): no scratch was refused")
+            _ = Self.expectMatchesReference(y, start: start, w: w, rows: rows, cols: cols, x: x, ldx: ldx, m: m, ldy: ldy,
+                                            accumulate: false, label: "refused scratch, path \(path), \(format), m \(m)")
         }
     }
 

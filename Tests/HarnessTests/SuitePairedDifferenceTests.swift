@@ -31,6 +31,10 @@ struct SuitePairedDifferenceTests {
         let lines = SuiteReport.pairedTable([run1, run2], label: "fastkv r=0.1").split(separator: "\n").map(String.init)
         #expect(lines.count == 4, "full and snapkv r=0.1 only, not snapkv r=0.2: \(lines)")
         #expect(lines[3] == "| snapkv r=0.1 | +37.5 [-17.3, +92.3] | 2 | 2 / 4 / 0 |", "\(lines[3])")
+        // Only near-chance cells: no pair counts, and the row says why.
+        let nearOnly = [row(.variableTracking, "fastkv r=0.1", [0, 1], near: true), row(.variableTracking, "full", [1, 1], near: true)]
+        let empty = SuiteReport.pairedTable([nearOnly], label: "fastkv r=0.1").split(separator: "\n").map(String.init)
+        #expect(empty.last == "| full | – (no cell above chance where both hold per-sample scores) | 0 | |", "\(empty)")
     }
 
     /// One-sample cells count with the largest variance a difference of scores can have.

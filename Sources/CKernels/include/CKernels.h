@@ -65,6 +65,11 @@ int fkv_get_threads(void);
 void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
                 const float *x, size_t ldx, size_t m, float *y, size_t ldy, int accumulate);
 
+/// Tests only: while `refuse` is non-zero every heap scratch fkv_matmul asks for is refused, as if
+/// malloc had failed, so the scalar fallback runs. The count is the fallbacks taken since start.
+void fkv_matmul_refuse_scratch(int refuse);
+size_t fkv_matmul_scratch_fallbacks(void);
+
 /// The kernel fkv_matmul runs for a path, a weight format, a row length and m input vectors.
 typedef enum {
     FKV_MM_SCALAR,                // the reference

@@ -106,7 +106,7 @@ public enum SuiteReport {
         var t = "| \(label) against | difference (points) [95 %] | cells | samples better / same / worse |\n|---|---:|---:|---|\n"
         for other in others {
             guard let p = pairedDifference(runs, label, against: other) else {
-                t += "| \(other) | – (no per-sample scores) | 0 | |\n"
+                t += "| \(other) | – (no cell above chance where both hold per-sample scores) | 0 | |\n"
                 continue
             }
             let lo = String(format: "%+.1f", 100 * (p.difference - p.halfWidth)), hi = String(format: "%+.1f", 100 * (p.difference + p.halfWidth))
