@@ -769,17 +769,17 @@ void fkv_matmul(fkv_format format, const void *w, size_t rows, size_t cols,
     if ((format == FKV_Q4_0 || format == FKV_Q4_1) && (kernel == FKV_MM_GENERIC || kernel == FKV_MM_Q4_ROWS4_M1 || kernel == FKV_MM_Q4_ROW1_M1)) {
         const size_t nb = cols / QK;
         xsum = m * nb <= 256 ? xsum_small : scratch_alloc(m * nb * sizeof(float));
-        if (!xsum) a.kernel = FKV_MM_SCALAR;
-    }
-    if (xsum) {
-        const size_t nb = cols / QK;
-        for (size_t j = 0; j < m; j++)
-            for (size_t b = 0; b < nb; b++) {
-                float s = 0.f;
-                for (int i = 0; i < QK; i++) s += x[j * ldx + b * QK + i];
-                xsum[j * nb + b] = s;
-            }
-        a.xsum = xsum;
+        if (xsum) {
+            for (size_t j = 0; j < m; j++)
+                for (size_t b = 0; b < nb; b++) {
+                    float s = 0.f;
+                    for (int i = 0; i < QK; i++) s += x[j * ldx + b * QK + i];
+                    xsum[j * nb + b] = s;
+                }
+            a.xsum = xsum;
+        } else {
+            a.kernel = FKV_MM_SCALAR;
+        }
     }
 #if defined(FKV_AVX2)
     float xq_small[1536], *xq = NULL;   // the decode shapes need no heap
