@@ -179,17 +179,22 @@ class Cluster:
         return json.loads(r.stdout)
 
     def down(self):
+        """Stops every process of the cluster. In netns mode netns-cluster.sh stops what it started
+        (by its pid files) and the namespaces; a process chaos restarted itself has a pid the script
+        never knew, so whatever is still alive after it is stopped here one by one.
+        Returns the names of the processes still alive at the end (none, unless SIGKILL failed)."""
         if self.netns:
             subprocess.run([str(ROOT / "scripts/netns-cluster.sh"), "down", "--run-dir", str(self.run_dir)],
                            capture_output=True, timeout=120)
-            return
-        for p in self.procs.values():
+        running = [p for p in self.procs.values() if p.alive()]
+        for p in running:
             p.signal(signal.SIGCONT)
             p.signal(signal.SIGTERM)
-        for p in self.procs.values():
+        for p in running:
             if not p.wait_gone(15):
                 p.signal(signal.SIGKILL)
                 p.wait_gone(5)
+        return [n for n, p in self.procs.items() if p.alive()]
 
     def settle(self, seconds=20):
         """Waits until the coordinator holds no request and every decode worker's KV is free.
@@ -331,9 +336,12 @@ def chaos(args):
         bad = [o for o in outcomes if o["outcome"] in ("wrong", "late", "client_error")]
         over = [o for o in outcomes if o["latency_ms"] > (args.timeout + 2) * 1000]
         alive = {n: p.alive() for n, p in cluster.procs.items()}
+        # Every process, the restarted ones included, must be gone once the cluster is down.
+        left_running = cluster.down()
         report.update({"load": summary, "settled": settled, "unsettled": unsettled, "final_status": status, "processes_alive": alive,
+                       "left_running_after_down": left_running,
                        "wrong_or_late": len(bad), "past_deadline": len(over), "examples": bad[:5]})
-        ok = settled and not bad and not over and all(alive.values())
+        ok = settled and not bad and not over and all(alive.values()) and not left_running
         report["passed"] = ok
         emit(args, report)
         if not ok:

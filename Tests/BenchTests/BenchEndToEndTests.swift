@@ -200,6 +200,8 @@ struct BenchEndToEndTests {
         let report = try #require(try object(out) as? [String: Any])
         #expect(report["wrong_or_late"] as? Int == 0)
         #expect(report["settled"] as? Bool == true)
+        // A worker chaos restarted has a pid netns-cluster.sh never recorded; it must not outlive the run.
+        #expect((report["left_running_after_down"] as? [String]) == [], "still running after down: \(report["left_running_after_down"] ?? "none reported")")
         let kinds = Set((report["faults"] as? [[String: Any]] ?? []).compactMap { $0["fault"] as? String })
         #expect(kinds.contains("cut"), "no link was cut: \(report["faults"] ?? "")")
         let probe = try run("/usr/bin/env", ["ip", "netns", "list"], in: tmp.url)
